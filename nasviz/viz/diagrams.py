@@ -1,0 +1,159 @@
+"""Cell diagrams as Graphviz DOT, and rendering to SVG/PNG.
+
+Two views of an NB201 cell:
+
+* ``"edge"`` (NAS-Bench-201 paper): 4 feature-map nodes, the ops on the edges;
+* ``"node"`` (arch2vec, paper 003 Fig. 8): input, one node per edge op, output.
+
+Every op has one colour everywhere (:data:`OP_COLORS`). Passing ``compare=other``
+highlights what differs from ``other`` (thick red outline, ``was: <op>`` in the
+label), which traversals use to show each step's change.
+Rendering needs the ``dot`` binary (Debian package ``graphviz``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from nasviz.errors import NasvizError
+from nasviz.spaces.nb201 import EDGES, NODE_ADJACENCY, OPS, NB201Cell
+
+#: One colour per op, shared by every diagram and plot.
+OP_COLORS: dict[str, str] = {
+    "none": "#bdbdbd",
+    "skip_connect": "#4c78a8",
+    "nor_conv_1x1": "#f58518",
+    "nor_conv_3x3": "#e45756",
+    "avg_pool_3x3": "#54a24b",
+    "input": "#ffffff",
+    "output": "#ffffff",
+    # NB101 ops
+    "conv3x3-bn-relu": "#e45756",
+    "conv1x1-bn-relu": "#f58518",
+    "maxpool3x3": "#54a24b",
+}
+#: Short labels for the diagram text.
+OP_LABELS: dict[str, str] = {
+    "none": "none",
+    "skip_connect": "skip",
+    "nor_conv_1x1": "conv 1x1",
+    "nor_conv_3x3": "conv 3x3",
+    "avg_pool_3x3": "avg pool 3x3",
+    "conv3x3-bn-relu": "conv 3x3",
+    "conv1x1-bn-relu": "conv 1x1",
+    "maxpool3x3": "max pool 3x3",
+    "input": "input",
+    "output": "output",
+}
+HIGHLIGHT = "#d62728"
+VIEWS = ("edge", "node")
+
+
+def _q(text: str) -> str:
+    # backslashes are kept: labels use Graphviz's own "\\n" line breaks
+    return '"' + str(text).replace('"', '\\"') + '"'
+
+
+def _header(name: str, title: str | None, rankdir: str) -> list[str]:
+    lines = [
+        f"digraph {_q(name)} {{",
+        f"  rankdir={rankdir}; bgcolor=\"transparent\"; pad=0.2; nodesep=0.35; ranksep=0.45;",
+        '  node [fontname="Helvetica", fontsize=11, style="filled", penwidth=1.2];',
+        '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.7];',
+    ]
+    if title:
+        lines.append(f"  labelloc=t; fontname=\"Helvetica\"; fontsize=12; label={_q(title)};")
+    return lines
+
+
+def nb201_dot(cell: NB201Cell, view: str = "edge", compare: NB201Cell | None = None, title: str | None = None) -> str:
+    """DOT source for an NB201 cell; ``compare`` highlights the edges that differ from it."""
+    if not isinstance(cell, NB201Cell):
+        raise NasvizError(f"nb201_dot needs an NB201Cell; got {type(cell).__name__}")
+    if view not in VIEWS:
+        raise NasvizError(f"unknown diagram view {view!r}; accepted: {', '.join(VIEWS)}")
+    changed = set(cell.diff(compare)) if compare is not None else set()
+    if view == "edge":
+        return _nb201_edge_view(cell, changed, compare, title)
+    return _nb201_node_view(cell, changed, compare, title)
+
+
+def _nb201_edge_view(cell: NB201Cell, changed: set[int], compare: NB201Cell | None, title: str | None) -> str:
+    lines = _header("nb201", title, "LR")
+    names = {0: "input\\n(node 0)", 1: "node 1", 2: "node 2", 3: "output\\n(node 3)"}
+    for n in range(4):
+        shape = "doublecircle" if n in (0, 3) else "circle"
+        fill = "#f0f0f0" if n in (0, 3) else "#ffffff"
+        lines.append(f"  n{n} [label=\"{names[n]}\", shape={shape}, fillcolor=\"{fill}\"];")
+    for k, (to, frm) in enumerate(EDGES):
+        op = OPS[cell.ops[k]]
+        color = OP_COLORS[op]
+        label = OP_LABELS[op]
+        attrs = [f"color=\"{color}\"", f"fontcolor=\"{'#555555' if op == 'none' else '#000000'}\""]
+        if op == "none":
+            attrs.append('style="dashed"')
+        attrs.append(f"penwidth={4.0 if k in changed else 2.2}")
+        if k in changed:
+            label = f"{label}\\n(was {OP_LABELS[OPS[compare.ops[k]]]})"  # type: ignore[union-attr]
+            attrs += [f"fontcolor=\"{HIGHLIGHT}\"", f"color=\"{HIGHLIGHT}:{color}:{HIGHLIGHT}\""]
+        attrs.append(f"label={_q(label)}")
+        lines.append(f"  n{frm} -> n{to} [{', '.join(attrs)}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _nb201_node_view(cell: NB201Cell, changed: set[int], compare: NB201Cell | None, title: str | None) -> str:
+    lines = _header("nb201_nodes", title, "TB")
+    _, ops = cell.to_node_dag()
+    for i, op in enumerate(ops):
+        label = OP_LABELS[op]
+        attrs = [f"fillcolor=\"{OP_COLORS[op]}\""]
+        if i in (0, 7):
+            attrs.append('shape="box", style="rounded,filled"')
+        else:
+            attrs.append('shape="ellipse"')
+            if op == "none":
+                attrs.append('fontcolor="#555555"')
+        if (i - 1) in changed and 1 <= i <= 6:
+            label = f"{label}\\n(was {OP_LABELS[OPS[compare.ops[i - 1]]]})"  # type: ignore[union-attr]
+            attrs += [f"color=\"{HIGHLIGHT}\"", "penwidth=3.5"]
+        attrs.append(f"label={_q(label)}")
+        lines.append(f"  v{i} [{', '.join(attrs)}];")
+    for i in range(8):
+        for j in range(8):
+            if NODE_ADJACENCY[i, j]:
+                lines.append(f"  v{i} -> v{j};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def dot_available() -> bool:
+    return shutil.which("dot") is not None
+
+
+def render(dot: str, fmt: str) -> bytes:
+    """Render DOT to ``svg`` or ``png`` bytes with the Graphviz ``dot`` binary."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in ("svg", "png"):
+        raise NasvizError(f"cannot render to {fmt!r}; accepted: svg, png")
+    exe = shutil.which("dot")
+    if exe is None:
+        raise NasvizError("rendering needs the Graphviz `dot` binary (Debian/Ubuntu: apt-get install graphviz); "
+                          "--dot prints the DOT source without it")
+    proc = subprocess.run([exe, f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        raise NasvizError(f"graphviz failed: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout
+
+
+def write(dot: str, out: str | Path) -> Path:
+    """Render to a file whose suffix (.svg or .png) picks the format."""
+    path = Path(out)
+    data = render(dot, path.suffix or "?")
+    try:
+        path.write_bytes(data)
+    except OSError as e:
+        raise NasvizError(f"cannot write {path}: {e.strerror}") from e
+    return path
