@@ -32,7 +32,13 @@ def _nb201():
     return NB201Space()
 
 
-SPACES: dict[str, Callable[[], SearchSpace]] = {"nb201": _nb201}
+def _nb101():
+    from nasviz.spaces.nb101 import NB101Space
+
+    return NB101Space()
+
+
+SPACES: dict[str, Callable[[], SearchSpace]] = {"nb201": _nb201, "nb101": _nb101}
 _CACHE: dict[str, SearchSpace] = {}
 
 
