@@ -115,7 +115,13 @@ def _nb201() -> Benchmark:
     return NB201Benchmark()
 
 
-BENCHMARKS: dict[str, Callable[[], Benchmark]] = {"nb201": _nb201}
+def _nb101() -> Benchmark:
+    from nasviz.bench.nb101 import NB101Benchmark
+
+    return NB101Benchmark()
+
+
+BENCHMARKS: dict[str, Callable[[], Benchmark]] = {"nb201": _nb201, "nb101": _nb101}
 _CACHE: dict[str, Benchmark] = {}
 
 

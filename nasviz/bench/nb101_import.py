@@ -1,0 +1,358 @@
+"""Read the official NAS-Bench-101 files without TensorFlow and convert them once.
+
+``nasbench_only108.tfrecord`` and ``nasbench_full.tfrecord`` are TFRecord files:
+each record is framed as
+
+    uint64 length (little endian) | uint32 masked crc32c(length) | data | uint32 masked crc32c(data)
+
+with ``masked(c) = ((c >> 15) | (c << 17)) + 0xa282ead8 (mod 2**32)``; both CRCs are
+verified here (crc32c computed with numpy, many records at once). Each record's data
+is a JSON list, as read by the official ``nasbench/api.py``::
+
+    [module_hash, epochs, raw_adjacency ("0110..." row-major), raw_operations ("input,conv3x3-bn-relu,..."),
+     base64 of a serialized ``ModelMetrics`` protobuf]
+
+``ModelMetrics`` (``nasbench/lib/model_metrics.proto``, proto2):
+``repeated EvaluationData evaluation_data = 1; optional int32 trainable_parameters = 2;
+optional double total_time = 3``, and ``EvaluationData``: ``double current_epoch = 1;
+double training_time = 2; double train_accuracy = 3; double validation_accuracy = 4;
+double test_accuracy = 5; string checkpoint_path = 6``. The protobuf wire format is
+decoded by hand below. As in the official API, ``evaluation_data[2]`` holds the
+metrics at the end of training (``[0]`` at step 0, ``[1]`` halfway).
+
+One row per training run (3 repeats per cell and epoch budget). The import averages
+the repeats of the final metrics per cell and budget and writes the table with
+:func:`nasviz.bench.nb101.write_table` atomically: a corrupt or truncated file raises
+:class:`DataFileError` and leaves any earlier table untouched.
+"""
+
+from __future__ import annotations
+
+import array
+import base64
+import binascii
+import json
+import logging
+import struct
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from nasviz.errors import DataFileError, NasvizError
+
+log = logging.getLogger(__name__)
+
+_POLY = 0x82F63B78  # crc32c (Castagnoli), reflected
+_MASK_DELTA = 0xA282EAD8
+
+
+def _make_table() -> np.ndarray:
+    t = np.zeros(256, dtype=np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ _POLY if c & 1 else c >> 1
+        t[i] = c
+    return t
+
+
+CRC_TABLE = _make_table()
+_TABLE_LIST = CRC_TABLE.tolist()
+
+
+def crc32c(data: bytes) -> int:
+    """crc32c of a byte string (plain Python; for short inputs)."""
+    c = 0xFFFFFFFF
+    t = _TABLE_LIST
+    for b in data:
+        c = t[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def masked_crc(crc: int | np.ndarray):
+    """TFRecord's masked crc (works on ints and uint32 arrays)."""
+    if isinstance(crc, np.ndarray):
+        c = crc.astype(np.uint64)
+        return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + _MASK_DELTA & 0xFFFFFFFF).astype(np.uint32)
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def crc32c_batch(buf: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """crc32c of many byte ranges of ``buf`` at once (one numpy step per byte position)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")  # longest first: the active records are a prefix
+    off = offsets[order]
+    ln = lengths[order]
+    crc = np.full(len(off), 0xFFFFFFFF, dtype=np.uint32)
+    if len(off) == 0:
+        return crc
+    maxlen = int(ln[0])
+    # active[j] = number of ranges longer than j
+    active = len(ln) - np.searchsorted(ln[::-1], np.arange(maxlen), side="right")
+    for j in range(maxlen):
+        k = int(active[j])
+        c = crc[:k]
+        b = buf[off[:k] + j]
+        crc[:k] = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    out = np.empty_like(crc)
+    out[order] = crc ^ np.uint32(0xFFFFFFFF)
+    return out
+
+
+# -- TFRecord framing -------------------------------------------------------------------
+def iter_records(path: Path | str, chunk_bytes: int = 32 << 20,
+                 progress: Callable[[int, int], None] | None = None) -> Iterator[list[bytes]]:
+    """Yield batches of record payloads, each CRC-checked; :class:`DataFileError` on any damage."""
+    path = Path(path)
+    total = path.stat().st_size
+    rec_no = 0
+    file_pos = 0  # file offset of buf[0]
+    buf = b""
+    with open(path, "rb") as f:
+        eof = False
+        while not eof:
+            chunk = f.read(chunk_bytes)
+            eof = not chunk
+            buf = buf + chunk
+            pos = 0
+            offs: list[int] = []
+            lens: list[int] = []
+            n = len(buf)
+            while pos + 12 <= n:
+                (length,) = struct.unpack_from("<Q", buf, pos)
+                end = pos + 12 + length + 4
+                if length > (1 << 31):
+                    raise DataFileError(
+                        f"{path} is not a TFRecord file or is corrupt: record {rec_no} at byte {file_pos + pos} "
+                        f"claims {length} bytes")
+                if end > n:
+                    break
+                offs.append(pos)
+                lens.append(length)
+                pos = end
+                rec_no += 1
+            if offs:
+                arr = np.frombuffer(buf, dtype=np.uint8)
+                o = np.asarray(offs, dtype=np.int64)
+                ln = np.asarray(lens, dtype=np.int64)
+                hcrc = masked_crc(crc32c_batch(arr, o, np.full(len(o), 8)))
+                want_h = arr[(o[:, None] + 8 + np.arange(4))].copy().view("<u4").ravel()
+                bad = np.flatnonzero(hcrc != want_h)
+                if len(bad):
+                    k = int(bad[0])
+                    raise DataFileError(f"{path} is corrupt: length CRC mismatch in record {rec_no - len(o) + k} "
+                                        f"at byte {file_pos + offs[k]} (not a TFRecord file, or damaged)")
+                dcrc = masked_crc(crc32c_batch(arr, o + 12, ln))
+                want_d = arr[((o + 12 + ln)[:, None] + np.arange(4))].copy().view("<u4").ravel()
+                bad = np.flatnonzero(dcrc != want_d)
+                if len(bad):
+                    k = int(bad[0])
+                    raise DataFileError(f"{path} is corrupt: data CRC mismatch in record {rec_no - len(o) + k} "
+                                        f"at byte {file_pos + offs[k]}")
+                yield [buf[p + 12:p + 12 + q] for p, q in zip(offs, lens)]
+            buf = buf[pos:]
+            file_pos += pos
+            if progress:
+                progress(file_pos, total)
+    if buf:
+        raise DataFileError(f"{path} is truncated: {len(buf)} bytes of an incomplete record {rec_no} at byte "
+                            f"{file_pos} (download it again)")
+
+
+# -- protobuf wire format ---------------------------------------------------------------
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ValueError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
+    """(field number, wire type, value) for each field; value is int, float or bytes."""
+    pos = 0
+    n = len(buf)
+    unpack = struct.unpack_from
+    while pos < n:
+        key, pos = _varint(buf, pos)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v, pos = _varint(buf, pos)
+        elif wt == 1:
+            if pos + 8 > n:
+                raise ValueError("truncated fixed64")
+            (v,) = unpack("<d", buf, pos)
+            pos += 8
+        elif wt == 2:
+            ln, pos = _varint(buf, pos)
+            if pos + ln > n:
+                raise ValueError("truncated length-delimited field")
+            v = buf[pos:pos + ln]
+            pos += ln
+        elif wt == 5:
+            if pos + 4 > n:
+                raise ValueError("truncated fixed32")
+            (v,) = unpack("<f", buf, pos)
+            pos += 4
+        else:
+            raise ValueError(f"unsupported wire type {wt}")
+        yield num, wt, v
+
+
+#: EvaluationData field numbers -> names (model_metrics.proto).
+EVAL_FIELDS = {1: "current_epoch", 2: "training_time", 3: "train_accuracy", 4: "validation_accuracy",
+               5: "test_accuracy"}
+
+
+def decode_model_metrics(buf: bytes) -> tuple[list[dict[str, float]], int, float]:
+    """``(evaluation_data, trainable_parameters, total_time)`` of a serialized ``ModelMetrics``."""
+    evals: list[dict[str, float]] = []
+    params = 0
+    total_time = 0.0
+    for num, wt, v in _fields(buf):
+        if num == 1 and wt == 2:
+            e = {name: 0.0 for name in EVAL_FIELDS.values()}
+            for n2, w2, v2 in _fields(v):  # type: ignore[arg-type]
+                if n2 in EVAL_FIELDS and w2 == 1:
+                    e[EVAL_FIELDS[n2]] = v2  # type: ignore[assignment]
+            evals.append(e)
+        elif num == 2 and wt == 0:
+            params = v - (1 << 64) if v >= 1 << 63 else v  # type: ignore[operator]
+        elif num == 3 and wt == 1:
+            total_time = v  # type: ignore[assignment]
+    return evals, int(params), float(total_time)
+
+
+def parse_row(data: bytes) -> tuple[str, int, str, str, list[dict[str, float]], int]:
+    """One record -> ``(module_hash, epochs, raw_adjacency, raw_operations, evaluation_data, params)``."""
+    row = json.loads(data.decode("utf-8"))
+    if not isinstance(row, list) or len(row) != 5:
+        raise ValueError("expected a JSON list of 5 fields [hash, epochs, adjacency, operations, metrics]")
+    module_hash, epochs, raw_adj, raw_ops, raw_metrics = row
+    evals, params, _ = decode_model_metrics(base64.b64decode(raw_metrics, validate=True))
+    return str(module_hash), int(epochs), str(raw_adj), str(raw_ops), evals, params
+
+
+# -- conversion -------------------------------------------------------------------------
+def import_official(path: Path | str, out: Path | str | None = None,
+                    progress: Callable[[int, int], None] | None = None, enumeration=None) -> dict:
+    """Convert an official NB101 tfrecord into the local table (atomically); returns a summary."""
+    from nasviz.bench.nb101 import DATASET, imported_table_path, write_table
+    from nasviz.spaces.nb101 import NB101Cell
+    from nasviz.spaces.nb101_enum import load_enumeration
+
+    src = Path(path)
+    if not src.is_file():
+        raise NasvizError(f"no such file: {src}; give nasbench_only108.tfrecord or nasbench_full.tfrecord")
+    enum = enumeration if enumeration is not None else load_enumeration()
+    t0 = time.perf_counter()
+    hashes = bytearray()
+    epochs = array.array("i")
+    vals = array.array("d")  # train, valid, test, time per run
+    params = array.array("q")
+    first_spec: dict[bytes, tuple[str, str]] = {}
+    n_rows = 0
+    for batch in iter_records(src, progress=progress):
+        for data in batch:
+            try:
+                h, ep, adj, ops, evals, p = parse_row(data)
+                hb = bytes.fromhex(h)
+                if len(hb) != 16:
+                    raise ValueError(f"module hash {h!r} is not 32 hex digits")
+                final = evals[2] if len(evals) >= 3 else evals[-1]
+            except (ValueError, UnicodeDecodeError, binascii.Error, IndexError, TypeError) as e:
+                raise DataFileError(f"{src}: record {n_rows} is not an NB101 row ({e}); "
+                                    "expected the official nasbench tfrecord") from None
+            hashes += hb
+            epochs.append(ep)
+            vals.extend((final["train_accuracy"], final["validation_accuracy"], final["test_accuracy"],
+                         final["training_time"]))
+            params.append(p)
+            if hb not in first_spec:
+                first_spec[hb] = (adj, ops)
+            n_rows += 1
+    if n_rows == 0:
+        raise DataFileError(f"{src} holds no records; expected the official nasbench tfrecord")
+    t_read = time.perf_counter() - t0
+    H = np.frombuffer(bytes(hashes), dtype=np.uint8).reshape(-1, 16)
+    idx = enum.find_many(H)
+    if (idx < 0).any():
+        k = int(np.flatnonzero(idx < 0)[0])
+        raise DataFileError(f"{src}: record {k} has module hash {H[k].tobytes().hex()}, which is not an NB101 cell; "
+                            "is this the official nasbench file?")
+    # every cell's stored spec must be that cell (same hash); identical to nasviz's representative is the norm
+    mismatched = 0
+    for hb, (adj, ops) in first_spec.items():
+        i = enum.find(hb.hex())
+        rep = enum.cell(i)
+        if adj == "".join(str(x) for row in rep.matrix for x in row) and ops == ",".join(rep.ops):
+            continue
+        mismatched += 1
+        n = int(round(len(adj) ** 0.5))
+        try:
+            c = NB101Cell([[int(ch) for ch in adj[r * n:(r + 1) * n]] for r in range(n)], ops.split(","))
+            ok = c.hash == hb.hex()
+        except (NasvizError, ValueError):
+            ok = False
+        if not ok:
+            raise DataFileError(f"{src}: the spec stored for hash {hb.hex()} does not hash to it; the file is damaged")
+    E = np.frombuffer(epochs, dtype=np.int32)
+    V = np.frombuffer(vals, dtype=np.float64).reshape(-1, 4)
+    P = np.frombuffer(params, dtype=np.int64)
+    cells = np.unique(idx)
+    row_of = np.full(len(enum), -1, dtype=np.int64)
+    row_of[cells] = np.arange(len(cells))
+    rows = row_of[idx]
+    columns: dict[str, np.ndarray] = {}
+    runs: dict[str, list[int]] = {}
+    incomplete = 0
+    for ep in sorted(set(E.tolist())):
+        m = E == ep
+        cnt = np.bincount(rows[m], minlength=len(cells))
+        runs[str(ep)] = [int(cnt.min()), int(cnt.max())]
+        incomplete += int((cnt == 0).sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for k, name in enumerate(("train", "valid", "test")):
+                columns[f"{name}_e{ep}"] = 100.0 * np.bincount(rows[m], weights=V[m, k], minlength=len(cells)) / cnt
+            columns[f"time_e{ep}"] = np.bincount(rows[m], weights=V[m, 3], minlength=len(cells)) / cnt
+    par = np.zeros(len(cells), dtype=np.int64)
+    par[rows] = P
+    pmin = np.full(len(cells), np.iinfo(np.int64).max)
+    np.minimum.at(pmin, rows, P)
+    if (pmin != par).any():
+        raise DataFileError(f"{src}: runs of the same cell disagree on trainable_parameters; the file is damaged")
+    columns["params"] = par
+    out_path = Path(out) if out is not None else imported_table_path()
+    meta = {
+        "kind": "official",
+        "source": f"official NAS-Bench-101 file {src.name} (google-research/nasbench; Ying et al., ICML 2019), "
+                  "mean of the repeats, converted by nasviz import nb101",
+        "file": str(src.resolve()),
+        "file_bytes": src.stat().st_size,
+        "dataset": DATASET,
+        "records": n_rows,
+        "cells": int(len(cells)),
+        "epochs": sorted(int(e) for e in runs),
+        "repeats_min_max_per_epochs": runs,
+        "cells_missing_an_epoch_budget": incomplete,
+        "specs_differing_from_nasviz_representative": mismatched,
+        "imported_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_table(out_path, cells, enum.hashes[cells], columns, meta)
+    seconds = time.perf_counter() - t0
+    log.info("imported %d NB101 records (%d cells) in %.1f s", n_rows, len(cells), seconds)
+    return {"table": str(out_path), "records": n_rows, "rows": int(len(cells)), "epochs": meta["epochs"],
+            "seconds": round(seconds, 3), "seconds_reading": round(t_read, 3),
+            "records_per_s": round(n_rows / seconds, 1) if seconds > 0 else None,
+            "specs_differing_from_nasviz_representative": mismatched}
