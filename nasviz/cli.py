@@ -71,24 +71,24 @@ def _space_summary(name: str, bench) -> dict:
 # -- show ---------------------------------------------------------------------------
 @app.command()
 def show(
-    arch: str = typer.Argument(..., help="NB201: an official string or an index 0..15624."),
+    arch: str = typer.Argument(..., help="NB201: an official string or an index 0..15624. "
+                               'NB101: a module hash or a JSON spec {"matrix": [[...]], "ops": [...]}.'),
     space: str = typer.Option("nb201", "--space", "-s", help="Search space."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     dot: bool = typer.Option(False, "--dot", help="Print the cell diagram as Graphviz DOT."),
-    view: str = typer.Option("edge", "--view", help="Diagram view: edge (NB201 paper) or node (arch2vec)."),
+    view: Optional[str] = typer.Option(None, "--view", help="Diagram view: NB201 edge (default) or node "
+                                       "(arch2vec); NB101 node."),
     out: Optional[Path] = typer.Option(None, "--out", help="Render the diagram to FILE.svg or FILE.png."),
 ) -> None:
     """Print a cell, its canonical form and every benchmark metric."""
     from nasviz.bench import get_benchmark
-    from nasviz.viz.diagrams import nb201_dot, write
+    from nasviz.viz.diagrams import cell_dot, write
 
     bench = get_benchmark(space)
     cell = bench.space.parse(arch)
     rec = bench.record(cell)
-    diagram = nb201_dot(cell, view=view, title=cell.to_str()) if space.lower() == "nb201" else None
+    diagram = cell_dot(space, cell, view=view, title=cell.to_str() if space.lower() == "nb201" else rec.get("hash"))
     if out is not None:
-        if diagram is None:
-            raise NasvizError(f"diagrams for space {space!r} are not available yet")
         write(diagram, out)
         rec["diagram"] = str(out)
     if dot:

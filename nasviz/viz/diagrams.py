@@ -8,6 +8,9 @@ Two views of an NB201 cell:
 Every op has one colour everywhere (:data:`OP_COLORS`). Passing ``compare=other``
 highlights what differs from ``other`` (thick red outline, ``was: <op>`` in the
 label), which traversals use to show each step's change.
+NB101 cells have their ops on vertices, so they have one view (``"node"``); a spec
+that pruning shrank is drawn whole, with the pruned vertices and their edges faded.
+
 Rendering needs the ``dot`` binary (Debian package ``graphviz``).
 """
 
@@ -127,6 +130,87 @@ def _nb201_node_view(cell: NB201Cell, changed: set[int], compare: NB201Cell | No
                 lines.append(f"  v{i} -> v{j};")
     lines.append("}")
     return "\n".join(lines)
+
+
+def nb101_dot(cell, view: str = "node", compare=None, title: str | None = None) -> str:
+    """DOT source for an NB101 cell (``nasviz.spaces.nb101.NB101Cell``).
+
+    Pruned vertices of the spec as given are drawn faded and dashed. With ``compare``,
+    vertices whose op differs are outlined red (``was: <op>``), edges that ``compare``
+    lacks are red, and edges only ``compare`` has are drawn as dashed red "removed".
+    Vertices are matched by position in the pruned spec, output to output; interior
+    vertices that ``compare`` does not have are marked "new".
+    """
+    from nasviz.spaces.nb101 import NB101Cell
+
+    if not isinstance(cell, NB101Cell):
+        raise NasvizError(f"nb101_dot needs an NB101Cell; got {type(cell).__name__}")
+    if view != "node":
+        raise NasvizError(f"NB101 cells carry their ops on vertices; accepted view: node (got {view!r})")
+    if compare is not None and not isinstance(compare, NB101Cell):
+        raise NasvizError(f"can only compare an NB101 cell with another NB101 cell; got {type(compare).__name__}")
+    lines = _header("nb101", title, "TB")
+    matrix, ops = cell.original_matrix, cell.original_ops
+    pruned = set(cell.pruned_vertices)
+    kept = [v for v in range(len(ops)) if v not in pruned]
+    pos = {v: k for k, v in enumerate(kept)}  # original vertex -> vertex in the pruned spec
+    n_own = len(kept)
+    n_cmp = len(compare.ops) if compare is not None else 0
+
+    def to_cmp(p: int) -> int | None:  # pruned position -> vertex of `compare`, output to output
+        if p == n_own - 1:
+            return n_cmp - 1
+        return p if p < n_cmp - 1 else None
+
+    cmp_edges = set(compare.edges()) if compare is not None else set()
+    for v, op in enumerate(ops):
+        label = OP_LABELS.get(op, op)
+        attrs = []
+        if v in pruned:
+            attrs += ['fillcolor="#f4f4f4"', 'fontcolor="#9e9e9e"', 'color="#bdbdbd"', 'style="dashed,filled"']
+            label += "\\n(pruned)"
+        else:
+            attrs.append(f"fillcolor=\"{OP_COLORS.get(op, '#ffffff')}\"")
+            q = to_cmp(pos[v]) if compare is not None else None
+            if compare is not None and (q is None or compare.ops[q] != op):
+                label += "\\n(new)" if q is None else f"\\n(was {OP_LABELS.get(compare.ops[q], compare.ops[q])})"
+                attrs += [f"color=\"{HIGHLIGHT}\"", "penwidth=3.5"]
+        attrs.append('shape="box", style="rounded,filled"' if op in ("input", "output") and v not in pruned
+                     else 'shape="ellipse"')
+        attrs.append(f"label={_q(label)}")
+        lines.append(f"  v{v} [{', '.join(attrs)}];")
+    for x in range(len(ops)):
+        for y in range(x + 1, len(ops)):
+            if not matrix[x][y]:
+                continue
+            if x in pruned or y in pruned:
+                lines.append(f'  v{x} -> v{y} [color="#d0d0d0", style="dashed"];')
+            elif compare is not None and (to_cmp(pos[x]), to_cmp(pos[y])) not in cmp_edges:
+                lines.append(f'  v{x} -> v{y} [color="{HIGHLIGHT}", penwidth=2.5];')
+            else:
+                lines.append(f"  v{x} -> v{y};")
+    if compare is not None:
+        inv = {to_cmp(p): v for v, p in pos.items() if to_cmp(p) is not None}  # compare vertex -> original vertex
+        own = {(to_cmp(a), to_cmp(b)) for a, b in cell.edges()}
+        for a, b in sorted(cmp_edges - own):
+            if a in inv and b in inv:
+                lines.append(f'  v{inv[a]} -> v{inv[b]} [color="{HIGHLIGHT}", style="dashed", label="removed", '
+                             f'fontcolor="{HIGHLIGHT}"];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+#: Diagram function and default view per space.
+DIAGRAMS = {"nb201": (nb201_dot, "edge"), "nb101": (nb101_dot, "node")}
+
+
+def cell_dot(space: str, cell, view: str | None = None, compare=None, title: str | None = None) -> str:
+    """DOT for a cell of any space (``view=None`` takes the space's usual view)."""
+    key = str(space).lower()
+    if key not in DIAGRAMS:
+        raise NasvizError(f"no diagrams for space {space!r}; accepted: {', '.join(DIAGRAMS)}")
+    fn, default = DIAGRAMS[key]
+    return fn(cell, view or default, compare=compare, title=title)
 
 
 def dot_available() -> bool:
