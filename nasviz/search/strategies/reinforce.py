@@ -1,0 +1,76 @@
+"""REINFORCE with the ENAS controller (Williams 1992; Pham et al. 2018).
+
+The policy is :class:`nasviz.controllers.enas.ENASController` (an LSTM emitting one
+categorical decision per edge). Each ``ask`` samples one cell; each ``tell`` makes
+one policy-gradient step ``-(r - b) * log p(cell) - w_ent * H`` with Adam, reward
+``r = accuracy / 100`` and an exponential-moving-average baseline ``b``.
+NAS-Bench-201's own REINFORCE baseline uses Adam, learning rate 0.01 (NATS-Bench
+``reinforce.py --learning_rate 0.01``) and EMA momentum 0.9; those are the defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nasviz.errors import NasvizError
+from nasviz.search.strategies import Strategy
+
+
+def _controller_cls():
+    try:
+        from nasviz.controllers.enas import ControllerConfig, ENASController, get_decision_space
+    except ImportError as e:  # the controller package is optional in a partial install
+        raise NasvizError(f"strategy 'reinforce' needs the ENAS controller (nasviz.controllers.enas): {e}") from e
+    return ControllerConfig, ENASController, get_decision_space
+
+
+class Reinforce(Strategy):
+    name = "reinforce"
+    defaults: dict[str, Any] = {"lr": 0.01, "ema": 0.9, "entropy_weight": 0.0, "hidden_size": 64}
+
+    @classmethod
+    def check(cls, params, space_name) -> None:
+        if not 0 < float(params["lr"]) < 10:
+            raise NasvizError(f"reinforce: lr must be in (0, 10); got {params['lr']}")
+        if not 0 <= float(params["ema"]) < 1:
+            raise NasvizError(f"reinforce: ema must be in [0, 1); got {params['ema']}")
+
+    def __init__(self, problem, rng, **params) -> None:
+        super().__init__(problem, rng, **params)
+        import torch
+
+        ControllerConfig, ENASController, get_decision_space = _controller_cls()
+        ds = get_decision_space(problem.space_name)
+        self._gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        cfg = ControllerConfig(space=problem.space_name, choices=tuple(ds.choices),
+                               hidden_size=int(self.params["hidden_size"]))
+        self.controller = ENASController(cfg)
+        self.controller.reset_parameters(generator=self._gen)
+        self.opt = torch.optim.Adam(self.controller.parameters(), lr=float(self.params["lr"]))
+        self.baseline: float | None = None
+        self._pending = None
+
+    def ask(self):
+        roll = self.controller.sample(1, generator=self._gen)
+        self._pending = roll
+        return roll.cells[0]
+
+    def tell(self, cell, value) -> None:
+        roll, self._pending = self._pending, None
+        if roll is None or value is None:
+            return
+        r = float(value) / 100.0
+        b = r if self.baseline is None else self.baseline
+        loss = -(r - b) * roll.log_probs.sum() - float(self.params["entropy_weight"]) * roll.entropies.sum()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        m = float(self.params["ema"])
+        self.baseline = r if self.baseline is None else m * self.baseline + (1 - m) * r
+
+    def probabilities(self) -> np.ndarray:
+        """(T, K) current per-decision probabilities of the most recent sample (for display)."""
+        roll = self.controller.sample(1, generator=None)
+        return np.stack([p[0].detach().numpy() for p in roll.step_probs])
