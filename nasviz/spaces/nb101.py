@@ -494,39 +494,61 @@ class NB101Space:
                 continue
         raise NasvizError(f"no valid NB101 spec in {max_tries} random draws")
 
+    @staticmethod
+    def padded_spec(cell: NB101Cell) -> tuple[list[list[int]], list[str]]:
+        """The 7-vertex spec that :meth:`neighbours` edits: the cell's original (unpruned) spec,
+        or, when that has fewer than 7 vertices, the same with isolated ``conv3x3-bn-relu``
+        vertices inserted before the output (they join the cell once edits connect them)."""
+        m, o = cell.original_matrix, cell.original_ops
+        if len(m) > MAX_VERTICES:
+            m, o = cell.matrix, cell.ops
+        n = len(m)
+        pad = MAX_VERTICES - n
+        rows = [list(r[:-1]) + [0] * pad + [r[-1]] for r in m[:-1]]
+        rows += [[0] * MAX_VERTICES for _ in range(pad)]
+        rows.append([0] * MAX_VERTICES)
+        ops = list(o[:-1]) + [CONV3X3] * pad + [o[-1]]
+        return rows, ops
+
     def neighbours(self, cell: NB101Cell) -> list[NB101Cell]:
-        """Valid cells one edit away: one adjacency entry of the (pruned) matrix flipped, or
-        one interior op changed; pruned again, de-duplicated by hash, ``cell``'s class excluded."""
-        n = len(cell.matrix)
-        own = cell.hash
-        seen = {own}
+        """Valid cells one edit away from :meth:`padded_spec`: one upper-triangular adjacency
+        entry flipped or one interior op changed, then pruned; de-duplicated by hash, cells
+        isomorphic to ``cell`` excluded. Each neighbour keeps its 7-vertex unpruned spec as
+        ``original_matrix``, so a walk can reconnect vertices it pruned earlier (as in the
+        NB101 paper's mutation). The bare 2-vertex cell has no neighbour."""
+        rows, ops = self.padded_spec(cell)
+        n = len(rows)
+        seen = {cell.hash}
         out: list[NB101Cell] = []
-        rows = [list(r) for r in cell.matrix]
+
+        def consider(m, o) -> None:
+            try:
+                c = NB101Cell(tuple(tuple(r) for r in m), tuple(o))
+            except NasvizError:
+                return
+            if c.hash not in seen:
+                seen.add(c.hash)
+                out.append(c)
+
         for x in range(n):
             for y in range(x + 1, n):
                 rows[x][y] ^= 1
-                try:
-                    c = NB101Cell(tuple(tuple(r) for r in rows), cell.ops)
-                except NasvizError:
-                    c = None
+                consider(rows, ops)
                 rows[x][y] ^= 1
-                if c is not None and c.hash not in seen:
-                    seen.add(c.hash)
-                    out.append(c)
         for v in range(1, n - 1):
             for o in OPS:
-                if o != cell.ops[v]:
-                    ops = list(cell.ops)
-                    ops[v] = o
-                    c = NB101Cell(cell.matrix, tuple(ops))
-                    if c.hash not in seen:
-                        seen.add(c.hash)
-                        out.append(c)
+                if o != ops[v]:
+                    new = list(ops)
+                    new[v] = o
+                    consider(rows, new)
         return out
 
     def mutate(self, cell: NB101Cell, rng: np.random.Generator) -> NB101Cell:
-        """A uniformly random element of :meth:`neighbours` (always valid, never ``cell``'s class)."""
+        """A uniformly random element of :meth:`neighbours` (always valid, never ``cell``'s class).
+        The 2-vertex cell, which has no neighbour, mutates to a 3-vertex cell (a vertex with a
+        random op inserted between input and output, the skip edge kept)."""
         nb = self.neighbours(cell)
-        if not nb:  # only possible for the 2-vertex cell with its single edge
-            raise NasvizError(f"cell {cell.hash} has no valid neighbour")
+        if not nb:
+            op = OPS[int(rng.integers(N_OPS))]
+            return NB101Cell(((0, 1, 1), (0, 0, 1), (0, 0, 0)), (INPUT, op, OUTPUT))
         return nb[int(rng.integers(len(nb)))]
