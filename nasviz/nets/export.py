@@ -1,0 +1,206 @@
+"""Write a runnable network for one cell to a file.
+
+Two forms, picked by the suffix of the output path:
+
+``.py``  Python source that imports nasviz and rebuilds the network for the cell:
+         ``from model import build; net = build()`` gives a freshly initialised,
+         trainable ``nn.Module``; ``python model.py`` builds it, runs one forward
+         pass on random input and prints the logits' shape and the parameter count.
+         The file is small, readable, and always matches the installed nasviz.
+``.pt``  A TorchScript archive of the network with freshly initialised weights
+         (``--seed``): ``torch.jit.load("model.pt")`` needs only torch, not nasviz;
+         the loaded module trains (``.train()``, ``backward``) and runs in eval mode
+         like the original. TorchScript is deprecated in recent torch in favour of
+         ``torch.export``, but it is the format that keeps a trainable module with
+         its train/eval behaviour in one file.
+
+Neither form holds trained weights: the benchmarks publish none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from nasviz.errors import NasvizError
+
+#: Output suffixes and what each writes.
+FORMATS: dict[str, str] = {
+    ".py": "Python source that rebuilds the network with nasviz",
+    ".pt": "TorchScript archive (loads with torch.jit.load, no nasviz needed)",
+}
+SPACE_NAMES = ("nb201", "nb101")
+
+
+def parse_arch(space: str, text: str) -> Any:
+    """The cell for ``text`` in ``space``.
+
+    NB201: an official string or index (``nasviz.spaces.get_space("nb201").parse``).
+    NB101: a JSON spec ``{"matrix": [[...]], "ops": [...]}``, a module hash or an index
+    of the stored enumeration.
+    """
+    key = str(space).strip().lower()
+    if key == "nb201":
+        from nasviz.spaces import get_space
+
+        return get_space("nb201").parse(text)
+    if key == "nb101":
+        s = str(text).strip()
+        if s.startswith("{"):
+            from nasviz.spaces.nb101 import NB101Cell
+
+            return NB101Cell.from_json(s)
+        from nasviz.spaces import get_space
+
+        try:
+            nb101 = get_space("nb101")
+        except NasvizError:
+            from nasviz.spaces.nb101 import NB101Space
+
+            nb101 = NB101Space()
+        return nb101.parse(s)
+    raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(SPACE_NAMES)}")
+
+
+def build_net(space: str, cell: Any, num_classes: int = 10):
+    """The ``nn.Module`` for a parsed cell of ``space``."""
+    key = str(space).strip().lower()
+    if key == "nb201":
+        from nasviz.nets.nb201 import build_nb201
+
+        return build_nb201(cell, num_classes)
+    if key == "nb101":
+        from nasviz.nets.nb101 import build_nb101
+
+        return build_nb101(cell, num_classes)
+    raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(SPACE_NAMES)}")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_PY_TEMPLATE = '''"""{title}
+
+Written by `nasviz export` (nasviz {version}). {paper}
+
+    from {module} import build
+    net = build()            # a freshly initialised torch.nn.Module, ready to train
+    logits = net(images)     # images: (B, 3, 32, 32) -> logits: (B, {classes})
+
+`python {filename}` builds it and runs one forward pass on random input.
+Trainable parameters: {params:,}.
+"""
+
+from {net_module} import {net_class}, {cfg_class}
+
+CONFIG = {cfg_class}(**{config})
+
+
+def build() -> {net_class}:
+    """The network for this cell, freshly initialised."""
+    return {net_class}(CONFIG)
+
+
+if __name__ == "__main__":
+    import torch
+
+    net = build().eval()
+    with torch.no_grad():
+        logits = net(torch.randn(2, CONFIG.in_channels, 32, 32))
+    print(f"{{type(net).__name__}}: logits {{tuple(logits.shape)}}, {{net.num_params():,}} trainable parameters")
+'''
+
+_PAPERS = {
+    "nb201": "NAS-Bench-201 CIFAR skeleton (Dong & Yang, ICLR 2020).",
+    "nb101": "NAS-Bench-101 CIFAR-10 skeleton (Ying et al., ICML 2019).",
+}
+
+
+def python_source(space: str, net, filename: str = "model.py") -> str:
+    """Source of a ``.py`` file that rebuilds ``net`` (built by :func:`build_net`)."""
+    import nasviz
+
+    key = str(space).strip().lower()
+    cfg = asdict(net.config)
+    title = (f"NB201 network for {cfg['arch']}" if key == "nb201"
+             else f"NB101 network for the cell {json.dumps({'matrix': cfg['matrix'], 'ops': cfg['ops']})}")
+    return _PY_TEMPLATE.format(
+        title=title,
+        version=nasviz.__version__,
+        paper=_PAPERS[key],
+        module=Path(filename).stem,
+        filename=Path(filename).name,
+        classes=cfg["num_classes"],
+        params=net.num_params(),
+        net_module=type(net).__module__,
+        net_class=type(net).__name__,
+        cfg_class=type(net.config).__name__,
+        config=repr(cfg),
+    )
+
+
+def torchscript_bytes(net) -> bytes:
+    """``net`` as a TorchScript archive (in memory)."""
+    import io
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=Warning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        scripted = torch.jit.script(net)
+        buf = io.BytesIO()
+        torch.jit.save(scripted, buf)
+    return buf.getvalue()
+
+
+def export(space: str, arch: str, out: str | Path, num_classes: int = 10, seed: int = 0) -> dict:
+    """Parse ``arch``, build its network and write it to ``out`` (``.py`` or ``.pt``).
+
+    Returns a summary: space, arch, path, format, classes, trainable params.
+    Raises :class:`NasvizError` for a bad architecture, space, class count or suffix.
+    """
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        accepted = "; ".join(f"{k}: {v}" for k, v in FORMATS.items())
+        raise NasvizError(f"cannot export to {str(out)!r}: unknown suffix {path.suffix or '(none)'!r}; accepted: {accepted}")
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise NasvizError(f"--classes must be a positive integer; got {num_classes!r}")
+    if path.exists() and path.is_dir():
+        raise NasvizError(f"{path} is a directory; give a file name ending in .py or .pt")
+    cell = parse_arch(space, arch)
+
+    import torch
+
+    torch.manual_seed(int(seed))
+    net = build_net(space, cell, num_classes)
+    if suffix == ".py":
+        _atomic_write(path, python_source(space, net, path.name).encode())
+    else:
+        _atomic_write(path, torchscript_bytes(net))
+    cfg = asdict(net.config)
+    arch_out = cfg["arch"] if "arch" in cfg else {"matrix": cfg["matrix"], "ops": cfg["ops"]}
+    return {
+        "space": str(space).lower(),
+        "arch": arch_out,
+        "path": str(path),
+        "format": FORMATS[suffix],
+        "classes": num_classes,
+        "params": net.num_params(),
+        "seed": int(seed) if suffix == ".pt" else None,
+    }
