@@ -1,0 +1,11 @@
+"""nasviz app entry: `streamlit run app.py`. One st.Page per file in pages/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="nasviz", layout="wide")
+
+PAGES = [
+    st.Page("pages/nb201_table.py", title="NB201 table", icon=":material/table:", default=True),
+]
+
+st.navigation(PAGES).run()
