@@ -1,0 +1,53 @@
+# Sourced by ./nasviz-app and ./nasviz-test: make sure .venv exists and holds
+# requirements.txt + nasviz (editable). Installs only when requirements.txt,
+# pyproject.toml or the Python version changed since the last install (stamp in .venv).
+# NASVIZ_PYTHON picks the interpreter (default python3, >= 3.11); NASVIZ_REINSTALL=1 forces.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+NASVIZ_ROOT=$PWD
+VENV=$NASVIZ_ROOT/.venv
+PY=${NASVIZ_PYTHON:-python3}
+
+say() { printf '[nasviz] %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        say "need root for: $*"; return 1; fi
+}
+
+# apt_install PKG... : Debian packages, quietly; the log is shown only if apt fails.
+apt_install() {
+    command -v apt-get >/dev/null || { say "no apt-get here: install $* with your package manager"; return 1; }
+    local log
+    log=$(mktemp)
+    say "installing Debian packages: $* (apt-get; log $log)"
+    if as_root env DEBIAN_FRONTEND=noninteractive apt-get -q update >"$log" 2>&1 &&
+       as_root env DEBIAN_FRONTEND=noninteractive apt-get -q install -y "$@" >>"$log" 2>&1; then
+        rm -f "$log"
+    else
+        tail -n 40 "$log" >&2
+        say "apt-get failed installing: $*"
+        return 1
+    fi
+}
+
+command -v "$PY" >/dev/null || { say "no $PY found: nasviz needs Python >= 3.11 (set NASVIZ_PYTHON)"; exit 1; }
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+    { say "$("$PY" -V 2>&1) is too old: nasviz needs Python >= 3.11 (set NASVIZ_PYTHON)"; exit 1; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    if ! "$PY" -m venv "$VENV" 2>/dev/null; then
+        rm -rf "$VENV"
+        # Debian's own python3 ships venv separately
+        apt_install python3-venv && "$PY" -m venv "$VENV"
+    fi
+fi
+
+stamp=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)-$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
+if [ "${NASVIZ_REINSTALL:-0}" = 1 ] || [ "$(cat "$VENV/.nasviz-installed" 2>/dev/null)" != "$stamp" ]; then
+    say "installing requirements.txt and nasviz into .venv (first run: a few minutes)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --progress-bar off -r requirements.txt -e .
+    echo "$stamp" >"$VENV/.nasviz-installed"
+fi
+export PATH="$VENV/bin:$PATH"
