@@ -145,7 +145,8 @@ def test_record_for_display(bench):
     assert rec["space"] == "nb101" and rec["hash"] == REAL_HASH and rec["index"] == 0
     assert rec["matrix"] == m and rec["ops"] == ops
     assert rec["metrics"]["cifar10"]["108ep"]["valid_acc"] == pytest.approx(93.048877, abs=1e-5)
-    assert rec["metrics"]["cifar10"]["cost"]["params_exact"] == 8_555_530
+    assert rec["params"] == 8_555_530
+    assert rec["metrics"]["cifar10"]["cost"]["params"] == pytest.approx(8.55553)
     assert "original" not in rec
 
 

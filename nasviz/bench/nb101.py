@@ -287,7 +287,6 @@ class NB101Benchmark:
                 key = f"{spec.epochs}ep" if spec.epochs is not None else "cost"
                 metrics.setdefault(spec.dataset, {}).setdefault(key, {})[spec.metric.value] = float(
                     self._data[spec.column][r])
-            metrics[DATASET].setdefault("cost", {})["params_exact"] = int(self._data["params"][r])
         out = {
             "space": "nb101",
             "index": i,
@@ -300,6 +299,7 @@ class NB101Benchmark:
             "canonical": rep.to_json(),
             "canonical_index": i,
             "has_results": r >= 0,
+            "params": int(self._data["params"][r]) if r >= 0 else None,
             "source": self.meta.get("kind", "sample"),
             "metrics": metrics,
         }
@@ -316,8 +316,8 @@ class NB101Benchmark:
         return int(self.indices[r]), float(col[r])
 
     def summary(self) -> dict:
-        return {"cells": len(self.space), "cells_with_results": len(self.indices),
-                "source": self.meta.get("source", str(self.path))}
+        kind = "imported official file" if self.meta.get("kind") == "official" else "embedded real sample"
+        return {"cells": len(self.space), "cells_with_results": len(self.indices), "source": f"{kind}, {self.path}"}
 
     def __len__(self) -> int:
         return len(self.indices)

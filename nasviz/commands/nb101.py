@@ -70,8 +70,11 @@ def import_nb101(
     from tqdm import tqdm
 
     from nasviz.bench.nb101_import import import_official
+    from nasviz.errors import NasvizError
 
-    size = path.stat().st_size if path.is_file() else 0
+    if not path.is_file():
+        raise NasvizError(f"no such file: {path}; give nasbench_only108.tfrecord or nasbench_full.tfrecord")
+    size = path.stat().st_size
     bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {path.name}", disable=as_json)
 
     def progress(done: int, total: int) -> None:
