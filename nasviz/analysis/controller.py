@@ -1,0 +1,356 @@
+"""Analyses of ENAS controllers (Adam & Lorraine, paper 001): data + Plotly figures.
+
+Every function takes loaded controllers (see :func:`load_shipped`) and returns plain
+numpy/dict data; the ``fig_*`` functions turn that data into Plotly figures.
+
+* Fig. 1/4 :func:`max_action_probs` / :func:`fig_max_action_probs`: probability of
+  the most likely action at each step for 100 sampled architectures.
+* Fig. 2 :func:`sampled_accuracy` / :func:`fig_accuracy_distribution`: benchmark
+  accuracy of sampled architectures, trained vs random.
+* Fig. 3 :func:`sampled_hidden` / :func:`fig_hidden_heatmap`: final hidden states of
+  100 sampled architectures x neurons, and the per-neuron variance.
+* Table 1 :func:`similarity_correlations` / :func:`table1`: Spearman correlation
+  between ``||h(A1) - h(A2)||_2`` and four similarity measures over sampled pairs.
+
+Similarity measures for NB201 (the paper's RNN cells choose an activation and an
+input per node; NB201 cells choose an op per edge, so we translate):
+
+* common operations: size of the multiset intersection of the two cells' six ops
+  (``sum_o min(count_1(o), count_2(o))``) - order-free, like counting shared
+  activation functions;
+* common connections: edges that carry data in both cells (op != ``none``);
+* graph edit distance: exact, node-op DAG view (:mod:`nasviz.analysis.ged`);
+* absolute accuracy difference: on the reward column (NB201 default: 12-epoch
+  cifar10-valid validation accuracy, in percent).
+
+A measure that is constant over the pairs (e.g. a controller that always samples
+the same cell) has no Spearman correlation; it is reported as ``nan``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from nasviz.errors import DataFileError, NasvizError
+
+log = logging.getLogger(__name__)
+
+KINDS: tuple[str, ...] = ("random", "unsupervised", "supervised")
+MEASURES: tuple[str, ...] = ("common_ops", "common_connections", "ged", "abs_acc_diff")
+MEASURE_LABELS = {
+    "common_ops": "# common ops",
+    "common_connections": "# common connections",
+    "ged": "GED",
+    "abs_acc_diff": "|acc diff|",
+}
+#: Adam & Lorraine, Table 1 (ENAS RNN cells on PTB).
+PAPER_TABLE1: dict[str, dict[str, float]] = {
+    "random": {"common_ops": -0.090, "common_connections": -0.130, "ged": -0.064, "abs_acc_diff": 0.004},
+    "supervised": {"common_ops": -0.404, "common_connections": -0.160, "ged": 0.100, "abs_acc_diff": 0.163},
+    "unsupervised": {"common_ops": -0.315, "common_connections": -0.072, "ged": -0.028, "abs_acc_diff": -0.001},
+}
+COLORS = {"random": "#7f7f7f", "unsupervised": "#d62728", "supervised": "#1f77b4"}
+
+
+# -- loading -------------------------------------------------------------------------------
+def load_shipped(space: str = "nb201", kinds: Sequence[str] = KINDS, root: Path | None = None,
+                 seeds: Sequence[int] | None = None) -> dict[str, list[tuple]]:
+    """``{kind: [(controller, config_doc), ...]}`` for the shipped checkpoints, sorted by seed."""
+    from nasviz.controllers import io
+    from nasviz.controllers.enas import get_decision_space
+
+    get_decision_space(space)  # clear error for an unknown space
+    out: dict[str, list[tuple]] = {}
+    for kind in kinds:
+        if kind not in KINDS:
+            raise NasvizError(f"unknown controller kind {kind!r}; accepted: {', '.join(KINDS)}")
+        folders = io.list_checkpoints(space, kind, root)
+        if seeds is not None:
+            folders = [f for f in folders if int(f.name[4:]) in set(seeds)]
+        if not folders:
+            raise DataFileError(
+                f"no {space} {kind} controller checkpoints under {io.checkpoint_dir(space, kind, 0, root).parent}; "
+                f"train one with `nasviz controller train --space {space} --kind {kind}`"
+            )
+        out[kind] = [io.load(f, space=space) for f in folders]
+    return out
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(seed))
+
+
+def reward_values(doc: dict, bench) -> np.ndarray:
+    """The benchmark column a checkpoint was trained on, in official order (percent for accuracies)."""
+    from nasviz.controllers.train import RewardSpec
+
+    spec = RewardSpec(**doc["train"]["reward"]) if "train" in doc else RewardSpec()
+    return spec.values(bench)
+
+
+# -- Fig. 1/4 --------------------------------------------------------------------------------
+def max_action_probs(ctrl, n: int = 100, seed: int = 0) -> np.ndarray:
+    """(n, T) probability of the most likely action at each step, for n sampled cells."""
+    with torch.no_grad():
+        roll = ctrl.sample(n, _gen(seed))
+    return roll.max_probs.cpu().numpy()
+
+
+def fig_max_action_probs(data: dict[str, np.ndarray], title: str | None = None):
+    """One panel per controller; one line per sampled architecture (paper Fig. 1 and 4)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    kinds = list(data)
+    fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, subplot_titles=kinds)
+    for c, kind in enumerate(kinds, start=1):
+        arr = np.asarray(data[kind])
+        steps = np.arange(1, arr.shape[1] + 1)
+        for i, row in enumerate(arr):
+            fig.add_trace(go.Scatter(x=steps, y=row, mode="lines", line=dict(width=1, color=COLORS.get(kind)),
+                                     opacity=0.35, showlegend=False, hovertemplate=f"{kind} arch {i}<br>step %{{x}}: "
+                                     "%{y:.3f}<extra></extra>"), row=1, col=c)
+        fig.update_xaxes(title_text="decision (time step)", row=1, col=c, dtick=1)
+    fig.update_yaxes(title_text="max action probability", row=1, col=1, range=[0, 1.02])
+    fig.update_layout(title=title or f"Probability of the most likely action, {arr.shape[0]} sampled architectures",
+                      template="plotly_white", height=380)
+    return fig
+
+
+# -- Fig. 2 ----------------------------------------------------------------------------------
+def sampled_accuracy(ctrl, values: np.ndarray, n: int = 1000, seed: int = 0) -> np.ndarray:
+    """(n,) benchmark values (``values`` in official order) of n sampled cells."""
+    from nasviz.controllers.enas import get_decision_space
+
+    ds = get_decision_space(ctrl.config.space)
+    with torch.no_grad():
+        d = ctrl.sample(n, _gen(seed)).decisions.cpu().numpy()
+    return np.asarray(values)[ds.to_index(d)]
+
+
+def fig_accuracy_distribution(data: dict[str, np.ndarray], label: str = "validation accuracy (%)",
+                              title: str | None = None):
+    """Overlaid histograms of sampled-architecture accuracy (paper Fig. 2)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for kind, acc in data.items():
+        acc = np.asarray(acc)
+        fig.add_trace(go.Histogram(x=acc, name=f"{kind} (median {np.median(acc):.2f})", opacity=0.55,
+                                   marker_color=COLORS.get(kind), xbins=dict(size=0.5), histnorm="probability"))
+    fig.update_layout(barmode="overlay", template="plotly_white", height=380, xaxis_title=label,
+                      yaxis_title="fraction of sampled architectures",
+                      title=title or "Accuracy of architectures sampled by trained vs random controllers")
+    return fig
+
+
+# -- Fig. 3 ----------------------------------------------------------------------------------
+def sampled_hidden(ctrl, n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(hidden (n, H), decisions (n, T))`` for n sampled cells."""
+    with torch.no_grad():
+        roll = ctrl.sample(n, _gen(seed))
+    return roll.hidden.cpu().numpy(), roll.decisions.cpu().numpy()
+
+
+def fig_hidden_heatmap(data: dict[str, np.ndarray], title: str | None = None):
+    """Heatmap of final hidden states (rows = architectures, columns = neurons) and per-neuron variance."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    kinds = list(data)
+    fig = make_subplots(rows=2, cols=len(kinds), row_heights=[0.72, 0.28], vertical_spacing=0.08,
+                        subplot_titles=[f"{k}: h(A) of sampled architectures" for k in kinds]
+                        + [f"{k}: per-neuron variance (mean {np.var(np.asarray(data[k]), axis=0).mean():.2e})"
+                           for k in kinds])
+    vmax = max(float(np.abs(np.asarray(h)).max()) for h in data.values()) or 1.0
+    for c, kind in enumerate(kinds, start=1):
+        h = np.asarray(data[kind])
+        fig.add_trace(go.Heatmap(z=h, zmin=-vmax, zmax=vmax, colorscale="RdBu", showscale=(c == len(kinds)),
+                                 hovertemplate="arch %{y}, neuron %{x}: %{z:.3f}<extra></extra>"), row=1, col=c)
+        fig.add_trace(go.Bar(y=np.var(h, axis=0), marker_color=COLORS.get(kind), showlegend=False,
+                             hovertemplate="neuron %{x}: var %{y:.2e}<extra></extra>"), row=2, col=c)
+        fig.update_xaxes(title_text="neuron", row=2, col=c)
+        fig.update_yaxes(title_text="architecture", row=1, col=c, autorange="reversed")
+    fig.update_layout(title=title or "Final controller hidden state of 100 sampled architectures",
+                      template="plotly_white", height=640)
+    return fig
+
+
+# -- Table 1 ---------------------------------------------------------------------------------
+def pair_measures(space: str, d1: np.ndarray, d2: np.ndarray, values: np.ndarray) -> dict[str, np.ndarray]:
+    """The four similarity measures between decision rows ``d1[k]`` and ``d2[k]`` (NB201)."""
+    from nasviz.analysis import ged as G
+    from nasviz.controllers.enas import get_decision_space
+    from nasviz.spaces.nb201 import N_OPS, OPS
+
+    if space != "nb201":
+        raise NasvizError(f"similarity measures are defined for nb201 only so far; got {space!r}")
+    ds = get_decision_space(space)
+    d1 = np.asarray(d1, dtype=np.int64)
+    d2 = np.asarray(d2, dtype=np.int64)
+    c1 = np.stack([(d1 == o).sum(1) for o in range(N_OPS)], axis=1)
+    c2 = np.stack([(d2 == o).sum(1) for o in range(N_OPS)], axis=1)
+    none = OPS.index("none")
+    solver = G._nb201_solver()
+    lab = lambda d: np.concatenate([np.zeros((len(d), 1), np.int64), d + 1, np.full((len(d), 1), N_OPS + 1)], 1)
+    v = np.asarray(values)
+    return {
+        "common_ops": np.minimum(c1, c2).sum(1).astype(np.float64),
+        "common_connections": ((d1 != none) & (d2 != none)).sum(1).astype(np.float64),
+        "ged": solver.pairs(lab(d1), lab(d2)),
+        "abs_acc_diff": np.abs(v[ds.to_index(d1)] - v[ds.to_index(d2)]),
+    }
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(spearmanr(x, y).statistic)
+
+
+def similarity_correlations(ctrl, values: np.ndarray, n_archs: int = 1000, n_pairs: int = 10_000,
+                            seed: int = 0) -> dict:
+    """Spearman(||h(A1) - h(A2)||_2, measure) over random pairs of ``n_archs`` sampled cells.
+
+    Returns ``{"spearman": {measure: rho}, "n_pairs", "n_unique_archs", "mean_distance"}``.
+    """
+    with torch.no_grad():
+        roll = ctrl.sample(n_archs, _gen(seed))
+    h = roll.hidden.cpu().numpy().astype(np.float64)
+    d = roll.decisions.cpu().numpy()
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n_archs, size=n_pairs)
+    j = (i + rng.integers(1, n_archs, size=n_pairs)) % n_archs  # j != i (pairs of two draws)
+    dist = np.linalg.norm(h[i] - h[j], axis=1)
+    meas = pair_measures(ctrl.config.space, d[i], d[j], values)
+    return {
+        "spearman": {m: _spearman(dist, meas[m]) for m in MEASURES},
+        "n_pairs": int(n_pairs),
+        "n_unique_archs": int(len(np.unique(d, axis=0))),
+        "identical_pairs": int((d[i] == d[j]).all(1).sum()),
+        "mean_distance": float(dist.mean()),
+    }
+
+
+def table1(controllers: dict[str, list[tuple]], bench, n_archs: int = 1000, n_pairs: int = 10_000,
+           seed: int = 0) -> dict:
+    """Table 1 over every shipped seed: per kind, per measure: mean, std, per-seed values, paper value."""
+    rows: dict[str, dict] = {}
+    for kind, items in controllers.items():
+        per_seed = []
+        for ctrl, doc in items:
+            res = similarity_correlations(ctrl, reward_values(doc, bench), n_archs, n_pairs, seed)
+            res["seed"] = doc.get("seed")
+            per_seed.append(res)
+        stats = {}
+        for m in MEASURES:
+            vals = np.array([r["spearman"][m] for r in per_seed], dtype=np.float64)
+            ok = vals[~np.isnan(vals)]
+            stats[m] = {
+                "mean": float(ok.mean()) if ok.size else float("nan"),
+                "std": float(ok.std(ddof=1)) if ok.size > 1 else float("nan"),
+                "n_defined": int(ok.size),
+                "per_seed": [None if np.isnan(x) else round(float(x), 4) for x in vals],
+                "paper": PAPER_TABLE1.get(kind, {}).get(m),
+            }
+        rows[kind] = {"measures": stats, "seeds": [r["seed"] for r in per_seed],
+                      "n_unique_archs": [r["n_unique_archs"] for r in per_seed],
+                      "identical_pairs": [r["identical_pairs"] for r in per_seed]}
+    return {"rows": rows, "n_archs": n_archs, "n_pairs": n_pairs, "seed": seed,
+            "measures": {m: MEASURE_LABELS[m] for m in MEASURES}}
+
+
+def table1_markdown(t: dict) -> str:
+    head = "| controller | " + " | ".join(MEASURE_LABELS[m] for m in MEASURES) + " |"
+    lines = [head, "|---|" + "---|" * len(MEASURES)]
+    for kind, row in t["rows"].items():
+        cells = []
+        for m in MEASURES:
+            s = row["measures"][m]
+            ours = "undefined" if np.isnan(s["mean"]) else f"{s['mean']:+.3f} ± {s['std']:.3f}" \
+                if not np.isnan(s["std"]) else f"{s['mean']:+.3f}"
+            if s["n_defined"] < len(row["seeds"]):
+                ours += f" ({s['n_defined']}/{len(row['seeds'])} seeds defined)"
+            paper = s["paper"]
+            cells.append(f"{ours} (paper {paper:+.3f})" if paper is not None else ours)
+        lines.append(f"| {kind} (n={len(row['seeds'])} seeds) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def fig_table1(t: dict):
+    """Grouped bars: ours (mean ± std over seeds) next to the paper's value, per measure and controller."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(MEASURES), subplot_titles=[MEASURE_LABELS[m] for m in MEASURES],
+                        shared_yaxes=True)
+    kinds = list(t["rows"])
+    for c, m in enumerate(MEASURES, start=1):
+        ours = [t["rows"][k]["measures"][m] for k in kinds]
+        fig.add_trace(go.Bar(x=kinds, y=[o["mean"] for o in ours], name="nasviz (NB201)", marker_color="#1f77b4",
+                             error_y=dict(type="data", array=[0 if np.isnan(o["std"]) else o["std"] for o in ours]),
+                             showlegend=(c == 1)), row=1, col=c)
+        fig.add_trace(go.Bar(x=kinds, y=[o["paper"] for o in ours], name="paper (ENAS, PTB)", marker_color="#bbbbbb",
+                             showlegend=(c == 1)), row=1, col=c)
+    fig.update_yaxes(title_text="Spearman rho with ||h(A1)-h(A2)||", row=1, col=1)
+    fig.update_layout(barmode="group", template="plotly_white", height=380,
+                      title="Table 1: hidden-state distance vs architecture similarity")
+    return fig
+
+
+# -- hidden states of every cell ---------------------------------------------------------------
+def all_hidden(ctrl) -> np.ndarray:
+    """(n_cells, H) float32 teacher-forced final hidden state of every cell, official index order."""
+    from nasviz.controllers.enas import get_decision_space
+
+    ds = get_decision_space(ctrl.config.space)
+    return ctrl.final_hidden(ds.all_decisions())
+
+
+def write_latents(ctrl, doc: dict, folder: Path, path: Path) -> dict:
+    """Write ``path`` (npz): ``latent`` (= ``means``) float16 (n_cells, H) in official order, ``pca`` (n, 2), ``meta``.
+
+    ``means`` duplicates ``latent`` so the embedding loader of :mod:`nasviz.analysis.embeddings`
+    reads these files like the encoders' ones.
+    """
+    from nasviz.analysis.embeddings import checkpoint_hash
+
+    t0 = time.perf_counter()
+    h = all_hidden(ctrl)
+    h16 = h.astype(np.float16)
+    err = float(np.abs(h16.astype(np.float32) - h).max())
+    centred = h - h.mean(0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    pca = (centred @ vt[:2].T).astype(np.float16)
+    meta = {"model": f"{doc['space']}-controller-{doc['kind']}", "kind": "controller-hidden-state",
+            "controller_kind": doc["kind"], "seed": doc.get("seed"), "space": doc["space"],
+            "checkpoint": str(Path(folder).as_posix().split("models/")[-1]),
+            "checkpoint_hash": checkpoint_hash(Path(folder)), "n_cells": int(h.shape[0]), "dim": int(h.shape[1]),
+            "latent_max_abs_err": err, "order": "official index", "projections": ["pca"],
+            "pca_explained": [float(x) for x in (s[:2] ** 2 / (s**2).sum())],
+            "definition": "LSTM hidden state after teacher-forcing the cell's decisions and reading the last one",
+            "seconds": round(time.perf_counter() - t0, 2)}
+    arrays = {"latent": h16, "means": h16, "pca": pca,
+              "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.stem + "-", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return meta

@@ -1,0 +1,205 @@
+"""``nasviz controller``: train ENAS controllers and regenerate the paper-001 analyses.
+
+Registration (in nasviz/cli.py, owned by the lead):
+
+    from nasviz.commands.controller import app as controller_app
+    app.add_typer(controller_app, name="controller")
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nasviz.errors import NasvizError
+
+app = typer.Typer(help="ENAS controllers (paper 001): train random/unsupervised/supervised, analyse hidden states.",
+                  no_args_is_help=True)
+
+
+
+@app.callback()
+def _group() -> None:
+    """ENAS controllers (paper 001): train random/unsupervised/supervised, analyse hidden states."""
+
+
+def _check_space(space: str) -> str:
+    from nasviz.controllers.enas import DECISION_SPACES
+
+    key = space.lower()
+    if key not in DECISION_SPACES:
+        raise NasvizError(f"no controller for space {space!r}; accepted: {', '.join(sorted(DECISION_SPACES))}")
+    return key
+
+
+@app.command()
+def train(
+    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201)."),
+    kind: str = typer.Option(..., "--kind", "-k", help="random | unsupervised | supervised."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the initialisation, sampling and buffer."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: the paper's 150)."),
+    steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", help="Controller steps per epoch (default 2000)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Architectures per step (default 1)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 3.5e-4)."),
+    entropy_coeff: Optional[float] = typer.Option(None, "--entropy-coeff", help="Entropy bonus (default 1e-4)."),
+    hidden_size: int = typer.Option(64, "--hidden-size", help="LSTM hidden size."),
+    reward_column: Optional[str] = typer.Option(
+        None, "--reward-column",
+        help="dataset:metric:epochs (e.g. cifar100:valid_acc:200) or a stored column; default cifar10-valid:valid_acc:12."),
+    device: str = typer.Option("cpu", "--device", help="torch device (cpu, cuda)."),
+    threads: int = typer.Option(1, "--threads", help="torch CPU threads."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Checkpoint folder (default models/<space>-controller-<kind>/seed<N>)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Train one controller on real benchmark rewards and save safetensors + config + model card."""
+    import torch
+    from tqdm import tqdm
+
+    from nasviz.controllers.enas import ControllerConfig
+    from nasviz.controllers.io import checkpoint_dir
+    from nasviz.controllers.train import KINDS, RewardSpec, TrainConfig, save_result
+    from nasviz.controllers.train import train as run_train
+
+    space = _check_space(space)
+    if kind not in KINDS:
+        raise NasvizError(f"unknown controller kind {kind!r}; accepted: {', '.join(KINDS)}")
+    if device != "cpu" and not (device.startswith("cuda") and torch.cuda.is_available()):
+        raise NasvizError(f"device {device!r} is not available here; accepted: cpu" +
+                          (", cuda" if torch.cuda.is_available() else ""))
+    torch.set_num_threads(max(1, threads))
+    overrides = {k: v for k, v in dict(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
+                                        entropy_coeff=entropy_coeff).items() if v is not None}
+    cfg = TrainConfig(kind=kind, space=space, seed=seed, reward=RewardSpec.parse(reward_column),
+                      controller=ControllerConfig(hidden_size=hidden_size, embed_size=hidden_size), device=device,
+                      **overrides)
+    from nasviz.bench import get_benchmark
+
+    bench = get_benchmark(space)
+    cfg.reward.values(bench)  # fail early on a bad column
+    total = 0 if kind == "random" else cfg.epochs
+    with tqdm(total=total, desc=f"{space} {kind} seed {seed}", unit="epoch", disable=as_json) as bar:
+        def progress(epoch: int, row: dict) -> None:
+            bar.update(1)
+            bar.set_postfix(reward=f"{row['reward']:.4f}", entropy=f"{row['entropy']:.2f}", buffer=row["buffer"])
+
+        res = run_train(cfg, bench=bench, progress=progress)
+    folder = save_result(res, out or checkpoint_dir(space, kind, seed))
+    summary = {"checkpoint": str(folder), "kind": kind, "seed": seed, "seconds": round(res.seconds, 2),
+               "final": res.history[-1] if res.history else None}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        fin = summary["final"]
+        extra = f"; last epoch reward {fin['reward']:.4f}, entropy {fin['entropy']:.3f}" if fin else ""
+        typer.echo(f"saved {folder} ({res.seconds:.1f} s{extra})")
+
+
+def _write_figure(fig, base: Path) -> list[str]:
+    """HTML (plotly.js written once beside it, offline) + PNG when kaleido can render, else JSON."""
+    written = [str(base.with_suffix(".html"))]
+    fig.write_html(str(base.with_suffix(".html")), include_plotlyjs="directory")
+    try:
+        import kaleido  # noqa: F401
+
+        fig.write_image(str(base.with_suffix(".png")), scale=2)
+        written.append(str(base.with_suffix(".png")))
+    except Exception as e:  # kaleido missing or unable to start its browser offline
+        logging.getLogger(__name__).info("PNG export unavailable (%s); writing JSON", e)
+        fig.write_json(str(base.with_suffix(".json")))
+        written.append(str(base.with_suffix(".json")))
+    return written
+
+
+@app.command()
+def analyze(
+    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201)."),
+    out: Path = typer.Option(Path("controller-analysis"), "--out", help="Output folder."),
+    n_archs: int = typer.Option(1000, "--n-archs", help="Sampled architectures per controller for Fig. 2 and Table 1."),
+    n_pairs: int = typer.Option(10_000, "--n-pairs", help="Sampled pairs per controller for Table 1."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed of the analyses."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the table and the file list)."),
+) -> None:
+    """Regenerate Fig. 1/4, 2, 3 and Table 1 of paper 001 from the shipped checkpoints."""
+    import time
+
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from nasviz.analysis import controller as A
+    from nasviz.bench import get_benchmark
+
+    space = _check_space(space)
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    ctrls = A.load_shipped(space)
+    bench = get_benchmark(space)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    first = {k: v[0] for k, v in ctrls.items()}  # lowest seed of each kind for the figures
+    steps = tqdm(total=4, desc="controller analyses", disable=as_json)
+    probs = {k: A.max_action_probs(c, 100, seed) for k, (c, _) in first.items()}
+    files += _write_figure(A.fig_max_action_probs(probs), out / "fig1_max_action_prob")
+    steps.update(1)
+    acc = {k: A.sampled_accuracy(c, A.reward_values(d, bench), n_archs, seed) for k, (c, d) in first.items()}
+    files += _write_figure(A.fig_accuracy_distribution(acc, label=f"{first['random'][1]['reward']} (%)"),
+                           out / "fig2_accuracy_distribution")
+    steps.update(1)
+    hidden = {k: A.sampled_hidden(c, 100, seed)[0] for k, (c, _) in first.items()}
+    files += _write_figure(A.fig_hidden_heatmap(hidden), out / "fig3_hidden_states")
+    steps.update(1)
+    table = A.table1(ctrls, bench, n_archs=n_archs, n_pairs=n_pairs, seed=seed)
+    files += _write_figure(A.fig_table1(table), out / "table1_spearman")
+    steps.update(1)
+    steps.close()
+    summary = {
+        "space": space,
+        "checkpoints": {k: [d["seed"] for _, d in v] for k, v in ctrls.items()},
+        "fig1_mean_max_prob_per_step": {k: np.round(v.mean(0), 4).tolist() for k, v in probs.items()},
+        "fig2_accuracy": {k: {"mean": float(v.mean()), "median": float(np.median(v)), "std": float(v.std()),
+                              "unique_archs": None} for k, v in acc.items()},
+        "fig3_mean_neuron_variance": {k: float(np.var(v, axis=0).mean()) for k, v in hidden.items()},
+        "table1": table,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    (out / "table1.md").write_text(A.table1_markdown(table) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
+    files += [str(out / "table1.md"), str(out / "summary.json")]
+    if as_json:
+        typer.echo(json.dumps({"files": files, **summary}, indent=2))
+        return
+    typer.echo(A.table1_markdown(table))
+    typer.echo(f"wrote {len(files)} files to {out} in {summary['seconds']} s")
+
+
+@app.command()
+def embed(
+    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Which shipped seed (default: the lowest)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder (default data/embeddings)."),
+) -> None:
+    """Write the final hidden state of every cell, per shipped controller kind, to data/embeddings/."""
+    import torch
+    from tqdm import tqdm
+
+    from nasviz.analysis import controller as A
+    from nasviz.analysis.embeddings import embeddings_dir
+    from nasviz.controllers import io
+
+    space = _check_space(space)
+    torch.set_num_threads(1)
+    folder = Path(out) if out else embeddings_dir()
+    for kind in tqdm(A.KINDS, desc="hidden states of every cell"):
+        cands = io.list_checkpoints(space, kind)
+        if seed is not None:
+            cands = [c for c in cands if c.name == f"seed{seed}"]
+        if not cands:
+            raise NasvizError(f"no shipped {space} {kind} controller" + (f" with seed {seed}" if seed is not None else ""))
+        ctrl, doc = io.load(cands[0], space=space)
+        meta = A.write_latents(ctrl, doc, cands[0], folder / f"{space}-controller-{kind}.npz")
+        typer.echo(f"{folder / f'{space}-controller-{kind}.npz'}: {meta['n_cells']} x {meta['dim']} "
+                   f"(float16 error {meta['latent_max_abs_err']:.1e}, {meta['seconds']} s)")

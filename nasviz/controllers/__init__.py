@@ -1,0 +1,1 @@
+"""Architecture-sampling controllers (ENAS LSTM) and their training."""

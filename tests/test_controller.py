@@ -1,0 +1,331 @@
+"""ENAS controller, its training, checkpoints, GED and the paper-001 analyses (tiny configs, real table)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from nasviz.analysis import controller as A
+from nasviz.analysis import ged as G
+from nasviz.bench import get_benchmark
+from nasviz.controllers import io
+from nasviz.controllers.enas import ControllerConfig, ENASController, get_decision_space
+from nasviz.controllers.train import (MemoryBuffer, RewardSpec, TrainConfig, buffer_update, make_controller,
+                                      train)
+from nasviz.errors import DataFileError, NasvizError
+from nasviz.spaces.nb201 import N_CELLS, NB201Cell, NB201Space
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return get_benchmark("nb201")
+
+
+@pytest.fixture(scope="module")
+def space():
+    return NB201Space()
+
+
+def small(seed=0, hidden=16, **kw) -> ENASController:
+    return make_controller(TrainConfig(kind="random", seed=seed, controller=ControllerConfig(hidden_size=hidden,
+                                                                                              embed_size=hidden), **kw))
+
+
+# -- sampling and teacher forcing -------------------------------------------------------------
+def test_sample_gives_valid_cells_and_consistent_log_probs():
+    ctrl = small()
+    with torch.no_grad():
+        roll = ctrl.sample(64, torch.Generator().manual_seed(3))
+    assert len(roll.cells) == 64 and all(isinstance(c, NB201Cell) for c in roll.cells)
+    assert roll.decisions.shape == (64, 6) and int(roll.decisions.min()) >= 0 and int(roll.decisions.max()) <= 4
+    assert [c.ops for c in roll.cells] == [tuple(r) for r in roll.decisions.tolist()]
+    # the log-prob of a sample is the sum of log p(decision) read from the per-step distributions
+    manual = sum(torch.log(roll.step_probs[t].gather(1, roll.decisions[:, t:t + 1]).squeeze(1)) for t in range(6))
+    assert torch.allclose(roll.log_probs, manual, atol=1e-5)
+    for p in roll.step_probs:
+        assert torch.allclose(p.sum(1), torch.ones(64), atol=1e-5)
+    ent = sum(-(p * p.log()).sum(1) for p in roll.step_probs)
+    assert torch.allclose(roll.entropies, ent, atol=1e-5)
+    # teacher forcing the sampled cells reproduces log-probs and hidden states exactly
+    with torch.no_grad():
+        tf = ctrl.teacher_force(roll.cells)
+    assert torch.allclose(tf.log_probs, roll.log_probs, atol=1e-6)
+    assert torch.allclose(tf.hidden, roll.hidden, atol=1e-6)
+
+
+def test_log_probs_form_a_distribution_over_the_whole_space():
+    ctrl = make_controller(TrainConfig(kind="random", seed=1))
+    with torch.no_grad():  # make it far from uniform so the check means something
+        for h in ctrl.heads:
+            h.weight.mul_(60)
+        lp = ctrl.teacher_force(get_decision_space("nb201").all_decisions()).log_probs
+    assert abs(float(torch.logsumexp(lp.double(), 0).exp()) - 1.0) < 1e-4
+    assert float(lp.exp().max()) > 5.0 / N_CELLS  # not the uniform distribution
+
+
+def test_sampling_is_deterministic_and_follows_the_probabilities():
+    ctrl = small(seed=2)
+    with torch.no_grad():
+        ctrl.heads[0].bias.copy_(torch.tensor([3.0, 0, 0, 0, -3.0]) * ctrl.config.temperature)
+        a = ctrl.sample(4000, torch.Generator().manual_seed(7))
+        b = ctrl.sample(4000, torch.Generator().manual_seed(7))
+    assert torch.equal(a.decisions, b.decisions)
+    freq = np.bincount(a.decisions[:, 0].numpy(), minlength=5) / 4000
+    expect = a.step_probs[0][0].numpy()
+    assert np.abs(freq - expect).max() < 0.03
+    z = np.exp(2.5 * np.tanh([3.0, 0, 0, 0, -3.0]))  # logits squashed by tanh_c * tanh(. / temperature)
+    assert np.allclose(expect, z / z.sum(), atol=0.01)  # heads' small random weights shift it a little
+
+
+def test_final_hidden_reads_the_last_decision(space):
+    ctrl = small()
+    a = NB201Cell((3, 3, 3, 3, 3, 0))
+    b = NB201Cell((3, 3, 3, 3, 3, 4))
+    h = ctrl.final_hidden([a, b, a])
+    assert h.shape == (3, 16) and h.dtype == np.float32
+    assert not np.allclose(h[0], h[1]) and np.array_equal(h[0], h[2])
+    # strings and official indices are accepted too
+    assert np.array_equal(ctrl.final_hidden([a.to_str(), space.index(a)]), h[[0, 0]])
+
+
+def test_teacher_forcing_rejects_cells_outside_the_space():
+    ctrl = small()
+    with pytest.raises(NasvizError, match="decision 2 is 5, accepted 0..4"):
+        ctrl.teacher_force(np.array([[0, 1, 5, 0, 0, 0]]))
+    with pytest.raises(NasvizError, match=r"must be \(n, 6\)"):
+        ctrl.teacher_force(np.zeros((2, 7), dtype=int))
+    with pytest.raises(NasvizError, match="malformed NB201 string"):
+        ctrl.teacher_force(["|nor_conv_3x3~0|+|none~0|"])
+    with pytest.raises(NasvizError, match="out of range"):
+        ctrl.teacher_force([20000])
+    with pytest.raises(NasvizError, match="cannot teacher-force tuple"):
+        ctrl.teacher_force([(0, 1, 2, 3, 4, 0)])
+    with pytest.raises(NasvizError, match="no cells"):
+        ctrl.teacher_force([])
+
+
+def test_teacher_forcing_rejects_a_cell_of_another_space():
+    nb101 = pytest.importorskip("nasviz.spaces.nb101")
+    cell_cls = next((getattr(nb101, n) for n in dir(nb101) if n.endswith("Cell") and isinstance(getattr(nb101, n), type)),
+                    None)
+    if cell_cls is None:
+        pytest.skip("nasviz.spaces.nb101 has no cell class yet")
+    space = nb101.NB101Space() if hasattr(nb101, "NB101Space") else None
+    if space is None or not hasattr(space, "sample"):
+        pytest.skip("NB101 space cannot sample yet")
+    cell = space.sample(np.random.default_rng(0))
+    with pytest.raises(NasvizError, match="nb101 cell, but this controller samples nb201"):
+        small().teacher_force([cell])
+
+
+# -- training ----------------------------------------------------------------------------------
+def test_reinforce_improves_mean_reward_on_the_real_table(bench):
+    values = bench.column("valid_acc", "cifar10-valid", 12)
+    cfg = TrainConfig(kind="unsupervised", seed=0, epochs=2, steps_per_epoch=40, batch_size=16, lr=0.02,
+                      controller=ControllerConfig(hidden_size=16, embed_size=16))
+    res = train(cfg, bench=bench)
+    untrained = make_controller(TrainConfig(kind="random", seed=0, controller=ControllerConfig(hidden_size=16,
+                                                                                             embed_size=16)))
+    before = A.sampled_accuracy(untrained, values, 2000, seed=5).mean()
+    after = A.sampled_accuracy(res.controller, values, 2000, seed=5).mean()
+    assert abs(before - values.mean()) < 1.5  # the untrained controller samples like uniform
+    assert after > before + 5.0, (before, after)
+    assert res.history[-1]["entropy"] < res.history[0]["entropy"]
+    # same config, same numbers
+    short = TrainConfig(**{**cfg.__dict__, "epochs": 1, "steps_per_epoch": 10})
+    a, b = train(short, bench=bench), train(short, bench=bench)
+    assert a.history[0]["reward"] == b.history[0]["reward"]
+    assert all(torch.equal(x, y) for x, y in zip(a.controller.parameters(), b.controller.parameters()))
+
+
+def test_buffer_schedule_with_paper_counts():
+    cfg = TrainConfig(kind="supervised")
+    buf = MemoryBuffer(cfg.buffer_size, 6)
+    rng = np.random.default_rng(0)
+    counter = iter(range(10**9))
+
+    def fresh(n):  # distinct rows so overwritten slots are visible
+        return np.array([[next(counter)] * 6 for _ in range(n)])
+
+    sizes, stored, replaced = [], [], []
+    for epoch in range(20):
+        s, r = buffer_update(buf, epoch, cfg, fresh, rng)
+        sizes.append(len(buf)), stored.append(s), replaced.append(r)
+    assert sizes == [0] * 5 + [1000 * k for k in range(1, 11)] + [10_000] * 5
+    assert stored == [0] * 5 + [1000] * 10 + [0] * 5
+    assert replaced == [0] * 15 + [100] * 5
+    assert buf.added == 10_000 and buf.replaced == 500
+    assert (buf.data[:, 0] >= 10_000).sum() > 400  # ~500 slots rewritten (a few twice)
+
+
+def test_supervised_training_follows_the_schedule_and_fits_the_buffer(bench):
+    cfg = TrainConfig(kind="supervised", seed=1, epochs=7, steps_per_epoch=5, batch_size=2, lr=0.01,
+                      buffer_start_epoch=1, buffer_add=30, buffer_size=100, buffer_replace=10, sup_start_epoch=3,
+                      sup_batch=20, controller=ControllerConfig(hidden_size=16, embed_size=16))
+    res = train(cfg, bench=bench)
+    h = res.history
+    assert [r["buffer"] for r in h] == [0, 30, 60, 90, 100, 100, 100]
+    assert [r["stored"] for r in h] == [0, 30, 30, 30, 10, 0, 0]
+    assert [r["replaced"] for r in h] == [0, 0, 0, 0, 0, 10, 10]
+    assert [r["sup"] for r in h] == [False, False, False, True, True, True, True]
+    assert all(r["loss_sup"] == 0 for r in h[:3]) and all(r["loss_sup"] > 0 for r in h[3:])
+    # the reconstruction loss is the teacher-forced NLL of buffer cells
+    with torch.no_grad():
+        nll = float(res.controller.nll(res.buffer.data[: res.buffer.size]))
+    assert abs(nll - h[-1]["loss_sup"]) < 2.0
+
+
+def test_train_config_rejects_bad_values(bench):
+    with pytest.raises(NasvizError, match="unknown controller kind"):
+        TrainConfig(kind="greedy")
+    with pytest.raises(NasvizError, match="steps_per_epoch"):
+        TrainConfig(steps_per_epoch=0)
+    with pytest.raises(NasvizError, match="no column"):
+        RewardSpec.parse("c10v_nope").values(bench)
+    with pytest.raises(NasvizError, match="no controller for space"):
+        TrainConfig(space="nb999") and get_decision_space("nb999")
+    assert RewardSpec.parse("cifar100:valid_acc:200").values(bench).max() > 70
+
+
+# -- checkpoints -------------------------------------------------------------------------------
+def test_checkpoint_round_trip_and_bad_files(tmp_path, bench):
+    cfg = TrainConfig(kind="unsupervised", seed=3, epochs=1, steps_per_epoch=3,
+                      controller=ControllerConfig(hidden_size=8, embed_size=8))
+    from nasviz.controllers.train import save_result
+
+    res = train(cfg, bench=bench)
+    folder = save_result(res, tmp_path / "ck")
+    assert {p.name for p in folder.iterdir()} >= {"model.safetensors", "config.json", "README.md"}
+    ctrl, doc = io.load(folder, space="nb201")
+    assert doc["kind"] == "unsupervised" and doc["train"]["reward"]["epochs"] == 12
+    cells = [NB201Cell((1, 2, 3, 4, 0, 1)), NB201Cell((3, 3, 3, 3, 3, 3))]
+    assert np.array_equal(ctrl.final_hidden(cells), res.controller.final_hidden(cells))
+    assert "Training time and hardware" in (folder / "README.md").read_text()
+
+    with pytest.raises(NasvizError, match="space 'nb201', not 'nb101'"):
+        io.load(folder, space="nb101")
+    with pytest.raises(DataFileError, match="not found"):
+        io.load(tmp_path / "missing")
+    (folder / "model.safetensors").write_bytes(b"\x80\x04garbage-not-safetensors")
+    with pytest.raises(DataFileError, match="corrupt or not safetensors"):
+        io.load(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(DataFileError, match="corrupt"):
+        io.load(folder)
+    (folder / "config.json").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(DataFileError, match="not a nasviz controller"):
+        io.load(folder)
+
+
+def test_checkpoint_for_another_space_is_rejected(tmp_path):
+    ctrl = small()
+    io.save(ctrl, tmp_path / "ck", {"kind": "random", "seed": 0}, "card")
+    doc = json.loads((tmp_path / "ck" / "config.json").read_text())
+    doc["space"] = doc["config"]["space"] = "nb101"
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(NasvizError, match="for space 'nb101', not 'nb201'"):
+        io.load(tmp_path / "ck", space="nb201")
+
+
+# -- graph edit distance -------------------------------------------------------------------------
+def test_ged_properties_on_samples(space):
+    rng = np.random.default_rng(0)
+    a = [space.sample(rng) for _ in range(400)]
+    b = [space.sample(rng) for _ in range(400)]
+    c = [space.sample(rng) for _ in range(400)]
+    ab, ba = G.pairwise("nb201", a, b), G.pairwise("nb201", b, a)
+    bc, ac = G.pairwise("nb201", b, c), G.pairwise("nb201", a, c)
+    assert np.array_equal(ab, ba)
+    assert (ac <= ab + bc).all()
+    ham = np.array([x.hamming(y) for x, y in zip(a, b)])
+    assert (ab <= ham).all() and (ab >= np.ceil(ham / 2)).all()
+    assert (G.pairwise("nb201", a, a) == 0).all()
+    eq = np.array([x == y for x, y in zip(a, b)])
+    assert ((ab == 0) == eq).all()
+    near = [space.mutate(x, rng) for x in a]
+    assert (G.pairwise("nb201", a, near) == 1).all()  # one op changed = one substitution
+
+
+def test_ged_fast_path_matches_exhaustive_search(space):
+    rng = np.random.default_rng(1)
+    a = [space.sample(rng) for _ in range(12)]
+    b = [space.sample(rng) for _ in range(12)]
+    fast = G.pairwise("nb201", a, b)
+    slow = [G.ged(x, y) for x, y in zip(G._nb201_graphs(a), G._nb201_graphs(b))]
+    assert fast.tolist() == slow
+
+
+def test_ged_known_values():
+    # swapping the ops of edges 3<-0 and 3<-1 (nodes 4 and 5 of the node-op DAG) and relabelling:
+    a = NB201Cell.from_names(["nor_conv_3x3", "avg_pool_3x3", "avg_pool_3x3", "none", "skip_connect", "nor_conv_3x3"])
+    b = NB201Cell.from_names(["nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "avg_pool_3x3", "skip_connect"])
+    assert a.hamming(b) == 5
+    assert G.distance("nb201", a, b) == 4.0  # a bijection breaking 2 edges saves 3 substitutions
+    assert G.ged(*G._nb201_graphs([a, b])) == 4.0
+    # generic solver on graphs of different size: a 2-node chain vs a 3-node chain
+    g2 = G.LabeledDAG(((0, 1), (0, 0)), ("in", "out"))
+    g3 = G.LabeledDAG(((0, 1, 0), (0, 0, 1), (0, 0, 0)), ("in", "conv", "out"))
+    # map out -> conv (1 substitution), insert out (1) and the edge conv -> out (1)
+    assert G.ged(g2, g3) == 3.0
+    assert G.ged(g3, g2) == 3.0
+    assert G.ged(g2, g2) == 0.0
+    with pytest.raises(NasvizError, match="no graph view"):
+        G.pairwise("nb999", [a], [b])
+    with pytest.raises(NasvizError, match="NB201Cell"):
+        G.pairwise("nb201", [a], ["x"])
+
+
+# -- analyses ------------------------------------------------------------------------------------
+def test_pair_measures_known_values(bench):
+    values = bench.column("valid_acc", "cifar10-valid", 12)
+    d1 = np.array([[3, 3, 0, 1, 2, 4], [0, 0, 0, 0, 0, 0]])
+    d2 = np.array([[3, 3, 0, 1, 2, 4], [3, 0, 0, 0, 0, 1]])
+    m = A.pair_measures("nb201", d1, d2, values)
+    assert m["common_ops"].tolist() == [6, 4]
+    assert m["common_connections"].tolist() == [5, 0]
+    assert m["ged"].tolist() == [0, 2]
+    assert m["abs_acc_diff"][0] == 0 and m["abs_acc_diff"][1] > 0
+
+
+def test_similarity_table_and_figures(bench):
+    values = bench.column("valid_acc", "cifar10-valid", 12)
+    ctrls = {"random": [(small(seed=s), {"seed": s}) for s in range(2)]}
+    t = A.table1(ctrls, bench, n_archs=200, n_pairs=500)
+    row = t["rows"]["random"]["measures"]
+    assert set(row) == set(A.MEASURES) and row["ged"]["paper"] == -0.064
+    assert all(-1 <= x <= 1 for m in A.MEASURES for x in row[m]["per_seed"])
+    assert "paper -0.064" in A.table1_markdown(t)
+    # a collapsed controller (always the same cell) has no defined correlation
+    collapsed = small()
+    collapsed.config.tanh_c = 60.0  # unbounded enough that a huge bias makes sampling deterministic
+    with torch.no_grad():
+        for h in collapsed.heads:
+            h.bias.copy_(torch.tensor([0, 0, 0, 1e4, 0]))
+    res = A.similarity_correlations(collapsed, values, 100, 300)
+    assert res["n_unique_archs"] == 1 and np.isnan(res["spearman"]["ged"])
+    probs = A.max_action_probs(small(), 100)
+    assert probs.shape == (100, 6) and (probs >= 0.2 - 1e-6).all()
+    hid, dec = A.sampled_hidden(small(), 100)
+    figs = [A.fig_max_action_probs({"random": probs}), A.fig_hidden_heatmap({"random": hid}),
+            A.fig_accuracy_distribution({"random": A.sampled_accuracy(small(), values, 100)}), A.fig_table1(t)]
+    assert all(len(f.data) > 0 for f in figs)
+
+
+def test_hidden_state_of_every_cell_in_official_order(tmp_path, space):
+    ctrl = small(hidden=8)
+    h = A.all_hidden(ctrl)
+    assert h.shape == (N_CELLS, 8)
+    for i in (0, 1234, N_CELLS - 1):
+        assert np.allclose(h[i], ctrl.final_hidden([space.cell(i)])[0], atol=1e-6)
+    folder = tmp_path / "ck"
+    io.save(ctrl, folder, {"kind": "random", "seed": 0}, "card")
+    meta = A.write_latents(ctrl, {"space": "nb201", "kind": "random", "seed": 0}, folder, tmp_path / "e.npz")
+    with np.load(tmp_path / "e.npz", allow_pickle=False) as z:
+        assert z["latent"].dtype == np.float16 and z["latent"].shape == (N_CELLS, 8)
+        assert np.abs(z["latent"].astype(np.float32) - h).max() == pytest.approx(meta["latent_max_abs_err"])
+        assert z["pca"].shape == (N_CELLS, 2)
