@@ -71,13 +71,13 @@ class NB101Row:
     params: int
 
 
-def nb101_rows(source: str = "auto") -> tuple[str, list[NB101Row]]:
+def nb101_rows(source: str = "auto", select=None) -> tuple[str, list[NB101Row]]:
     """Cells with a spec and an official parameter count.
 
     ``source``: ``"joined"`` (``data/nb101/nb101_sample.npz`` + enumeration, 30,001
     cells), ``"specs"`` (the 1,000 specs of the shared parquet), or ``"auto"`` (joined
     when present, else specs). Returns ``(description, rows)``; no rows when neither
-    file exists.
+    file exists. ``select`` (positions in the table) keeps only those rows.
     """
     joined = data_dir() / "nb101" / "nb101_sample.npz"
     if source in ("joined", "auto") and joined.exists():
@@ -86,6 +86,8 @@ def nb101_rows(source: str = "auto") -> tuple[str, list[NB101Row]]:
         with np.load(joined, allow_pickle=False) as z:
             if {"index", "params", "hash"} <= set(z.files):
                 index, params, hashes = z["index"], z["params"], z["hash"]
+                if select is not None:
+                    index, params, hashes = index[select], params[select], hashes[select]
                 space = NB101Space()
                 rows = []
                 for i, p, h in zip(index, params, hashes):
@@ -103,6 +105,8 @@ def nb101_rows(source: str = "auto") -> tuple[str, list[NB101Row]]:
 
     df = pd.read_parquet(SHARED_SAMPLE, columns=["module_hash", "params", "has_spec", "adjacency", "ops"])
     df = df[df["has_spec"]]
+    if select is not None:
+        df = df.iloc[np.asarray(select)]
     rows = [NB101Row(r.module_hash, np.stack(r.adjacency).astype(np.int64), [str(o) for o in r.ops], int(r.params))
             for r in df.itertuples()]
     return f"{SHARED_SAMPLE.name} (cells with has_spec)", rows
