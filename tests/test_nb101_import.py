@@ -118,6 +118,16 @@ def test_protobuf_decoder_reads_every_field():
     assert got[2] == {"current_epoch": 108.0, "training_time": 1801.25, "train_accuracy": 0.999,
                       "validation_accuracy": 0.9312, "test_accuracy": 0.9287}
     assert got[1]["current_epoch"] == 54.0
+    # unknown fields of every wire type are skipped (forward compatibility, as protobuf does)
+    extra_eval = _eval_data(108.0, 1.5, 0.5, 0.25, 0.125) + _varint(7 << 3 | 0) + _varint(300) \
+        + _varint(8 << 3 | 5) + b"\x00\x00\x80\x3f"
+    msg = _model_metrics([extra_eval], 42, 3.0) + _bytes(9, b"future field")
+    got, params, total = decode_model_metrics(msg)
+    assert (params, total) == (42, 3.0)
+    assert got == [{"current_epoch": 108.0, "training_time": 1.5, "train_accuracy": 0.5,
+                    "validation_accuracy": 0.25, "test_accuracy": 0.125}]
+    with pytest.raises(ValueError):
+        decode_model_metrics(msg[:-3])  # cut inside the last field
 
 
 def test_import_full_file_means_over_repeats(tmp_path, cells):

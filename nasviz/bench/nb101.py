@@ -241,6 +241,10 @@ class NB101Benchmark:
     def _space_index(self, cell) -> int:
         if isinstance(cell, (int, np.integer)):
             return int(self.space.index(self.space.cell(int(cell))))
+        if isinstance(cell, str) and len(cell.strip()) == 32:  # a module hash: no need to build the cell
+            i = self.space.find(cell.strip().lower())
+            if i >= 0:
+                return i
         c = cell if isinstance(cell, NB101Cell) else self.space.parse(cell)
         return self.space.index(c)
 

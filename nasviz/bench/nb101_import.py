@@ -179,69 +179,107 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise ValueError("varint too long")
 
 
-def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
-    """(field number, wire type, value) for each field; value is int, float or bytes."""
-    pos = 0
-    n = len(buf)
-    unpack = struct.unpack_from
-    while pos < n:
-        key, pos = _varint(buf, pos)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            v, pos = _varint(buf, pos)
-        elif wt == 1:
-            if pos + 8 > n:
-                raise ValueError("truncated fixed64")
-            (v,) = unpack("<d", buf, pos)
-            pos += 8
-        elif wt == 2:
-            ln, pos = _varint(buf, pos)
-            if pos + ln > n:
-                raise ValueError("truncated length-delimited field")
-            v = buf[pos:pos + ln]
-            pos += ln
-        elif wt == 5:
-            if pos + 4 > n:
-                raise ValueError("truncated fixed32")
-            (v,) = unpack("<f", buf, pos)
-            pos += 4
-        else:
-            raise ValueError(f"unsupported wire type {wt}")
-        yield num, wt, v
-
-
 #: EvaluationData field numbers -> names (model_metrics.proto).
 EVAL_FIELDS = {1: "current_epoch", 2: "training_time", 3: "train_accuracy", 4: "validation_accuracy",
                5: "test_accuracy"}
 
 
-def decode_model_metrics(buf: bytes) -> tuple[list[dict[str, float]], int, float]:
-    """``(evaluation_data, trainable_parameters, total_time)`` of a serialized ``ModelMetrics``."""
-    evals: list[dict[str, float]] = []
+def _eval_values(buf: bytes, pos: int, end: int) -> list[float]:
+    """Fields 1..5 (doubles) of one EvaluationData in buf[pos:end]; others skipped."""
+    vals = [0.0, 0.0, 0.0, 0.0, 0.0]
+    unpack = struct.unpack_from
+    while pos < end:
+        key = buf[pos]
+        pos += 1
+        if key & 0x80:
+            key, pos = _varint(buf, pos - 1)
+        wt = key & 7
+        if wt == 1:
+            if pos + 8 > end:
+                raise ValueError("truncated fixed64")
+            num = key >> 3
+            if 1 <= num <= 5:
+                vals[num - 1] = unpack("<d", buf, pos)[0]
+            pos += 8
+        elif wt == 2:
+            ln = buf[pos] if pos < end else 0x80
+            pos += 1
+            if ln & 0x80:
+                ln, pos = _varint(buf, pos - 1)
+            pos += ln
+        elif wt == 0:
+            _, pos = _varint(buf, pos)
+        elif wt == 5:
+            pos += 4
+        else:
+            raise ValueError(f"unsupported wire type {wt}")
+    if pos != end:
+        raise ValueError("EvaluationData overruns its length")
+    return vals
+
+
+def _decode(buf: bytes) -> tuple[list[tuple[int, int]], int, float]:
+    """Top level of a ``ModelMetrics``: the byte spans of the evaluation_data messages (decode
+    them with :func:`_eval_values`), trainable_parameters and total_time."""
+    evals: list[tuple[int, int]] = []
     params = 0
     total_time = 0.0
-    for num, wt, v in _fields(buf):
-        if num == 1 and wt == 2:
-            e = {name: 0.0 for name in EVAL_FIELDS.values()}
-            for n2, w2, v2 in _fields(v):  # type: ignore[arg-type]
-                if n2 in EVAL_FIELDS and w2 == 1:
-                    e[EVAL_FIELDS[n2]] = v2  # type: ignore[assignment]
-            evals.append(e)
-        elif num == 2 and wt == 0:
-            params = v - (1 << 64) if v >= 1 << 63 else v  # type: ignore[operator]
-        elif num == 3 and wt == 1:
-            total_time = v  # type: ignore[assignment]
+    pos = 0
+    n = len(buf)
+    while pos < n:
+        key = buf[pos]
+        pos += 1
+        if key & 0x80:
+            key, pos = _varint(buf, pos - 1)
+        num, wt = key >> 3, key & 7
+        if wt == 2:
+            ln, pos = _varint(buf, pos)
+            end = pos + ln
+            if end > n:
+                raise ValueError("truncated length-delimited field")
+            if num == 1:
+                evals.append((pos, end))
+            pos = end
+        elif wt == 0:
+            v, pos = _varint(buf, pos)
+            if num == 2:
+                params = v - (1 << 64) if v >= 1 << 63 else v
+        elif wt == 1:
+            if pos + 8 > n:
+                raise ValueError("truncated fixed64")
+            if num == 3:
+                total_time = struct.unpack_from("<d", buf, pos)[0]
+            pos += 8
+        elif wt == 5:
+            pos += 4
+        else:
+            raise ValueError(f"unsupported wire type {wt}")
+    if pos != n:
+        raise ValueError("truncated message")
     return evals, int(params), float(total_time)
 
 
-def parse_row(data: bytes) -> tuple[str, int, str, str, list[dict[str, float]], int]:
-    """One record -> ``(module_hash, epochs, raw_adjacency, raw_operations, evaluation_data, params)``."""
+def decode_model_metrics(buf: bytes) -> tuple[list[dict[str, float]], int, float]:
+    """``(evaluation_data, trainable_parameters, total_time)`` of a serialized ``ModelMetrics``."""
+    spans, params, total = _decode(buf)
+    names = list(EVAL_FIELDS.values())
+    return [dict(zip(names, _eval_values(buf, a, b))) for a, b in spans], params, total
+
+
+def parse_row(data: bytes) -> tuple[str, int, str, str, list[float], int]:
+    """One record -> ``(module_hash, epochs, raw_adjacency, raw_operations, final, params)`` where
+    ``final`` is the end-of-training evaluation (``evaluation_data[2]``, as the official API reads
+    it): ``[current_epoch, training_time, train_acc, valid_acc, test_acc]``."""
     row = json.loads(data.decode("utf-8"))
     if not isinstance(row, list) or len(row) != 5:
         raise ValueError("expected a JSON list of 5 fields [hash, epochs, adjacency, operations, metrics]")
     module_hash, epochs, raw_adj, raw_ops, raw_metrics = row
-    evals, params, _ = decode_model_metrics(base64.b64decode(raw_metrics, validate=True))
-    return str(module_hash), int(epochs), str(raw_adj), str(raw_ops), evals, params
+    buf = base64.b64decode(raw_metrics, validate=True)
+    spans, params, _ = _decode(buf)
+    if not spans:
+        raise ValueError("ModelMetrics has no evaluation_data")
+    a, b = spans[2] if len(spans) >= 3 else spans[-1]
+    return str(module_hash), int(epochs), str(raw_adj), str(raw_ops), _eval_values(buf, a, b), params
 
 
 # -- conversion -------------------------------------------------------------------------
@@ -266,18 +304,16 @@ def import_official(path: Path | str, out: Path | str | None = None,
     for batch in iter_records(src, progress=progress):
         for data in batch:
             try:
-                h, ep, adj, ops, evals, p = parse_row(data)
+                h, ep, adj, ops, final, p = parse_row(data)
                 hb = bytes.fromhex(h)
                 if len(hb) != 16:
                     raise ValueError(f"module hash {h!r} is not 32 hex digits")
-                final = evals[2] if len(evals) >= 3 else evals[-1]
             except (ValueError, UnicodeDecodeError, binascii.Error, IndexError, TypeError) as e:
                 raise DataFileError(f"{src}: record {n_rows} is not an NB101 row ({e}); "
                                     "expected the official nasbench tfrecord") from None
             hashes += hb
             epochs.append(ep)
-            vals.extend((final["train_accuracy"], final["validation_accuracy"], final["test_accuracy"],
-                         final["training_time"]))
+            vals.extend((final[2], final[3], final[4], final[1]))
             params.append(p)
             if hb not in first_spec:
                 first_spec[hb] = (adj, ops)
