@@ -47,7 +47,7 @@ fi
 stamp=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)-$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
 if [ "${NASVIZ_REINSTALL:-0}" = 1 ] || [ "$(cat "$VENV/.nasviz-installed" 2>/dev/null)" != "$stamp" ]; then
     say "installing requirements.txt and nasviz into .venv (first run: a few minutes)"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --progress-bar off -r requirements.txt -e .
+    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --progress-bar off -r requirements.txt -e .
     echo "$stamp" >"$VENV/.nasviz-installed"
 fi
 export PATH="$VENV/bin:$PATH"
