@@ -1,0 +1,201 @@
+"""Measure the shipped latent models against the papers (arch2vec Table 1, Fig. 2, Fig. 3; DNAS Fig. 3/4).
+
+Writes benchmarks/results/models.json (machine-readable) and benchmarks/results/models.md
+(a markdown section for BENCHMARKS.md). Run from the repository root:
+
+    python benchmarks/bench_models.py [--models nb201-arch2vec ...] [--quick]
+
+Every number is measured here on this machine; the papers' figures are quoted beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nasviz.analysis import latent as L  # noqa: E402
+from nasviz.bench import get_benchmark  # noqa: E402
+from nasviz.models import load_model, shipped_models  # noqa: E402
+from nasviz.models._base import hardware  # noqa: E402
+from nasviz.models._common import split_indices  # noqa: E402
+from nasviz.paths import models_dir  # noqa: E402
+
+PAPER = {
+    "table1_nb201": {"arch2vec": {"recon": 100.0, "validity": 79.41, "uniqueness": 98.72},
+                     "arch2vec (w.o. KL)": {"recon": 100.0, "validity": 77.09, "uniqueness": 96.57},
+                     "VGAE": {"recon": 98.32, "validity": 79.30, "uniqueness": 88.42},
+                     "GAE": {"recon": 99.52, "validity": 79.28, "uniqueness": 78.42}},
+    "table1_nb101": {"arch2vec": {"recon": 100.0, "validity": 44.97, "uniqueness": 99.69}},
+    "fig2_nb101": {"arch2vec": {"rmse": 0.018, "pearson": 0.67}, "supervised": {"rmse": 0.038, "pearson": 0.53}},
+    "fig3": "arch2vec: L2 grows monotonically with edit distance; supervised: not",
+    "dnas": "qualitative only (Fig. 3: z24 codes op conversion, z10 number of layers via skip connections; "
+            "Fig. 4: strong relation between those factors and accuracy); no per-dimension numbers given",
+    "decode_latency_target_ms": 50,
+    "recon_target_pct": 99.9,
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="*", default=None)
+    ap.add_argument("--quick", action="store_true", help="fewer samples/seeds (smoke run, not for reporting)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    n_prior = 1000 if args.quick else 10_000
+    seeds = range(2) if args.quick else range(10)
+    n_anchors = 20 if args.quick else 100
+
+    bench = get_benchmark("nb201")
+    space = bench.space
+    cells = list(space.enumerate())
+    acc200 = np.asarray(bench.column("valid_acc", "cifar10-valid", 200)) / 100.0
+    acc12 = np.asarray(bench.column("valid_acc", "cifar10-valid", 12))
+    flops = np.asarray(bench.column("flops", "cifar10"))
+    names = args.models or [m for m in shipped_models() if m.startswith("nb201-")]
+    results = {"machine": {"hardware": hardware(), "python": platform.python_version(), "threads": args.threads},
+               "paper": PAPER, "quick": args.quick, "models": {}}
+    t_all = time.perf_counter()
+    for name in names:
+        t0 = time.perf_counter()
+        model = load_model(models_dir() / name)
+        cfg = model.config
+        tr, te = split_indices(len(cells), cfg.seed, 0.1)
+        trc, tec = [cells[i] for i in tr], [cells[i] for i in te]
+        r: dict = {"kind": model.kind, "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+                   "training": model.info_.get("training", {})}
+        r["recon_test"] = L.reconstruction_accuracy(model, tec)
+        r["recon_train"] = L.reconstruction_accuracy(model, trc)
+        r["prior"] = L.validity_uniqueness(model, trc, n=n_prior, seed=0)
+        emb = model.transform(cells)
+        # Fig. 2: GP on 250 random cells' embeddings -> 200-epoch cifar10-valid validation accuracy (fraction)
+        r["gp_rest"] = L.gp_predictive(emb, acc200, seeds=seeds)
+        r["gp_heldout"] = L.gp_predictive(emb, acc200, seeds=seeds, candidates=tr, test=te)
+        r["walk"] = L.walk_distances(model, space, n=1000, seed=0)
+        anchor = model.latent(cells[:1])[0]
+        r["decode_latency"] = L.decode_latency(model, anchor.reshape(-1), dim=0, n_points=11)
+        if model.kind == "beta-vae":
+            tres = L.disentanglement(model, cells, n_anchors=n_anchors, n_points=11, span=2.0, seed=0)
+            r["disentanglement"] = tres.to_dict()
+            r["spearman"] = L.latent_correlations(emb, accuracy_12ep=acc12, accuracy_200ep=acc200, flops=flops)
+            pa, pf = model.predict_latent(emb)
+            from scipy.stats import spearmanr
+            r["predictors_heldout"] = {
+                "acc_spearman": float(spearmanr(pa[te], acc12[te]).statistic),
+                "flops_spearman": float(spearmanr(pf[te], flops[te]).statistic),
+                "flops_rmse_m": float(np.sqrt(np.mean((pf[te] - flops[te]) ** 2)))}
+        if model.kind == "arch2vec" and cfg.supervised:
+            from scipy.stats import spearmanr
+            pred = model.predict([cells[i] for i in te]) / 100.0
+            r["predictor_heldout"] = {"spearman": float(spearmanr(pred, acc200[te]).statistic),
+                                      "rmse": float(np.sqrt(np.mean((pred - acc200[te]) ** 2)))}
+        r["bench_seconds"] = round(time.perf_counter() - t0, 1)
+        results["models"][name] = r
+        print(f"{name}: recon {r['recon_test']:.4%} validity {r['prior']['validity']:.2%} "
+              f"uniq {r['prior']['uniqueness']:.2%} gp r {r['gp_rest']['pearson_mean']:.3f} "
+              f"({r['bench_seconds']} s)", flush=True)
+    results["seconds"] = round(time.perf_counter() - t_all, 1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "models.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    (out / "models.md").write_text(render(results))
+    print(f"wrote {out / 'models.json'} and {out / 'models.md'}")
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f}"
+
+
+def render(res: dict) -> str:
+    P = res["paper"]
+    m = res["models"]
+    lines = ["## Latent models (NB201)", "",
+             f"Measured by `benchmarks/bench_models.py` on {res['machine']['hardware']}"
+             + (" — QUICK RUN, not for reporting" if res.get("quick") else "") + ".", "",
+             "### Table 1 (arch2vec paper): reconstruction / validity / uniqueness, %", "",
+             "| model | recon (held-out 10 %) | validity (10k prior samples) | uniqueness | paper (arch2vec, NB201) |",
+             "|---|---|---|---|---|"]
+    p = P["table1_nb201"]["arch2vec"]
+    for name, r in m.items():
+        lines.append(f"| {name} | {_pct(r['recon_test'])} | {_pct(r['prior']['validity'])} | "
+                     f"{_pct(r['prior']['uniqueness'])} | {p['recon']} / {p['validity']} / {p['uniqueness']} |")
+    lines += ["", f"Target: reconstruction >= {P['recon_target_pct']} %. Paper baselines on NB201: "
+              + "; ".join(f"{k} {v['recon']}/{v['validity']}/{v['uniqueness']}" for k, v in P["table1_nb201"].items()
+                          if k != "arch2vec") + ".",
+              "", "### Fig. 2: GP on 250 random cells' embeddings -> cifar10-valid 200-epoch validation accuracy "
+              "(fraction), 10 seeds", "",
+              "| model | RMSE (rest) | Pearson r (rest) | RMSE (held-out 10 %) | Pearson r (held-out) |",
+              "|---|---|---|---|---|"]
+    for name, r in m.items():
+        a, b = r["gp_rest"], r["gp_heldout"]
+        lines.append(f"| {name} | {a['rmse_mean']:.4f} ± {a['rmse_std']:.4f} | {a['pearson_mean']:.3f} ± "
+                     f"{a['pearson_std']:.3f} | {b['rmse_mean']:.4f} ± {b['rmse_std']:.4f} | "
+                     f"{b['pearson_mean']:.3f} ± {b['pearson_std']:.3f} |")
+    f2 = P["fig2_nb101"]
+    lines += ["", f"Paper (NB101 only, test acc > 0.8): arch2vec RMSE {f2['arch2vec']['rmse']} / r "
+              f"{f2['arch2vec']['pearson']}; supervised {f2['supervised']['rmse']} / {f2['supervised']['pearson']}. "
+              "'rest' = all 15,375 other cells (the supervised model saw the labels of the 90 % training split, so "
+              "'held-out' — GP trained on 250 training-split cells, scored on the 1,562 test cells no model saw — is "
+              "the fair column).",
+              "", "### Fig. 3: mean latent L2 by edit distance (1,000-cell 1-edit random walk, all pairs)", ""]
+    eds = sorted({int(k) for r in m.values() for k in r["walk"]["by_edit"]})
+    lines += ["| model | " + " | ".join(f"d={k}" for k in eds) + " | monotonic |",
+              "|---|" + "---|" * len(eds) + "---|"]
+    for name, r in m.items():
+        be = {int(k): v for k, v in r["walk"]["by_edit"].items()}
+        lines.append(f"| {name} | " + " | ".join(f"{be[k]['mean']:.3f}" if k in be else "" for k in eds)
+                     + f" | {'yes' if r['walk']['monotonic'] else 'NO'} |")
+    lines += ["", f"Paper: {P['fig3']}.", ""]
+    bv = {k: r for k, r in m.items() if r["kind"] == "beta-vae"}
+    if bv:
+        lines += ["### DNAS disentanglement (latent traversals)", "",
+                  "Each latent dim traversed over mean ± 2 std (11 points) from 100 anchor cells; at each step "
+                  "between valid decodes, every edge whose op changed counts for that factor. *share* = share of a "
+                  "dim's changes on its most frequent factor (1 = one factor only); *score* = change-weighted mean "
+                  "share; *active* = dims whose traversal changed anything.", "",
+                  "| model | score | active dims | recon | max |rho| acc (12 ep) | max |rho| FLOPs |",
+                  "|---|---|---|---|---|---|"]
+        for name, r in bv.items():
+            d = r["disentanglement"]
+            sa = np.nanmax(np.abs(r["spearman"]["accuracy_12ep"]))
+            sf = np.nanmax(np.abs(r["spearman"]["flops"]))
+            lines.append(f"| {name} | {d['score']:.3f} | {d['active_dims']} / {len(d['dims'])} | "
+                         f"{_pct(r['recon_test'])} | {sa:.3f} | {sf:.3f} |")
+        for name, r in bv.items():
+            d = r["disentanglement"]
+            lines += ["", f"<details><summary>{name}: per-dimension table</summary>", "",
+                      "| dim | top factor | share | steps changed | invalid | rho acc | rho FLOPs |",
+                      "|---|---|---|---|---|---|---|"]
+            for row in d["dims"]:
+                k = row["dim"]
+                sh = "" if row["share"] is None else f"{row['share']:.2f}"
+                lines.append(f"| z{k} | {row['top_factor'] or '-'} | {sh} | {row['steps_changed']} / "
+                             f"{d['n_steps_per_dim']} | {row['invalid']} | {r['spearman']['accuracy_12ep'][k]:.3f} | "
+                             f"{r['spearman']['flops'][k]:.3f} |")
+            lines += ["", "</details>"]
+        lines += ["", f"Paper: {P['dnas']}.", ""]
+    lines += ["### Speed (this CPU)", "", "| model | decode one 11-point traversal, median ms (p90) | training time |",
+              "|---|---|---|"]
+    for name, r in m.items():
+        dl = r["decode_latency"]
+        t = r["training"].get("fit seconds")
+        ep = r["training"].get("epochs")
+        lines.append(f"| {name} | {dl['median_ms']:.2f} ({dl['p90_ms']:.2f}) | {t} s, {ep} epochs |")
+    lines += ["", f"Target decode latency: < {P['decode_latency_target_ms']} ms. No GPU timings: this session "
+              "had no GPU.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Analyses that turn spaces, benchmarks and models into data and Plotly figures."""

@@ -1,0 +1,128 @@
+"""Precomputed latent means and 2-D projections of every cell, for every shipped model.
+
+``data/embeddings/<model>.npz`` holds (in official index order of the model's space):
+
+* ``means``: (n_cells, d) float16 latent means (``transform``), ``means_max_abs_err``
+  records the float16 rounding error;
+* ``pca``, ``umap``, ``tsne``: (n_cells, 2) float16 projections of the means;
+* ``meta``: JSON bytes — model, space, checkpoint hash, method list, seed.
+
+A file is recomputed only when the checkpoint's hash (weights + config) changed, a
+method is missing, or ``force`` is set (caching by input hash, as umap-learn does).
+Loading uses ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from nasviz.errors import DataFileError, NasvizError
+from nasviz.paths import data_dir, models_dir
+
+log = logging.getLogger(__name__)
+
+
+def embeddings_dir() -> Path:
+    return data_dir() / "embeddings"
+
+
+def checkpoint_hash(folder: Path) -> str:
+    h = hashlib.sha256()
+    for name in ("model.safetensors", "config.json"):
+        p = Path(folder) / name
+        if not p.is_file():
+            raise DataFileError(f"model checkpoint {folder} is missing {name}")
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def load_embeddings(model: str, folder: Path | None = None) -> dict:
+    """``{"means": float32 (n, d), "pca"/"umap"/"tsne": float32 (n, 2), "meta": dict}`` for one model."""
+    p = (Path(folder) if folder else embeddings_dir()) / f"{model}.npz"
+    if not p.is_file():
+        raise DataFileError(f"no precomputed embeddings for model {model!r} at {p}; run `nasviz embed`")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            out = {k: (z[k].astype(np.float32) if k != "meta" else z[k]) for k in z.files}
+        out["meta"] = json.loads(bytes(out["meta"]).decode())
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as e:
+        raise DataFileError(f"{p} is corrupt or not a nasviz embeddings file ({e}); run `nasviz embed --force`") from e
+    return out
+
+
+def _write_npz(path: Path, arrays: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.stem + "-", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = ("pca", "umap", "tsne"),
+               force: bool = False, seed: int = 0, progress: bool = False, out_dir: Path | None = None,
+               models_root: Path | None = None) -> list[dict]:
+    """Write ``<out_dir>/<model>.npz`` for each model (default: every folder under ``models/``)."""
+    from tqdm.auto import tqdm
+
+    from nasviz.analysis.projections import PROJECTIONS, project
+    from nasviz.models import load_model
+    from nasviz.spaces import get_space
+
+    root = Path(models_root) if models_root else models_dir()
+    out_dir = Path(out_dir) if out_dir else embeddings_dir()
+    names = list(models) if models else sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) \
+        if root.is_dir() else []
+    if not names:
+        raise NasvizError(f"no model checkpoints found under {root}; train one with `nasviz train ...`")
+    for m in methods:
+        if m not in PROJECTIONS:
+            raise NasvizError(f"unknown projection {m!r}; accepted: {', '.join(PROJECTIONS)}")
+    results = []
+    for name in names:
+        folder = root / name
+        h = checkpoint_hash(folder)
+        path = out_dir / f"{name}.npz"
+        if path.is_file() and not force:
+            try:
+                old = load_embeddings(name, out_dir)
+                if old["meta"].get("checkpoint_hash") == h and all(m in old for m in methods):
+                    results.append({"model": name, "path": str(path), "status": "cached",
+                                    "projections": [m for m in PROJECTIONS if m in old]})
+                    continue
+            except DataFileError:
+                pass
+        model = load_model(folder)
+        space = get_space(model.space)
+        cells = list(space.enumerate())
+        t0 = time.perf_counter()
+        means = model.transform(cells)
+        arrays = {"means": means.astype(np.float16)}
+        err = float(np.abs(arrays["means"].astype(np.float32) - means).max())
+        timing = {"means_s": round(time.perf_counter() - t0, 2)}
+        for m in tqdm(list(methods), desc=f"embed {name}", disable=not progress):
+            t = time.perf_counter()
+            arrays[m] = project(means, m, seed).astype(np.float16)
+            timing[f"{m}_s"] = round(time.perf_counter() - t, 1)
+        meta = {"model": name, "space": model.space, "checkpoint_hash": h, "n_cells": len(cells),
+                "dim": int(means.shape[1]), "order": "official index order", "methods": list(methods),
+                "seed": seed, "means_max_abs_err_float16": err, "seconds": timing}
+        arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+        _write_npz(path, arrays)
+        log.info("wrote %s", path)
+        results.append({"model": name, "path": str(path), "status": "computed", "projections": list(methods),
+                        "seconds": timing})
+    return results

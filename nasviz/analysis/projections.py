@@ -1,0 +1,71 @@
+"""2-D projections of embeddings (PCA, UMAP, t-SNE), cached by input hash.
+
+Like umap-learn, a projection is keyed by a hash of its input (bytes, shape, dtype)
+plus the method and its parameters, so an unchanged embedding is never re-projected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Callable
+
+import numpy as np
+
+from nasviz.errors import NasvizError
+
+log = logging.getLogger(__name__)
+
+
+def array_hash(*arrays: np.ndarray, extra: str = "") -> str:
+    """sha256 over arrays' dtype, shape and bytes (and ``extra``); 16 hex digits."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    h.update(extra.encode())
+    return h.hexdigest()[:16]
+
+
+def _pca(x: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, random_state=seed).fit_transform(x)
+
+
+def _umap(x: np.ndarray, seed: int) -> np.ndarray:
+    try:
+        import umap
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise NasvizError("UMAP needs the umap-learn package (pip install umap-learn)") from e
+    return umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=seed).fit_transform(x)
+
+
+def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    return TSNE(n_components=2, perplexity=30.0, init="pca", random_state=seed).fit_transform(x)
+
+
+#: method name -> f(x, seed) -> (n, 2)
+PROJECTIONS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {"pca": _pca, "umap": _umap, "tsne": _tsne}
+
+
+def project(x: np.ndarray, method: str, seed: int = 0, cache: dict | None = None) -> np.ndarray:
+    """(n, d) -> (n, 2) float32 by ``method``; ``cache`` (a dict) is consulted by input hash."""
+    m = str(method).lower()
+    if m not in PROJECTIONS:
+        raise NasvizError(f"unknown projection {method!r}; accepted: {', '.join(PROJECTIONS)}")
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or len(x) < 3:
+        raise NasvizError(f"a projection needs an (n >= 3, d) array; got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise NasvizError("embeddings to project contain NaN or inf")
+    key = f"{m}:{seed}:{array_hash(x)}"
+    if cache is not None and key in cache:
+        return cache[key]
+    y = np.asarray(PROJECTIONS[m](x, seed), dtype=np.float32)
+    if cache is not None:
+        cache[key] = y
+    return y

@@ -1,0 +1,112 @@
+"""``nasviz train ...`` and ``nasviz embed``: train latent models, precompute embeddings/projections.
+
+Registration in nasviz/cli.py (owned by the lead):
+
+    from nasviz.commands.models import train_app, embed
+    app.add_typer(train_app, name="train")
+    app.command("embed")(embed)
+
+``nasviz train arch2vec [--supervised] --space nb201 [--device cpu|cuda] [--seed N] [--epochs E] [--out DIR]``
+``nasviz train beta-vae [--beta B] [--latent-dim D] --space nb201 [...]``
+``nasviz embed [--model NAME ...] [--methods pca,umap,tsne] [--force]``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from nasviz.errors import NasvizError
+
+train_app = typer.Typer(help="Train a latent model (arch2vec or the DNAS beta-VAE) and write its checkpoint.",
+                        no_args_is_help=True)
+
+_SPACE = typer.Option("nb201", "--space", "-s", help="Search space: nb201 (nb101: not yet).")
+_DEVICE = typer.Option("auto", "--device", help="cpu, cuda, or auto (cuda when a GPU is present).")
+_SEED = typer.Option(0, "--seed", help="Seed of the split, weights, batch order and noise.")
+_EPOCHS = typer.Option(None, "--epochs", help="Training epochs (default: the model config's).")
+_OUT = typer.Option(None, "--out", help="Checkpoint folder (default: models/<space>-<model>...).")
+_JSON = typer.Option(False, "--json", help="Print one JSON object.")
+
+
+def _threads() -> None:
+    import os
+
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("NASVIZ_THREADS", min(2, os.cpu_count() or 1))))
+
+
+def _report(folder, info, as_json: bool) -> None:
+    out = {"checkpoint": str(folder), "metrics": info["metrics"], "data": info["data"]}
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        typer.echo(f"saved {folder}")
+        for k, v in info["metrics"].items():
+            typer.echo(f"  {k}: {v}")
+
+
+@train_app.command("arch2vec")
+def train_arch2vec(
+    supervised: bool = typer.Option(False, "--supervised", help="Train the supervised counterpart instead."),
+    space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
+    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, as_json: bool = _JSON,
+) -> None:
+    """arch2vec: variational graph isomorphism autoencoder (Yan et al. 2020)."""
+    from nasviz.models.train import train_model
+
+    _threads()
+    _, folder, info = train_model("arch2vec", space, supervised=supervised, seed=seed, epochs=epochs,
+                                  device=device, out=out, progress=not as_json)
+    _report(folder, info, as_json)
+
+
+@train_app.command("beta-vae")
+def train_beta_vae(
+    beta: float = typer.Option(1.0, "--beta", help="KL weight (paper 1; 0 = entangled ablation)."),
+    latent_dim: int = typer.Option(26, "--latent-dim", help="Latent size (paper 26)."),
+    n_labelled: int = typer.Option(1000, "--labelled", help="Training cells with an accuracy label."),
+    label: str = typer.Option("valid_acc:cifar10-valid:12", "--label",
+                              help="Accuracy label as METRIC:DATASET:EPOCHS (any benchmark column)."),
+    space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
+    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, as_json: bool = _JSON,
+) -> None:
+    """DNAS beta-VAE: LSTM sequence VAE with accuracy and FLOPs predictors (semi-supervised)."""
+    from nasviz.models.train import LabelSpec, train_model
+
+    parts = label.split(":")
+    if len(parts) != 3:
+        raise NasvizError(f"--label must be METRIC:DATASET:EPOCHS, e.g. valid_acc:cifar10-valid:12; got {label!r}")
+    try:
+        ep = int(parts[2])
+    except ValueError:
+        raise NasvizError(f"--label epochs must be an integer; got {parts[2]!r}") from None
+    _threads()
+    _, folder, info = train_model("beta-vae", space, beta=beta, seed=seed, epochs=epochs, device=device, out=out,
+                                  label=LabelSpec(parts[0], parts[1], ep), n_labelled=n_labelled,
+                                  latent_dim=latent_dim, progress=not as_json)
+    _report(folder, info, as_json)
+
+
+def embed(
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m",
+                                              help="Checkpoint name under models/ (repeatable; default: all)."),
+    methods: str = typer.Option("pca,umap,tsne", "--methods", help="Comma-separated projections."),
+    force: bool = typer.Option(False, "--force", help="Recompute even when the cache matches."),
+    as_json: bool = _JSON,
+) -> None:
+    """Precompute latent means of every cell and 2-D projections for every shipped model (data/embeddings/)."""
+    from nasviz.analysis.embeddings import precompute
+
+    _threads()
+    results = precompute(model or None, methods=[m.strip() for m in methods.split(",") if m.strip()],
+                         force=force, progress=not as_json)
+    if as_json:
+        typer.echo(json.dumps({"embeddings": results}, indent=2))
+    else:
+        for r in results:
+            typer.echo(f"{r['model']}: {r['path']} ({r['status']}; {', '.join(r['projections'])})")

@@ -1,0 +1,175 @@
+"""The estimator shell every latent model shares: config, seeded training loop, save/load.
+
+A subclass provides ``kind``, ``Config`` (a dataclass), ``_build(config) -> nn.Module``
+and the model-specific ``fit``/``transform``/``latent``/``decode``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from nasviz.errors import NasvizError
+from nasviz.models._checkpoint import Checkpoint, load_weights, model_card, write_checkpoint
+from nasviz.models._common import NotFittedError, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+def _config_from_dict(cls, d: dict):
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - set(names))
+    if unknown:
+        raise NasvizError(f"unknown {cls.__name__} fields: {', '.join(unknown)}; accepted: {', '.join(names)}")
+    kw = {}
+    for k, v in d.items():
+        default = names[k].default
+        kw[k] = tuple(v) if isinstance(default, tuple) and isinstance(v, list) else v
+    return cls(**kw)
+
+
+def hardware() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}; torch {torch.__version__}; {torch.get_num_threads()} thread(s)"
+
+
+class TorchEncoder:
+    """Base class: stores a config; ``fit`` sets ``model_``, ``history_``, ``fit_seconds_``."""
+
+    kind: str = ""
+    Config: type = object
+
+    def __init__(self, config=None, *, device: str = "cpu", progress: bool = False, **overrides) -> None:
+        cfg = config if config is not None else self.Config()
+        if overrides:
+            try:
+                cfg = dataclasses.replace(cfg, **overrides)
+            except TypeError as e:
+                raise NasvizError(f"{self.Config.__name__}: {e}") from None
+        self.config = cfg
+        self.device = device
+        self.progress = progress
+
+    # -- sklearn-ish --------------------------------------------------------------------
+    @property
+    def space(self) -> str:
+        return self.config.space
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config})"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(cells) first, or load a trained one with "
+                "nasviz.models.load_model(folder)"
+            )
+
+    def _build(self, config):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- training ----------------------------------------------------------------------
+    def _train_loop(self, model, n: int, step: Callable, *, epochs: int, batch_size: int, lr: float, seed: int,
+                    desc: str) -> list[float]:
+        """Adam over ``epochs`` passes of seeded mini-batches; ``step(idx, gen) -> loss`` (a scalar tensor)."""
+        import torch
+        from tqdm.auto import tqdm
+
+        dev = torch.device(self.device)
+        gen = torch.Generator(device=dev).manual_seed(int(seed) + 1)
+        order_gen = torch.Generator().manual_seed(int(seed) + 2)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        history = []
+        n_batches = (n + batch_size - 1) // batch_size
+        bar = tqdm(total=epochs * n_batches, desc=desc, disable=not self.progress, unit="batch", mininterval=0.5)
+        for epoch in range(epochs):
+            model.train()
+            perm = torch.randperm(n, generator=order_gen)
+            total = 0.0
+            for b in range(n_batches):
+                idx = perm[b * batch_size:(b + 1) * batch_size]
+                if len(idx) < 2:  # BatchNorm needs two samples
+                    continue
+                loss = step(idx.to(dev), gen)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+                bar.update(1)
+            history.append(total / n)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]:.4f}")
+            log.info("%s epoch %d/%d loss %.5f", desc, epoch + 1, epochs, history[-1])
+        bar.close()
+        model.eval()
+        return history
+
+    def _start_fit(self):
+        import torch
+
+        self.device = resolve_device(self.device)
+        torch.manual_seed(int(self.config.seed))
+        model = self._build(self.config).to(self.device)
+        return model, time.perf_counter()
+
+    # -- checkpoints -------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {}
+
+    def _set_state(self, state: dict) -> None:
+        pass
+
+    def save(self, folder: str | Path, *, title: str | None = None, info: dict | None = None) -> Path:
+        """Write ``model.safetensors`` + ``config.json`` + ``README.md`` into ``folder``."""
+        self._check_fitted()
+        info = dict(info or {})
+        info.setdefault("training", {})
+        info["training"] = {"fit seconds": round(getattr(self, "fit_seconds_", 0.0), 1),
+                            "epochs": self.config.epochs,
+                            "final loss": round(self.history_[-1], 5) if getattr(self, "history_", None) else None,
+                            "device": self.device, **info["training"]}
+        info.setdefault("hardware", hardware())
+        ckpt = Checkpoint(kind=self.kind, space=self.space, config=dataclasses.asdict(self.config),
+                          state=self._state(), tensors=dict(self.model_.state_dict()), info=info)
+        return write_checkpoint(folder, ckpt, model_card(title or f"{self.kind} on {self.space}", info, ckpt.config))
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, device: str = "cpu"):
+        from nasviz.errors import DataFileError
+
+        try:
+            cfg = _config_from_dict(cls.Config, ckpt.config)
+        except (NasvizError, TypeError) as e:
+            raise DataFileError(f"config in {ckpt.folder} does not describe a {cls.kind} model ({e})") from e
+        est = cls(cfg, device=resolve_device(device))
+        model = est._build(cfg)
+        load_weights(model, ckpt.tensors, ckpt.folder)
+        est.model_ = model.to(est.device).eval()
+        try:
+            est._set_state(ckpt.state)
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataFileError(f"fitted state in {ckpt.folder}/config.json is incomplete ({e})") from e
+        est.history_ = []
+        est.info_ = ckpt.info
+        est.folder_ = ckpt.folder
+        return est
+
+    # -- helpers -----------------------------------------------------------------------
+    def _tensor(self, a: np.ndarray, dtype=None):
+        import torch
+
+        return torch.as_tensor(a, dtype=dtype, device=self.device)

@@ -1,0 +1,131 @@
+"""Train a shipped-style model end to end: data, seeded 90/10 split, labels, fit, held-out check, save.
+
+``train_model("arch2vec", "nb201", ...)`` is what ``nasviz train`` runs. The split is
+a seeded permutation of the space's cells in official index order
+(:func:`~nasviz.models._common.split_indices`); the test cells never enter ``fit``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nasviz.errors import NasvizError
+from nasviz.models._common import split_indices
+
+log = logging.getLogger(__name__)
+
+ARCH2VEC_PAPER = ("Yan et al., Does Unsupervised Architecture Representation Learning Help Neural Architecture "
+                  "Search? NeurIPS 2020 (arch2vec)")
+DNAS_PAPER = "Disentangled Neural Architecture Search (DNAS), beta-VAE controller, Eq. 1-5"
+
+
+@dataclass
+class LabelSpec:
+    """Which benchmark column is the accuracy label."""
+
+    metric: str = "valid_acc"
+    dataset: str = "cifar10-valid"
+    epochs: int | None = 12
+
+    def describe(self) -> str:
+        ep = f", {self.epochs} epochs" if self.epochs is not None else ""
+        return f"{self.dataset} {self.metric}{ep}"
+
+
+def default_name(kind: str, space: str, supervised: bool = False, beta: float | None = None) -> str:
+    if kind == "arch2vec":
+        return f"{space}-arch2vec" + ("-supervised" if supervised else "")
+    if kind == "beta-vae":
+        return f"{space}-bvae-beta{beta:g}"
+    raise NasvizError(f"unknown model kind {kind!r}; accepted: arch2vec, beta-vae")
+
+
+def reconstruction_accuracy(model, cells) -> float:
+    """Share of cells decoded (from their latent means) to exactly themselves."""
+    dec = model.decode(model.latent(cells))
+    return float(np.mean([d == c for d, c in zip(dec, cells)])) if len(cells) else float("nan")
+
+
+def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, beta: float = 1.0,
+                seed: int = 0, epochs: int | None = None, device: str = "cpu", out: str | Path | None = None,
+                label: LabelSpec | None = None, n_labelled: int = 1000, test_fraction: float = 0.1,
+                latent_dim: int | None = None, progress: bool = True, save: bool = True):
+    """Train one model on all cells of ``space`` (90/10 split) and write its checkpoint folder.
+
+    Returns ``(model, folder, info)``; ``folder`` is None when ``save`` is False.
+    arch2vec supervised labels: 200-epoch cifar10-valid validation accuracy of every
+    training cell. beta-VAE: ``label`` (default 12-epoch cifar10-valid validation
+    accuracy) for ``n_labelled`` random training cells, NaN for the rest; FLOPs
+    (cifar10) for all training cells.
+    """
+    from nasviz.bench import get_benchmark
+    from nasviz.models import MODELS
+    from nasviz.paths import models_dir
+
+    space = str(space).lower()
+    if space != "nb201":
+        raise NasvizError(f"training on space {space!r} is not available yet; accepted: nb201 "
+                          "(NB101 models: see benchmarks/results/models.md for the measured cost)")
+    if kind not in MODELS:
+        raise NasvizError(f"unknown model kind {kind!r}; accepted: {', '.join(sorted(MODELS))}")
+    if supervised and kind != "arch2vec":
+        raise NasvizError("--supervised applies to arch2vec (the beta-VAE is always semi-supervised)")
+    bench = get_benchmark(space)
+    cells = list(bench.space.enumerate())
+    train_idx, test_idx = split_indices(len(cells), seed, test_fraction)
+    train_cells = [cells[i] for i in train_idx]
+    test_cells = [cells[i] for i in test_idx]
+    overrides: dict = {"space": space, "seed": seed}
+    if epochs is not None:
+        overrides["epochs"] = int(epochs)
+    if latent_dim is not None:
+        overrides["latent_dim"] = int(latent_dim)
+    data = {"space": f"{space}: all {len(cells):,} cells (official index order)",
+            "split": f"seeded permutation (numpy default_rng({seed})): {len(train_idx):,} train / "
+                     f"{len(test_idx):,} held-out test ({test_fraction:.0%})"}
+    if kind == "arch2vec":
+        model = MODELS[kind](device=device, progress=progress, supervised=supervised, **overrides)
+        if supervised:
+            lab = LabelSpec("valid_acc", "cifar10-valid", 200)
+            y = np.asarray(bench.column(lab.metric, lab.dataset, lab.epochs))[train_idx]
+            data["labels"] = f"{lab.describe()} for all {len(train_idx):,} training cells"
+            model.fit(train_cells, y)
+        else:
+            data["labels"] = "none (unsupervised)"
+            model.fit(train_cells)
+        paper = ARCH2VEC_PAPER
+    else:
+        lab = label or LabelSpec()
+        model = MODELS[kind](device=device, progress=progress, beta=float(beta), **overrides)
+        acc_all = np.asarray(bench.column(lab.metric, lab.dataset, lab.epochs), dtype=np.float64)[train_idx]
+        flops = np.asarray(bench.column("flops", "cifar10"), dtype=np.float64)[train_idx]
+        rng = np.random.default_rng(seed + 7)
+        labelled = rng.choice(len(train_idx), size=min(n_labelled, len(train_idx)), replace=False)
+        acc = np.full(len(train_idx), np.nan)
+        acc[labelled] = acc_all[labelled]
+        data["labels"] = (f"accuracy = {lab.describe()} for {len(labelled):,} random training cells "
+                          f"(default_rng({seed + 7})), the other {len(train_idx) - len(labelled):,} unlabelled; "
+                          "FLOPs (cifar10, computed from the cell) for all training cells")
+        model.fit(train_cells, acc=acc, flops=flops)
+        paper = DNAS_PAPER
+    recon = reconstruction_accuracy(model, test_cells)
+    info = {
+        "paper": paper,
+        "summary": f"{kind}{' (supervised counterpart)' if supervised else ''} trained by nasviz on {space}.",
+        "data": data,
+        "metrics": {"held-out reconstruction accuracy": f"{recon:.4%}",
+                    "train reconstruction accuracy": f"{reconstruction_accuracy(model, train_cells):.4%}",
+                    "more": "validity, uniqueness, GP, disentanglement: benchmarks/results/models.md"},
+        "training": {"seed": seed, "split seed": seed, "test fraction": test_fraction},
+    }
+    folder = None
+    if save:
+        name = default_name(kind, space, supervised, beta)
+        folder = Path(out) if out is not None else models_dir() / name
+        model.save(folder, title=f"{name}", info=info)
+        log.info("saved %s (held-out recon %.4f) to %s", name, recon, folder)
+    return model, folder, info
