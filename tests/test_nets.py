@@ -138,6 +138,36 @@ def test_nb101_joined_sample_matches_params_beyond_the_specs():
     assert result.equal == result.checked == 50, result.mismatches[:5]
 
 
+def test_nb101_vertex_order_matters_and_the_canonical_order_is_the_benchmarks():
+    import itertools
+
+    from nasviz.spaces.nb101 import NB101Cell
+
+    _, rows = verify.nb101_rows("specs")
+    rows = [r for r in rows if r.hash == "0001a2f6c8977346ccd12fa0c435bf42"]
+    if not rows:
+        pytest.skip("raw sample with specs not available")
+    row = rows[0]  # its isomorphs have 3,066,181 / 3,078,206 / 3,079,371 parameters
+    cell = NB101Cell(row.matrix, row.ops)
+    n = len(cell.matrix)
+    counts = {}
+    for perm in itertools.permutations(range(1, n - 1)):
+        p = (0, *perm, n - 1)
+        if any(p[x] >= p[y] for x, y in cell.edges()):
+            continue
+        m = np.zeros((n, n), dtype=int)
+        for x, y in cell.edges():
+            m[p[x], p[y]] = 1
+        ops = [""] * n
+        for v in range(n):
+            ops[p[v]] = cell.ops[v]
+        counts[nb101_params((m, ops))] = (m, ops)
+    assert len(counts) > 1 and row.params in counts
+    for m, ops in counts.values():
+        canonical = NB101Cell(m, ops).canonical()
+        assert nb101_params(canonical) == row.params
+
+
 @pytest.mark.parametrize("bad, message", [
     (([[0, 1], [1, 0]], ["input", "output"]), "upper-triangular"),
     (([[0, 1, 0], [0, 0, 1]], ["input", "conv3x3-bn-relu", "output"]), "square"),

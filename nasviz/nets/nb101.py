@@ -31,6 +31,13 @@ Batch norm uses the official momentum 0.997 (PyTorch ``momentum=0.003``) and eps
 1e-5; convolutions have no bias. The trainable parameter count equals the
 benchmark's ``trainable_parameters`` for every cell.
 
+The network depends on the vertex *order*, not only on the isomorphism class: the
+output's leftover channels (``channels % k``) go to the lowest-numbered vertices,
+so two isomorphic specs can differ by thousands of parameters and millions of
+FLOPs (about one cell in ten has such isomorphs). The benchmark trained the representative the official
+generator kept, which is what ``NB101Space`` stores and ``NB101Cell.canonical()``
+returns; build that one to reproduce the benchmark's numbers for a hash.
+
 The benchmark's first cell (hash 00005c142e6f48ac74fdcf73e3439874, 8,555,530
 trainable parameters in the official file):
 

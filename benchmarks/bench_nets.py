@@ -1,0 +1,220 @@
+"""Runnable networks: parameter counts against the benchmarks, build/forward/FLOPs time.
+
+    python benchmarks/bench_nets.py [--quick] [--threads 2]
+
+Writes ``benchmarks/results/nets.json`` and the BENCHMARKS.md section
+``benchmarks/results/nets.md``:
+
+* NB201: trainable parameters of the built network vs the table's ``params`` column
+  for all 15,625 cells x CIFAR-10 / CIFAR-100 / ImageNet16-120 (``--quick``: a
+  random 1,000 of CIFAR-10 only);
+* NB101: vs ``params`` for every sample cell with a spec: all 30,001 once the
+  joined table ``data/nb101/nb101_sample.npz`` exists, else the 1,000 specs of the
+  raw sample (``--quick``: the 1,000 specs);
+* time to build a network (meta device, i.e. structure only, and with real weights),
+  forward time on CPU (batch 1 and 64, 32x32, eval mode), NB101 FLOPs time through
+  the flop counter and through the shape formula, and their agreement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nasviz.bench.nb201 import NB201Benchmark  # noqa: E402
+from nasviz.nets import verify  # noqa: E402
+from nasviz.nets.nb101 import build_nb101, nb101_flops, nb101_flops_fast  # noqa: E402
+from nasviz.nets.nb201 import build_nb201  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+N_NB101_ENUMERATED = 423_624
+
+
+def _median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def forward_times(net: torch.nn.Module, batches=(1, 64), repeat: int = 3) -> dict:
+    net.eval()
+    out = {}
+    with torch.no_grad():
+        for b in batches:
+            x = torch.randn(b, 3, 32, 32)
+            net(x)  # warm-up
+            out[f"batch{b}_ms"] = round(1e3 * _median_time(lambda: net(x), repeat), 2)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1,000 NB201 + the 1,000 NB101 specs only")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.time()
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    bench = NB201Benchmark()
+    res: dict = {
+        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "python": platform.python_version(), "load_average_at_start": load_start},
+        "quick": args.quick,
+    }
+
+    # -- NB201 parameter equality --------------------------------------------------------------
+    nb201 = {}
+    datasets = ["cifar10"] if args.quick else ["cifar10", "cifar100", "ImageNet16-120"]
+    indices = (np.random.default_rng(0).choice(15625, 1000, replace=False) if args.quick else np.arange(15625))
+    for ds in datasets:
+        cpu0 = time.process_time()
+        r = verify.check_nb201(verify.iter_progress(indices, f"NB201 params {ds}"), ds, bench)
+        cpu = time.process_time() - cpu0
+        nb201[ds] = {"equal": r.equal, "checked": r.checked, "seconds": round(r.seconds, 1),
+                     "ms_per_cell_meta_build": round(1e3 * r.seconds / r.checked, 2),
+                     "cpu_ms_per_cell": round(1e3 * cpu / r.checked, 2), "mismatches": r.mismatches}
+        print(f"NB201 {ds}: {r.equal}/{r.checked} equal", flush=True)
+    res["nb201_params"] = nb201
+
+    # -- NB101 parameter equality -------------------------------------------------------------
+    source, rows = verify.nb101_rows("specs" if args.quick else "auto")
+    cpu0 = time.process_time()
+    r101 = verify.check_nb101(verify.iter_progress(rows, "NB101 params"), source)
+    cpu = time.process_time() - cpu0
+    res["nb101_params"] = {"source": source, "equal": r101.equal, "checked": r101.checked,
+                           "seconds": round(r101.seconds, 1),
+                           "ms_per_cell_meta_build": round(1e3 * r101.seconds / max(r101.checked, 1), 2),
+                           "cpu_ms_per_cell": round(1e3 * cpu / max(r101.checked, 1), 2),
+                           "mismatches": r101.mismatches}
+    print(f"NB101: {r101.equal}/{r101.checked} equal ({source})", flush=True)
+
+    # -- build and forward time with real weights -------------------------------------------------------
+    c10 = bench.column("params", "cifar10")
+    small201, big201 = int(np.argmin(c10)), int(np.argmax(c10))
+    med201 = int(np.argsort(c10)[len(c10) // 2])
+    timing201 = {}
+    for label, i in (("smallest", small201), ("median", med201), ("largest", big201)):
+        cell = bench.space.cell(i)
+        build_s = _median_time(lambda: build_nb201(cell), 3)
+        net = build_nb201(cell)
+        timing201[label] = {"index": i, "arch": cell.to_str(), "params": net.num_params(),
+                            "build_ms": round(1e3 * build_s, 1), **forward_times(net)}
+    res["nb201_timing"] = timing201
+
+    spec_src, spec_rows = verify.nb101_rows("specs")
+    timing101 = {}
+    if spec_rows:
+        by_params = sorted(spec_rows, key=lambda r: r.params)
+        for label, row in (("smallest", by_params[0]), ("median", by_params[len(by_params) // 2]),
+                           ("largest", by_params[-1])):
+            cell = (row.matrix, row.ops)
+            build_s = _median_time(lambda: build_nb101(cell), 2)
+            net = build_nb101(cell)
+            timing101[label] = {"hash": row.hash, "params": net.num_params(), "build_ms": round(1e3 * build_s, 1),
+                                **forward_times(net, repeat=2)}
+            del net
+    res["nb101_timing"] = timing101
+
+    # -- NB101 FLOPs ----------------------------------------------------------------------------------
+    flops = {}
+    if spec_rows:
+        sample = spec_rows[:100] if not args.quick else spec_rows[:30]
+        t = time.perf_counter()
+        counted = [nb101_flops((r.matrix, r.ops)) for r in sample]
+        counter_s = (time.perf_counter() - t) / len(sample)
+        t = time.perf_counter()
+        fast = [nb101_flops_fast((r.matrix, r.ops)) for r in spec_rows]
+        fast_s = (time.perf_counter() - t) / len(spec_rows)
+        flops = {
+            "counter_s_per_cell": round(counter_s, 4),
+            "formula_ms_per_cell": round(1e3 * fast_s, 4),
+            "formula_equals_counter": f"{sum(a == b for a, b in zip(counted, fast))}/{len(sample)}",
+            "counter_hours_for_enumeration": round(counter_s * N_NB101_ENUMERATED / 3600, 1),
+            "formula_minutes_for_enumeration": round(fast_s * N_NB101_ENUMERATED / 60, 1),
+            "gflops_range_specs": [round(min(fast) / 1e9, 3), round(max(fast) / 1e9, 3)],
+        }
+    stored = ROOT / "data" / "nb101" / "flops.npz"
+    if stored.exists():
+        with np.load(stored, allow_pickle=False) as z:
+            flops["stored_column"] = {"path": str(stored.relative_to(ROOT)), "cells": int(len(z["flops"])),
+                                      "meta": json.loads(bytes(z["meta"]).decode())}
+    res["nb101_flops"] = flops
+    res["seconds_total"] = round(time.time() - started, 1)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "nets.json").write_text(json.dumps(res, indent=2) + "\n")
+    (RESULTS / "nets.md").write_text(markdown(res))
+    print(f"wrote {RESULTS / 'nets.json'} and nets.md in {res['seconds_total']} s")
+    ok = all(v["equal"] == v["checked"] for v in nb201.values()) and r101.ok
+    return 0 if ok else 1
+
+
+def markdown(res: dict) -> str:
+    m = res["machine"]
+    lines = [
+        "## Runnable networks (`benchmarks/bench_nets.py`)",
+        "",
+        f"Machine: {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), Python {m['python']}; "
+        f"load average {m['load_average_at_start']} at start (other jobs shared the cores, so times are upper bounds)."
+        + (" **Quick run** (subsets)." if res["quick"] else ""),
+        "",
+        "Trainable parameters of the built network vs the benchmark (NB201: `params` column in millions, "
+        "compared at 6 decimals; NB101: exact count). Networks are built on the meta device (structure only).",
+        "",
+        "| space | compared with | equal | ms per cell (build + count) |",
+        "|---|---|---|---|",
+    ]
+    for ds, v in res["nb201_params"].items():
+        lines.append(f"| NB201 | {ds} params | **{v['equal']:,} / {v['checked']:,}** | {v['ms_per_cell_meta_build']} |")
+    v = res["nb101_params"]
+    lines.append(f"| NB101 | {v['source']} | **{v['equal']:,} / {v['checked']:,}** | {v['ms_per_cell_meta_build']} |")
+    lines += ["", "Build (real weights, default init) and CPU forward time, eval mode, 3x32x32 input:", "",
+              "| space | cell | params | build ms | forward ms, batch 1 | forward ms, batch 64 |", "|---|---|---|---|---|---|"]
+    for label, t in res["nb201_timing"].items():
+        lines.append(f"| NB201 | {label} (#{t['index']}) | {t['params']:,} | {t['build_ms']} | {t['batch1_ms']} | "
+                     f"{t['batch64_ms']} |")
+    for label, t in res["nb101_timing"].items():
+        lines.append(f"| NB101 | {label} ({t['hash'][:8]}) | {t['params']:,} | {t['build_ms']} | {t['batch1_ms']} | "
+                     f"{t['batch64_ms']} |")
+    f = res["nb101_flops"]
+    if f:
+        lines += [
+            "",
+            "NB101 FLOPs (1x3x32x32, `FlopCounterMode` convention: 2 per multiply-add of convs and the dense "
+            "layer, nothing for BN/ReLU/pooling/additions):",
+            "",
+            f"- through the built network (meta device) with the flop counter: {f['counter_s_per_cell']} s per cell "
+            f"-> {f['counter_hours_for_enumeration']} CPU hours for all 423,624 cells: not affordable here;",
+            f"- from the layer shapes (`nb101_flops_fast`): {f['formula_ms_per_cell']} ms per cell -> "
+            f"{f['formula_minutes_for_enumeration']} min for all cells; equal to the counter on "
+            f"{f['formula_equals_counter']} cells;",
+            f"- range over the 1,000 specs: {f['gflops_range_specs'][0]} - {f['gflops_range_specs'][1]} GFLOPs.",
+        ]
+        if "stored_column" in f:
+            sc = f["stored_column"]
+            meta = sc["meta"]
+            lines.append(f"- stored column `{sc['path']}`: {sc['cells']:,} cells, computed by `{meta.get('command')}` "
+                         f"in {meta.get('seconds_total')} s, {meta.get('verified_with_counter')} random cells "
+                         "re-counted with the flop counter, all equal.")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
