@@ -1,0 +1,112 @@
+"""``nasviz distribution``: learn an architecture distribution on the NB201 supernet.
+
+Registration (nasviz/cli.py, owned by the lead):
+
+    from nasviz.commands.distribution import app as distribution_app; app.add_typer(distribution_app, name="distribution")
+
+    nasviz distribution run --method vimnas --seed 0 --epochs 3
+    nasviz distribution run --method unas --seed 1 --lambda 0.5 --json
+    nasviz distribution run --method darts --dataset ~/data/cifar-10-batches-py --device cuda
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nasviz.errors import NasvizError
+
+app = typer.Typer(help="Architecture distributions over time: DARTS, Gumbel-Softmax, VIM-NAS, UNAS on an NB201 "
+                       "supernet.", no_args_is_help=True)
+log = logging.getLogger(__name__)
+
+
+@app.callback()
+def _group() -> None:
+    """Architecture distributions over time on an NB201 supernet."""
+
+
+@app.command("run")
+def run(
+    method: str = typer.Option(..., "--method", "-m", help="darts, gumbel, vimnas or unas."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the data split, supernet init and every sample."),
+    epochs: int = typer.Option(10, "--epochs", help="Epochs over the search-train split (14 steps each on digits)."),
+    dataset: str = typer.Option("digits", "--dataset",
+                                help="'digits' (scikit-learn, offline) or a CIFAR-10 python-version folder "
+                                     "(data_batch_1 .. data_batch_5)."),
+    lam: float = typer.Option(0.5, "--lambda", help="UNAS generalization-gap weight (Eq. 8), >= 0."),
+    estimator: str = typer.Option("rebar", "--estimator", help="UNAS gradient estimator: rebar (REBAR + RELAX), "
+                                                              "reinforce or gumbel."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run folder "
+                                                           "(default: NASVIZ_HOME/runs/distributions)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the run summary)."),
+) -> None:
+    """Train the supernet with one method; record the distribution at every step; save the run."""
+    import torch
+    from tqdm import tqdm
+
+    from nasviz.distributions.learners import LearnerConfig
+    from nasviz.distributions.run import SearchConfig, run_search
+
+    if lam < 0:
+        raise NasvizError(f"--lambda must be >= 0 (the weight of |L_val - L_train| in UNAS Eq. 8); got {lam}")
+    cfg = SearchConfig(method=method, seed=seed, epochs=epochs, dataset=dataset, device=device, max_steps=max_steps,
+                       learner=LearnerConfig(lam=lam, estimator=estimator))
+    cfg.validate()  # bad method / options fail before any data is read
+    if torch.get_num_threads() > 4:
+        torch.set_num_threads(4)
+    bars: list = []  # created at the first step, so input errors print no empty bar
+
+    def on_step(step: int, total: int, info: dict) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc=f"{cfg.method} seed {seed}", unit="step", disable=as_json,
+                             leave=False))
+        bars[0].update(1)
+        bars[0].set_postfix(epoch=info["epoch"], loss=f"{info['train_loss']:.3f}")
+
+    try:
+        result = run_search(cfg, on_step=on_step)
+    finally:
+        for b in bars:
+            b.close()
+    folder = result.save(out)
+    summary = result.summary()
+    summary["run_folder"] = str(folder)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    conv = summary["convergence"]
+    typer.echo(f"{summary['method']} seed {summary['seed']}: {summary['steps']} steps "
+               f"({summary['epochs']:.2f} epochs, {summary['seconds_per_epoch']:.1f} s/epoch)")
+    typer.echo("  converged (max per-edge TV change <= %.2f for the rest of the run): %s" % (
+        conv["delta"], "no" if conv["step"] is None else f"step {conv['step']} (epoch {conv['epoch']:.2f})"))
+    typer.echo(f"  final cell: {summary['final_cell']} (#{summary['final_index']})")
+    acc = summary["final_test_acc"]
+    typer.echo("  NB201 test accuracy (200 ep): " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items())
+               + f"; CIFAR-10 regret {summary['final_regret']['cifar10']:.2f}")
+    if "estimator_variance" in summary:
+        tv = summary["estimator_variance"]["mean_trace_var"]
+        typer.echo("  estimator variance (trace): " + ", ".join(f"{k} {v:.3g}" for k, v in tv.items()))
+    typer.echo(f"  saved to {folder}")
+
+
+def main() -> None:
+    """Stand-alone entry (``python -m nasviz.commands.distribution``) with the CLI's error contract."""
+    import sys
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except NasvizError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
