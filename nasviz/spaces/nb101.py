@@ -380,14 +380,6 @@ class NB101Cell:
             raise NasvizError(f"adjacency has edges on padding vertices (the cell has {n} vertices)")
         return cls(adj[:n, :n], names)
 
-    # -- comparisons ---------------------------------------------------------------
-    def edit_distance(self, other: "NB101Cell") -> int:
-        """Edges + ops that differ, comparing both cells padded to 7 vertices (the usual NB101 path
-        distance is not this; this is the plain adjacency/op encoding distance)."""
-        a_adj, a_ops = self.to_onehot()
-        b_adj, b_ops = other.to_onehot()
-        return int((a_adj != b_adj).sum() + (a_ops.argmax(1) != b_ops.argmax(1))[np.maximum(a_ops.any(1), b_ops.any(1))].sum())
-
 
 class NB101Space:
     """The NB101 search space over the stored enumeration (``data/nb101/enumeration.npz``).
