@@ -29,6 +29,23 @@ import_app = typer.Typer(help="Convert an official benchmark file once into nasv
 app.add_typer(import_app, name="import")
 
 
+def _register_subcommands() -> None:
+    """Commands that live in :mod:`nasviz.commands` (one module per area)."""
+    from nasviz.commands.controller import app as controller_app
+    from nasviz.commands.distribution import app as distribution_app
+    from nasviz.commands.export import export as export_cmd
+    from nasviz.commands.models import embed, train_app
+    from nasviz.commands.nb101 import enumerate_app, import_nb101
+
+    app.add_typer(enumerate_app, name="enumerate")
+    import_app.command("nb101")(import_nb101)
+    app.command("export")(export_cmd)
+    app.add_typer(train_app, name="train")
+    app.command("embed")(embed)
+    app.add_typer(controller_app, name="controller")
+    app.add_typer(distribution_app, name="distribution")
+
+
 def _emit_json(obj: dict) -> None:
     typer.echo(json.dumps(obj, indent=2, sort_keys=False))
 
@@ -122,6 +139,9 @@ def import_nb201(
         _emit_json(result)
     else:
         typer.echo(f"imported {result['rows']:,} NB201 cells from {path} into {result['table']}")
+
+
+_register_subcommands()
 
 
 def main() -> None:
