@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from nasviz.bench.nb201 import NB201Benchmark  # noqa: E402
 from nasviz.nets import verify  # noqa: E402
 from nasviz.nets.nb101 import build_nb101, nb101_flops, nb101_flops_fast  # noqa: E402
-from nasviz.nets.nb201 import build_nb201  # noqa: E402
+from nasviz.nets.nb201 import build_nb201, cost_info_flops_m  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 N_NB101_ENUMERATED = 423_624
@@ -104,6 +104,20 @@ def main(argv=None) -> int:
                            "mismatches": r101.mismatches}
     print(f"NB101: {r101.equal}/{r101.checked} equal ({source})", flush=True)
 
+    # -- NB201 FLOPs from the built network vs the table's cost_info FLOPs -----------------------------
+    n_flops = 50 if args.quick else 300
+    pick = np.random.default_rng(1).choice(15625, n_flops, replace=False)
+    nb201_fl = {}
+    for ds, classes, side in (("cifar10", 10, 32), ("cifar100", 100, 32), ("ImageNet16-120", 120, 16)):
+        col = bench.column("flops", ds)
+        t = time.perf_counter()
+        eq = sum(round(cost_info_flops_m(bench.space.cell(int(i)), classes, side), 6) == round(float(col[i]), 6)
+                 for i in verify.iter_progress(pick, f"NB201 FLOPs {ds}"))
+        nb201_fl[ds] = {"equal": int(eq), "checked": int(n_flops),
+                        "s_per_cell": round((time.perf_counter() - t) / n_flops, 3)}
+        print(f"NB201 FLOPs {ds}: {eq}/{n_flops} equal", flush=True)
+    res["nb201_flops"] = nb201_fl
+
     # -- build and forward time with real weights -------------------------------------------------------
     c10 = bench.column("params", "cifar10")
     small201, big201 = int(np.argmin(c10)), int(np.argmax(c10))
@@ -161,7 +175,8 @@ def main(argv=None) -> int:
     (RESULTS / "nets.json").write_text(json.dumps(res, indent=2) + "\n")
     (RESULTS / "nets.md").write_text(markdown(res))
     print(f"wrote {RESULTS / 'nets.json'} and nets.md in {res['seconds_total']} s")
-    ok = all(v["equal"] == v["checked"] for v in nb201.values()) and r101.ok
+    ok = (all(v["equal"] == v["checked"] for v in nb201.values()) and r101.ok
+          and all(v["equal"] == v["checked"] for v in nb201_fl.values()))
     return 0 if ok else 1
 
 
@@ -184,7 +199,15 @@ def markdown(res: dict) -> str:
         lines.append(f"| NB201 | {ds} params | **{v['equal']:,} / {v['checked']:,}** | {v['ms_per_cell_meta_build']} |")
     v = res["nb101_params"]
     lines.append(f"| NB101 | {v['source']} | **{v['equal']:,} / {v['checked']:,}** | {v['ms_per_cell_meta_build']} |")
-    lines += ["", "Build (real weights, default init) and CPU forward time, eval mode, 3x32x32 input:", "",
+    fl = res.get("nb201_flops", {})
+    if fl:
+        lines += ["", "NB201 FLOPs counted on the built network (`FlopCounterMode` multiply-adds + classifier bias, "
+                  "the API's `cost_info` convention; 16x16 input for ImageNet16-120) vs the table's `flops` column "
+                  "(random cells):", "", "| dataset | equal | s per cell |", "|---|---|---|"]
+        for ds, v in fl.items():
+            lines.append(f"| {ds} | **{v['equal']} / {v['checked']}** | {v['s_per_cell']} |")
+    lines += ["", "Build (real weights; NB101 with the official initialisers) and CPU forward time, eval mode, "
+              "3x32x32 input:", "",
               "| space | cell | params | build ms | forward ms, batch 1 | forward ms, batch 64 |", "|---|---|---|---|---|---|"]
     for label, t in res["nb201_timing"].items():
         lines.append(f"| NB201 | {label} (#{t['index']}) | {t['params']:,} | {t['build_ms']} | {t['batch1_ms']} | "

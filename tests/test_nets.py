@@ -27,7 +27,7 @@ from nasviz.nets.nb101 import (
     nb101_flops,
     nb101_flops_fast,
 )
-from nasviz.nets.nb201 import NB201Net, NB201NetConfig, build_nb201, count_params as nb201_params
+from nasviz.nets.nb201 import NB201Net, NB201NetConfig, build_nb201, cost_info_flops_m, count_params as nb201_params
 
 # The benchmark's first NB101 cell; 8,555,530 trainable parameters in the official file.
 FIRST_101 = (
@@ -91,6 +91,16 @@ def test_nb201_none_and_dead_edges_still_count(bench):
     assert nb201_params(dead) != nb201_params(dead.canonical())
     col = bench.column("params", "cifar10")
     assert round(nb201_params(dead) / 1e6, 6) == round(col[bench.space.index(dead)], 6)
+
+
+@pytest.mark.parametrize("dataset, classes, side", [("cifar10", 10, 32), ("cifar100", 100, 32),
+                                                   ("ImageNet16-120", 120, 16)])
+def test_nb201_flops_of_the_built_network_match_the_table(bench, dataset, classes, side):
+    # the API's cost_info counts multiply-adds plus the classifier's bias; the counter counts 2 per multiply-add
+    col = bench.column("flops", dataset)
+    rng = np.random.default_rng(99)
+    for i in [*rng.choice(15625, size=4, replace=False), bench.space.index(bench.space.parse(ALL_NONE))]:
+        assert round(cost_info_flops_m(bench.space.cell(int(i)), classes, side), 6) == round(float(col[i]), 6)
 
 
 # -- NB101 parameter counts ---------------------------------------------------------------

@@ -28,13 +28,34 @@ from pathlib import Path
 from typing import Any
 
 from nasviz.errors import NasvizError
+from nasviz.nets import build_net
 
 #: Output suffixes and what each writes.
 FORMATS: dict[str, str] = {
     ".py": "Python source that rebuilds the network with nasviz",
     ".pt": "TorchScript archive (loads with torch.jit.load, no nasviz needed)",
 }
-SPACE_NAMES = ("nb201", "nb101")
+
+
+def _parse_nb201(text: str) -> Any:
+    from nasviz.spaces import get_space
+
+    return get_space("nb201").parse(text)
+
+
+def _parse_nb101(text: str) -> Any:
+    s = str(text).strip()
+    if s.startswith("{"):  # a spec needs no data file
+        from nasviz.spaces.nb101 import NB101Cell
+
+        return NB101Cell.from_json(s)
+    from nasviz.spaces import get_space
+
+    return get_space("nb101").parse(s)  # a module hash or an index of the stored enumeration
+
+
+#: space name -> parser of the ARCH text the export command takes.
+PARSERS = {"nb201": _parse_nb201, "nb101": _parse_nb101}
 
 
 def parse_arch(space: str, text: str) -> Any:
@@ -42,43 +63,12 @@ def parse_arch(space: str, text: str) -> Any:
 
     NB201: an official string or index (``nasviz.spaces.get_space("nb201").parse``).
     NB101: a JSON spec ``{"matrix": [[...]], "ops": [...]}``, a module hash or an index
-    of the stored enumeration.
+    of the stored enumeration (the benchmark's representative of that hash).
     """
     key = str(space).strip().lower()
-    if key == "nb201":
-        from nasviz.spaces import get_space
-
-        return get_space("nb201").parse(text)
-    if key == "nb101":
-        s = str(text).strip()
-        if s.startswith("{"):
-            from nasviz.spaces.nb101 import NB101Cell
-
-            return NB101Cell.from_json(s)
-        from nasviz.spaces import get_space
-
-        try:
-            nb101 = get_space("nb101")
-        except NasvizError:
-            from nasviz.spaces.nb101 import NB101Space
-
-            nb101 = NB101Space()
-        return nb101.parse(s)
-    raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(SPACE_NAMES)}")
-
-
-def build_net(space: str, cell: Any, num_classes: int = 10):
-    """The ``nn.Module`` for a parsed cell of ``space``."""
-    key = str(space).strip().lower()
-    if key == "nb201":
-        from nasviz.nets.nb201 import build_nb201
-
-        return build_nb201(cell, num_classes)
-    if key == "nb101":
-        from nasviz.nets.nb101 import build_nb101
-
-        return build_nb101(cell, num_classes)
-    raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(SPACE_NAMES)}")
+    if key not in PARSERS:
+        raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(PARSERS)}")
+    return PARSERS[key](text)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

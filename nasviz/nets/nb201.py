@@ -193,3 +193,24 @@ def build_nb201(cell: NB201Cell | str, num_classes: int = 10, *, device: str | t
 def count_params(cell: NB201Cell | str, num_classes: int = 10) -> int:
     """Trainable parameters of the built network (built on the meta device)."""
     return build_nb201(cell, num_classes, device="meta").num_params()
+
+
+def nb201_flops(cell: NB201Cell | str, num_classes: int = 10, input_size: int = 32) -> int:
+    """Forward FLOPs for one ``3 x input_size x input_size`` image, counted by
+    ``torch.utils.flop_counter.FlopCounterMode`` on the built network (meta device):
+    2 per multiply-add of the convolutions and the classifier; BN, ReLU, pooling and
+    sums count 0 (the same convention as ``nasviz.nets.nb101.nb101_flops``)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = build_nb201(cell, num_classes, device="meta").eval()
+    x = torch.empty(1, net.config.in_channels, input_size, input_size, device="meta")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(x)
+    return int(counter.get_total_flops())
+
+
+def cost_info_flops_m(cell: NB201Cell | str, num_classes: int = 10, input_size: int = 32) -> float:
+    """The NB201 API's ``cost_info`` FLOPs (the table's ``flops`` column), in millions,
+    from the built network: multiply-adds (:func:`nb201_flops` / 2) plus the
+    classifier's bias additions. Input 32x32 for CIFAR, 16x16 for ImageNet16-120."""
+    return (nb201_flops(cell, num_classes, input_size) // 2 + num_classes) / 1e6
