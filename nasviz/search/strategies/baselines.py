@@ -33,7 +33,7 @@ class RandomSearch(Strategy):
     defaults: dict[str, Any] = {}
 
     def ask(self):
-        return self.problem.space.sample(self.rng)
+        return self.problem.sample(self.rng)
 
     def tell(self, cell, value) -> None:
         pass
@@ -63,18 +63,20 @@ class RegularizedEvolution(Strategy):
         super().__init__(problem, rng, **params)
         self.population: deque = deque(maxlen=int(self.params["population"]))
         self._told = 0
+        self._seen: set[int] = set()
 
     def ask(self):
         P, S = int(self.params["population"]), int(self.params["sample"])
         if self._told < P:  # initial population: random cells
-            return self.problem.space.sample(self.rng)
+            return self.problem.sample(self.rng)
         pop = list(self.population)
         picks = self.rng.choice(len(pop), size=S, replace=False)
         parent = max((pop[int(i)] for i in picks), key=lambda cv: cv[1])[0]
-        return self.problem.space.mutate(parent, self.rng)
+        return self.problem.mutate(parent, self.rng)
 
     def tell(self, cell, value) -> None:
-        if value is None:
-            return
+        if value is None or self.problem.index(cell) in self._seen:
+            return  # invalid, or a duplicate: the population keeps distinct queried cells
+        self._seen.add(self.problem.index(cell))
         self._told += 1
         self.population.append((cell, float(value)))  # the oldest dies (deque maxlen)

@@ -1,0 +1,142 @@
+"""Embedding matrices for the latent strategies: one row per benchmark row, in table order.
+
+``load_embedding(problem, name)`` resolves
+
+* ``"onehot"`` -- the discrete encoding (NB201: one-hot op per edge, 30 dims; NB101:
+  upper-triangular adjacency bits + one-hot interior ops, padded to 7 vertices, 36
+  dims). Always available; it is the "discrete encoding" arm of arch2vec's comparison.
+* any other name -- a precomputed embedding file written by the latent-model work:
+  ``<data_dir>/embeddings/<space>/<name>.npy`` or ``.npz`` (array ``embedding``,
+  ``z`` or ``mu``, else the first array), or a checkpoint folder
+  ``<models_dir>/<name>`` whose encoder is run once over every cell and cached under
+  ``<user_dir>/embeddings/``.
+
+The matrix must have one row per cell of the problem's table (NB201: the 15,625
+cells in official index order).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from nasviz.errors import DataFileError, NasvizError
+
+
+def discrete_encoding(problem) -> np.ndarray:
+    if problem.space_name == "nb201":
+        ops = np.asarray(problem.space.index_ops, dtype=np.int64)  # (15625, 6)
+        out = np.zeros((ops.shape[0], ops.shape[1] * 5), dtype=np.float32)
+        for k in range(ops.shape[1]):
+            out[np.arange(ops.shape[0]), k * 5 + ops[:, k]] = 1.0
+        return out
+    if problem.space_name == "nb101":
+        return _nb101_encoding(problem)
+    raise NasvizError(f"no discrete encoding for space {problem.space_name!r}")
+
+
+def _nb101_encoding(problem) -> np.ndarray:
+    from nasviz.spaces.nb101 import OPS
+
+    iu = np.triu_indices(7, 1)
+    rows = []
+    for r in range(problem.n_cells):
+        c = problem.cell(r)
+        m = np.zeros((7, 7), dtype=np.float32)
+        a = np.asarray(c.matrix, dtype=np.float32)
+        n = a.shape[0]
+        # pad as NB101's 7-vertex layout: interior vertices first, output moved to vertex 6
+        m[: n - 1, : n - 1] = a[: n - 1, : n - 1]
+        m[: n - 1, 6] = a[: n - 1, n - 1]
+        ops = np.zeros((5, len(OPS)), dtype=np.float32)
+        for j, op in enumerate(c.ops[1:-1]):
+            ops[j, OPS.index(op)] = 1.0
+        rows.append(np.concatenate([m[iu], ops.ravel()]))
+    return np.stack(rows)
+
+
+_DISCRETE: dict[tuple[str, int], np.ndarray] = {}
+
+
+def load_embedding(problem, name: str) -> np.ndarray:
+    """(n_cells, d) float32 embedding in table order (see the module docstring)."""
+    key = str(name).strip()
+    if key == "onehot":
+        ck = (problem.space_name, problem.n_cells)
+        if ck not in _DISCRETE:
+            _DISCRETE[ck] = discrete_encoding(problem)
+        return _DISCRETE[ck]
+    z = _from_files(problem.space_name, key)
+    if z is None:
+        raise NasvizError(
+            f"no embedding {name!r} for space {problem.space_name}: looked for "
+            f"{_embedding_dir(problem.space_name) / (key + '.npy')} (or .npz) and a checkpoint folder "
+            f"models/{key}; available: {', '.join(available_embeddings(problem.space_name))}"
+        )
+    if z.ndim != 2 or z.shape[0] != problem.n_cells:
+        raise DataFileError(
+            f"embedding {name!r} has shape {z.shape}; expected ({problem.n_cells}, d): one row per "
+            f"{problem.space_name} cell in table order"
+        )
+    if not np.isfinite(z).all():
+        raise DataFileError(f"embedding {name!r} contains NaN or infinite values")
+    return z
+
+
+def _embedding_dir(space: str) -> Path:
+    from nasviz.paths import data_dir
+
+    return data_dir() / "embeddings" / space
+
+
+def available_embeddings(space: str) -> list[str]:
+    names = ["onehot"]
+    d = _embedding_dir(space)
+    if d.is_dir():
+        names += sorted({p.stem for p in d.iterdir() if p.suffix in (".npy", ".npz")})
+    return names
+
+
+@functools.lru_cache(maxsize=16)
+def _from_files(space: str, name: str) -> np.ndarray | None:
+    d = _embedding_dir(space)
+    for ext in (".npy", ".npz"):
+        p = d / f"{name}{ext}"
+        if p.is_file():
+            try:
+                if ext == ".npy":
+                    return np.asarray(np.load(p, allow_pickle=False), dtype=np.float32)
+                with np.load(p, allow_pickle=False) as f:
+                    for k in ("embedding", "z", "mu", "embeddings"):
+                        if k in f.files:
+                            return np.asarray(f[k], dtype=np.float32)
+                    return np.asarray(f[f.files[0]], dtype=np.float32)
+            except (OSError, ValueError) as e:
+                raise DataFileError(f"embedding file {p} is unreadable ({e})") from e
+    return _from_checkpoint(space, name)
+
+
+def _from_checkpoint(space: str, name: str) -> np.ndarray | None:
+    from nasviz.paths import models_dir, user_dir
+
+    folder = models_dir() / name
+    if not (folder / "config.json").is_file():
+        return None
+    cache = user_dir() / "embeddings" / space / f"{name}.npy"
+    ckpt = folder / "model.safetensors"
+    if cache.is_file() and (not ckpt.exists() or cache.stat().st_mtime >= ckpt.stat().st_mtime):
+        return np.load(cache)
+    from nasviz.models import load_model
+    from nasviz.bench import get_benchmark
+
+    model = load_model(folder, space=space)
+    bench = get_benchmark(space)
+    cells = list(bench.space.enumerate()) if space == "nb201" else bench.cells()
+    z = np.asarray(model.transform(cells), dtype=np.float32)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp.npy")
+    np.save(tmp, z)
+    tmp.replace(cache)
+    return z
