@@ -30,7 +30,7 @@ nas_201_api = pytest.importorskip("nas_201_api", reason="needs the official pack
 torch = pytest.importorskip("torch")
 
 from nasviz.bench.nb201 import EXTRA_COLUMNS, REQUIRED_COLUMNS, NB201Benchmark, embedded_table_path  # noqa: E402
-from nasviz.bench.nb201_import import _costs, import_official  # noqa: E402
+from nasviz.bench.nb201_import import _costs, _load_torch, import_official  # noqa: E402
 from nasviz.cli import app  # noqa: E402
 from nasviz.errors import NasvizError  # noqa: E402
 from nasviz.spaces.nb201 import N_CELLS, NB201Cell  # noqa: E402
@@ -181,7 +181,8 @@ def test_imported_table_equals_the_file_on_every_column(cli_import, emb, monkeyp
     cols = bench.meta["columns"]
     assert "get_more_info(idx, 'cifar100', hp='200', is_random=False)['test-accuracy']" in cols["c100_test"]
     assert "get_cost_info(idx, 'ImageNet16-120', hp='200')['flops']" in cols["in16_flops_m"]
-    assert cols["e12_in16_test"].startswith("embedded table")
+    assert cols["e12_in16_test"].startswith("embedded table, the imported file lacks it")
+    assert cols["nats_c100_test"].startswith("embedded table, a second source")
     assert bench.meta["kind"] == "nas-bench-201"
 
 
@@ -196,6 +197,26 @@ def test_costs_are_get_cost_info_numbers(emb, archs):
             cost = api.get_cost_info(i, ds, hp="200")
             assert got[f"{prefix}_params_m"] == cost["params"] == pytest.approx(exp[f"{prefix}_params_m"][i])
             assert got[f"{prefix}_flops_m"] == cost["flops"] == pytest.approx(exp[f"{prefix}_flops_m"][i])
+
+
+def test_legacy_torch_file_with_numpy1_scalars_loads(tmp_path):
+    """The published files predate torch's zip format and numpy 2 (numpy.core.multiarray.scalar)."""
+    from collections import OrderedDict
+
+    obj = {"meta_archs": ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
+           "arch2infos": {0: {"full": {("cifar10", 777): {"flop": np.float64(15.64737), "params": np.float32(0.5),
+                                                          "train_acc1es": OrderedDict([(199, 88.5)]),
+                                                          "w": torch.arange(3.0)}}}},
+           "evaluated_indexes": [0]}
+    p = tmp_path / "legacy.pth"
+    torch.save(obj, p, _use_new_zipfile_serialization=False)
+    raw = p.read_bytes()
+    assert raw[:1] == b"\x80" and b"numpy._core.multiarray" in raw
+    p.write_bytes(raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))  # as numpy 1.x wrote it
+    got = _load_torch(p)
+    rec = got["arch2infos"][0]["full"][("cifar10", 777)]
+    assert rec["flop"] == np.float64(15.64737) and rec["params"] == np.float32(0.5)
+    assert rec["train_acc1es"] == OrderedDict([(199, 88.5)]) and rec["w"].tolist() == [0.0, 1.0, 2.0]
 
 
 # -- bad input: one clear message, nothing written ------------------------------------------
@@ -235,10 +256,14 @@ def test_not_a_benchmark_file(home, tmp_path):
     _assert_refused(d, home, "meta.pickle.pbz2")
 
 
-def test_corrupt_file(home, tmp_path, official_file):
+def test_corrupt_file(home, tmp_path, official_file, emb, archs):
     p = tmp_path / "NAS-Bench-201-v1_1-096897.pth"
     with open(official_file, "rb") as f:
         p.write_bytes(f.read(1 << 20))  # a download cut short
+    _assert_refused(p, home, "corrupt")
+    exp = {c: v[:30].tolist() for c, v in _expected({k: v[:30] for k, v in emb.items()}).items()}
+    torch.save(_official_dict(nas_201_api, archs[:30], exp), p, _use_new_zipfile_serialization=False)
+    p.write_bytes(p.read_bytes()[:5000])  # the same, for the published files' legacy format
     _assert_refused(p, home, "corrupt")
 
 

@@ -40,6 +40,7 @@ itself (it unpickles each arch's file as the package always does).
 from __future__ import annotations
 
 import bz2
+import contextlib
 import datetime as _dt
 import importlib
 import importlib.metadata
@@ -48,7 +49,7 @@ import pickle
 import time
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -137,7 +138,7 @@ def import_official(path: str | Path, *, progress: bool | None = None) -> dict[s
     t0 = time.perf_counter()
     src = Path(path).expanduser()
     kind = _kind(src)
-    api, package = _open(src, kind)
+    api, package = _open(src, kind, progress)
     if kind == KIND_NB201 and "v1_0" in src.name:
         kind_tag = "nas-bench-201-v1_0"
     else:
@@ -189,24 +190,27 @@ def import_official(path: str | Path, *, progress: bool | None = None) -> dict[s
 
     from_file = [c for c in (*REQUIRED_COLUMNS, *EXTRA_COLUMNS) if c in cols]
     missing = [c for c in REQUIRED_COLUMNS if c not in cols]
-    if missing and embedded is None:
-        raise NasvizError(f"{src} lacks {', '.join(missing)} and the embedded table ({embedded_table_path()}) "
-                          "to fill them from is not there")
-    from_embedded = []
-    for c in (*REQUIRED_COLUMNS, *EXTRA_COLUMNS):
-        if c not in cols and embedded is not None and c in embedded.stored_columns():
-            cols[c] = np.array(embedded.raw_column(c), dtype=np.float64)
-            from_embedded.append(c)
-    if missing:
-        log.warning("%s has no %s; kept the embedded table's values for them", src.name, ", ".join(missing))
-
     order_ok = embedded is not None and bool(np.array_equal(ops, _embedded_ops()))
     if embedded is not None and not order_ok:
         log.warning("%s lists the cells in another order than the embedded table", src.name)
+    if missing and not order_ok:
+        why = "is not there" if embedded is None else "lists the cells in another order"
+        raise NasvizError(f"{src} lacks {', '.join(missing)}, and the embedded table ({embedded_table_path()}) "
+                          f"that would fill them {why}")
+    from_embedded = []
+    if order_ok:
+        for c in (*REQUIRED_COLUMNS, *EXTRA_COLUMNS):
+            if c not in cols and c in embedded.stored_columns():
+                cols[c] = np.array(embedded.raw_column(c), dtype=np.float64)
+                from_embedded.append(c)
+    if missing:
+        log.warning("%s has no %s; kept the embedded table's values for them", src.name, ", ".join(missing))
     diffs = _compare(cols, from_file, embedded) if order_ok else {}
 
     sources = {c: _describe(c, package, src.name) for c in from_file}
-    sources |= {c: "embedded table (the imported file lacks it): " + _embedded_source(c) for c in from_embedded}
+    sources |= {c: ("embedded table, the imported file lacks it: " if c in missing else
+                    "embedded table, a second source kept for comparison: ") + _embedded_source(c)
+                for c in from_embedded}
     meta = {
         "rows": N_CELLS,
         "source": f"imported from {src.name} with {package} ({kind})",
@@ -274,19 +278,19 @@ def _version(dist: str) -> str:
         return "?"
 
 
-def _open(src: Path, kind: str) -> tuple[Any, str]:
+def _open(src: Path, kind: str, progress: bool | None) -> tuple[Any, str]:
     """The official API object for ``src`` and the package that reads it."""
     if kind == KIND_NB201:
         mod = _require("nas_201_api", NB201_PACKAGE, "a NAS-Bench-201 .pth file")
         package = f"nas-bench-201 {_version('nas-bench-201')}"
-        log.info("loading %s (the official v1_1 file takes minutes and tens of GB of memory)", src)
-        raw = _check_layout(_load_torch(src), src)
+        log.info("loading %s (the official v1_1 file takes minutes and much memory)", src)
+        raw = _check_layout(_load_torch(src, progress), src)
         return _construct(lambda: mod.NASBench201API(_NoCopy(raw), verbose=False), src, package), package
     mod = _require("nats_bench", NATS_PACKAGE, "a NATS-Bench file")
     package = f"nats_bench {_version('nats_bench')}"
     if kind == KIND_NATS_FILE:
         log.info("loading %s", src)
-        raw = _check_layout(_load_bz2(src), src)
+        raw = _check_layout(_load_bz2(src, progress), src)
         return _construct(lambda: mod.create(_NoCopy(raw), "tss", fast_mode=False, verbose=False), src, package), package
     return _construct(lambda: mod.create(str(src), "tss", fast_mode=True, verbose=False), src, package), package
 
@@ -307,6 +311,9 @@ def _check_layout(raw: Any, src: Path) -> dict:
         have = f"keys {', '.join(map(repr, list(raw)[:6]))}" if isinstance(raw, dict) else type(raw).__name__
         raise NasvizError(f"{src} is not a NAS-Bench-201 / NATS-Bench benchmark file: it holds {have}, "
                           f"not {', '.join(keys)}; {_ACCEPTED}")
+    if not isinstance(raw["meta_archs"], (list, tuple)):
+        raise NasvizError(f"{src}: meta_archs is a {type(raw['meta_archs']).__name__}, not the list of arch strings "
+                          "a NAS-Bench-201 / NATS-Bench file holds")
     _check_count(len(raw["meta_archs"]), src)
     return raw
 
@@ -471,20 +478,35 @@ def _unpickle_error(src: Path, e: BaseException) -> NasvizError:
                        f"({type(e).__name__}: {e}); {_ACCEPTED}")
 
 
-def _load_torch(src: Path) -> Any:
+@contextlib.contextmanager
+def _reading(src: Path, progress: bool | None) -> Iterator[Any]:
+    """``src`` opened for reading, with a tqdm bar over the bytes read."""
+    with open(src, "rb") as f, tqdm.wrapattr(f, "read", total=src.stat().st_size, desc=f"loading {src.name}",
+                                             unit="B", unit_scale=True, unit_divisor=1024,
+                                             disable=_no_bar(progress)) as wrapped:
+        yield wrapped
+
+
+def _load_torch(src: Path, progress: bool | None = False) -> Any:
     import torch
 
     try:
-        return torch.load(src, map_location="cpu", weights_only=False, pickle_module=_safe_pickle_module())
+        with open(src, "rb") as f:
+            legacy = f.read(1) == b"\x80"
+        if not legacy:  # zip format: torch reads it natively, not through read()
+            return torch.load(src, map_location="cpu", weights_only=False, pickle_module=_safe_pickle_module())
+        # the published v1_0 / v1_1 files predate torch's zip format: a pickle stream, read() by read()
+        with _reading(src, progress) as f:
+            return torch.load(f, map_location="cpu", weights_only=False, pickle_module=_safe_pickle_module())
     except MemoryError:
         raise
     except Exception as e:  # noqa: BLE001 - torch raises many kinds for damaged files
         raise _unpickle_error(src, e) from e
 
 
-def _load_bz2(src: Path) -> Any:
+def _load_bz2(src: Path, progress: bool | None = False) -> Any:
     try:
-        with bz2.open(src, "rb") as f:
+        with _reading(src, progress) as raw, bz2.open(raw, "rb") as f:
             return _SafeUnpickler(f).load()
     except MemoryError:
         raise
