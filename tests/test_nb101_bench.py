@@ -130,6 +130,8 @@ def test_missing_results_and_bad_requests(bench):
         bench.query(REAL_HASH, "test_acc")
     with pytest.raises(NasvizError, match="only: cifar10"):
         bench.query(REAL_HASH, "valid", "cifar100")
+    with pytest.raises(NasvizError, match="out of range"):
+        bench.query(423_624)
     with pytest.raises(NasvizError, match="no valid_acc after 200 epochs"):
         bench.query(REAL_HASH, "valid", "cifar10", 200)
     rec = bench.record(cell)

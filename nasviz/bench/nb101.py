@@ -240,7 +240,10 @@ class NB101Benchmark:
 
     def _space_index(self, cell) -> int:
         if isinstance(cell, (int, np.integer)):
-            return int(self.space.index(self.space.cell(int(cell))))
+            i = int(cell)
+            if not 0 <= i < len(self.space):
+                raise NasvizError(f"NB101 index {i} is out of range; accepted: 0..{len(self.space) - 1}")
+            return i
         if isinstance(cell, str) and len(cell.strip()) == 32:  # a module hash: no need to build the cell
             i = self.space.find(cell.strip().lower())
             if i >= 0:
