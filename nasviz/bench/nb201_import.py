@@ -221,7 +221,11 @@ def import_official(path: str | Path, *, progress: bool | None = None) -> dict[s
         "columns": sources,
         "order_matches_embedded": order_ok,
     }
-    table = write_table(imported_table_path(), ops, cols, meta)
+    try:
+        table = write_table(imported_table_path(), ops, cols, meta)
+    except OSError as e:
+        raise NasvizError(f"cannot write the imported table to {imported_table_path()} ({e}); "
+                          "set NASVIZ_HOME to a writable folder") from e
     _forget_cached_benchmark()
     seconds = time.perf_counter() - t0
     log.info("imported %s NB201 cells from %s into %s in %.1f s", f"{N_CELLS:,}", src, table, seconds)
