@@ -120,13 +120,23 @@ def test_nb101_first_cell_has_the_official_count():
     assert nb101_params(FIRST_101) == 8_555_530
 
 
+def test_nb101_spec_valid_only_after_pruning_builds():
+    # 8 vertices, but vertex 6 cannot reach the output: pruned to 7, as the official ModelSpec does
+    m = np.zeros((8, 8), dtype=int)
+    for x, y in [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 7), (0, 6)]:
+        m[x, y] = 1
+    ops = ["input"] + ["conv3x3-bn-relu"] * 6 + ["output"]
+    net = build_nb101((m, ops), device="meta")
+    assert len(net.config.matrix) == 7 and net.config.ops == ops[:6] + ["output"]
+
+
 def test_nb101_pruning_is_applied():
     # vertex 2 does not reach the output: pruned, so the count equals that of the spec without it
     m = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
     ops = ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]
     pruned = ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
     assert nb101_params((m, ops)) == nb101_params(pruned)
-    with pytest.raises(NasvizError, match="no path from input to output"):
+    with pytest.raises(NasvizError, match="not connected to the output"):
         build_nb101(([[0, 0, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"]), device="meta")
 
 
@@ -179,10 +189,12 @@ def test_nb101_vertex_order_matters_and_the_canonical_order_is_the_benchmarks():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (([[0, 1], [1, 0]], ["input", "output"]), "upper-triangular"),
+    (([[0, 1], [1, 0]], ["input", "output"]), "upper triangular"),
     (([[0, 1, 0], [0, 0, 1]], ["input", "conv3x3-bn-relu", "output"]), "square"),
     (([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv5x5", "output"]), "unknown op 'conv5x5'"),
-    (([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu"]), "one op per vertex"),
+    (([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu"]), "3 vertices but 2 ops"),
+    (([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["conv3x3-bn-relu", "conv3x3-bn-relu", "output"]), "first op must be"),
+    ((np.triu(np.ones((8, 8), dtype=int), 1), ["input"] + ["conv3x3-bn-relu"] * 6 + ["output"]), "too many"),
     ("not a spec", "cannot read an NB101 cell"),
 ])
 def test_nb101_bad_specs_get_clear_errors(bad, message):

@@ -59,91 +59,30 @@ import torch
 import torch.nn as nn
 
 from nasviz.errors import NasvizError
+from nasviz.spaces.nb101 import OPS, NB101Cell
 
-INPUT, OUTPUT = "input", "output"
-#: Ops an interior vertex may carry.
-INTERIOR_OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
-MAX_VERTICES = 7
-MAX_EDGES = 9
+#: Ops an interior vertex may carry (official ``available_ops`` order).
+INTERIOR_OPS: tuple[str, ...] = OPS
 BN_MOMENTUM = 0.997  # TensorFlow convention: running = 0.997 * running + 0.003 * batch
 BN_EPSILON = 1e-5
 Device = Union[str, torch.device, None]
 
 
 # -- the spec -------------------------------------------------------------------------
-def _as_spec(cell: Any) -> tuple[np.ndarray, list[str]]:
-    """``(matrix, ops)`` from a pair, a ``{"matrix", "ops"}`` mapping or an object with
-    ``.matrix`` and ``.ops`` (such as ``nasviz.spaces.nb101.NB101Cell``)."""
+def as_cell(cell: Any) -> NB101Cell:
+    """An :class:`NB101Cell` (validated and pruned the official way) from a cell, a
+    ``(matrix, ops)`` pair, a ``{"matrix", "ops"}`` mapping or any object with
+    ``.matrix`` and ``.ops``."""
+    if isinstance(cell, NB101Cell):
+        return cell
     if isinstance(cell, dict):
-        if "matrix" not in cell or "ops" not in cell:
-            raise NasvizError('an NB101 spec needs "matrix" and "ops"; e.g. {"matrix": [[0, 1], [0, 0]], '
-                              '"ops": ["input", "output"]}')
-        matrix, ops = cell["matrix"], cell["ops"]
-    elif hasattr(cell, "matrix") and hasattr(cell, "ops"):
-        matrix, ops = cell.matrix, cell.ops
-    elif isinstance(cell, (tuple, list)) and len(cell) == 2:
-        matrix, ops = cell
-    else:
-        raise NasvizError(f"cannot read an NB101 cell from {type(cell).__name__}; give (matrix, ops), "
-                          '{"matrix": ..., "ops": ...} or an object with .matrix and .ops')
-    try:
-        m = np.array([np.asarray(row) for row in matrix] if not isinstance(matrix, np.ndarray) else matrix)
-    except ValueError as e:
-        raise NasvizError(f"NB101 matrix is not a rectangular 0/1 table ({e})") from None
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise NasvizError(f"NB101 matrix must be square (n x n, n = 2..{MAX_VERTICES}); got shape {m.shape}")
-    if m.size and not np.isin(m, (0, 1)).all():
-        raise NasvizError("NB101 matrix entries must be 0 or 1")
-    ops = [str(o) for o in (ops.tolist() if isinstance(ops, np.ndarray) else ops)]
-    return m.astype(np.int64), ops
-
-
-def validate(matrix: np.ndarray, ops: Sequence[str]) -> None:
-    """Raise :class:`NasvizError` unless ``(matrix, ops)`` is an NB101 spec the
-    official ``ModelSpec`` accepts before pruning."""
-    n = matrix.shape[0]
-    if not 2 <= n <= MAX_VERTICES:
-        raise NasvizError(f"an NB101 cell has 2..{MAX_VERTICES} vertices; got {n}")
-    if len(ops) != n:
-        raise NasvizError(f"NB101 spec has a {n}x{n} matrix but {len(ops)} ops; give one op per vertex")
-    if np.tril(matrix).any():
-        i, j = (int(x) for x in np.argwhere(np.tril(matrix))[0])
-        raise NasvizError(f"NB101 matrix must be strictly upper-triangular (edges go from lower to higher "
-                          f"vertex); entry ({i},{j}) is 1")
-    if int(matrix.sum()) > MAX_EDGES:
-        raise NasvizError(f"an NB101 cell has at most {MAX_EDGES} edges; got {int(matrix.sum())}")
-    if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise NasvizError(f"the first op must be {INPUT!r} and the last {OUTPUT!r}; got {ops[0]!r} and {ops[-1]!r}")
-    for v, op in enumerate(ops[1:-1], start=1):
-        if op not in INTERIOR_OPS:
-            raise NasvizError(f"unknown op {op!r} at vertex {v}; interior vertices accept: {', '.join(INTERIOR_OPS)}")
-
-
-def prune(matrix: np.ndarray, ops: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Drop vertices not on an input-to-output path, as the official ``ModelSpec`` does.
-
-    Raises :class:`NasvizError` when no path from input to output exists.
-    """
-    n = matrix.shape[0]
-    from_input, frontier = {0}, [0]
-    while frontier:
-        v = frontier.pop()
-        for w in range(v + 1, n):
-            if matrix[v, w] and w not in from_input:
-                from_input.add(w)
-                frontier.append(w)
-    to_output, frontier = {n - 1}, [n - 1]
-    while frontier:
-        v = frontier.pop()
-        for u in range(v):
-            if matrix[u, v] and u not in to_output:
-                to_output.add(u)
-                frontier.append(u)
-    keep = sorted(from_input & to_output)
-    if 0 not in keep or n - 1 not in keep:
-        raise NasvizError("NB101 spec has no path from input to output, so it computes nothing; "
-                          "connect the input to the output through at least one edge")
-    return matrix[np.ix_(keep, keep)].copy(), [ops[v] for v in keep]
+        return NB101Cell.from_dict(cell)
+    if hasattr(cell, "matrix") and hasattr(cell, "ops"):
+        return NB101Cell(cell.matrix, cell.ops)
+    if isinstance(cell, (tuple, list)) and len(cell) == 2:
+        return NB101Cell(*cell)
+    raise NasvizError(f"cannot read an NB101 cell from {type(cell).__name__}; give (matrix, ops), "
+                      '{"matrix": [[...]], "ops": [...]} or an object with .matrix and .ops')
 
 
 def compute_vertex_channels(in_channels: int, out_channels: int, matrix: np.ndarray) -> list[int]:
@@ -252,13 +191,13 @@ class NB101Module(nn.Module):
 @dataclass
 class NB101NetConfig:
     matrix: list[list[int]] = field(default_factory=lambda: [
-        [0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
-        [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]])
-    # ^ the cell's adjacency (upper-triangular, 2..7 vertices, <= 9 edges); pruned on build.
-    #   The default is the best cell of the paper's Figure 1 (right-hand module)
+        [0, 1, 0, 0, 1, 1, 0], [0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]])
+    # ^ the cell's adjacency (strictly upper-triangular 0/1; <= 7 vertices and <= 9 edges after
+    #   pruning); stored pruned. The default is the benchmark's first cell by hash (00005c14...)
     ops: list[str] = field(default_factory=lambda: [
-        "input", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu",
-        "maxpool3x3", "output"])
+        "input", "conv3x3-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv3x3-bn-relu",
+        "conv1x1-bn-relu", "output"])
     # ^ one op per vertex: input, then conv3x3-bn-relu / conv1x1-bn-relu / maxpool3x3, then output
     num_classes: int = 10  # CIFAR-10
     stem_channels: int = 128  # stem conv width = first stack's module width
@@ -267,17 +206,17 @@ class NB101NetConfig:
     in_channels: int = 3  # RGB input
 
     def __post_init__(self) -> None:
-        m, ops = _as_spec((self.matrix, self.ops))
-        validate(m, ops)
-        self.matrix = m.tolist()
-        self.ops = list(ops)
+        cell = NB101Cell(self.matrix, self.ops)  # validates and prunes (NasvizError with the reason)
+        self.matrix = [list(row) for row in cell.matrix]
+        self.ops = list(cell.ops)
         for name in ("num_classes", "stem_channels", "num_stacks", "modules_per_stack", "in_channels"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise NasvizError(f"NB101 network option {name} must be a positive integer; got {value!r}")
 
-    def pruned(self) -> tuple[np.ndarray, list[str]]:
-        return prune(np.asarray(self.matrix, dtype=np.int64), self.ops)
+    @property
+    def cell(self) -> NB101Cell:
+        return NB101Cell(self.matrix, self.ops)
 
 
 class NB101Net(nn.Module):
@@ -286,7 +225,7 @@ class NB101Net(nn.Module):
     def __init__(self, config: NB101NetConfig, device: Device = None) -> None:
         super().__init__()
         self.config = config
-        matrix, ops = config.pruned()
+        matrix, ops = np.asarray(config.matrix, dtype=np.int64), config.ops  # pruned by the config
         c = config.stem_channels
         self.stem = conv_bn_relu(config.in_channels, c, 3, device)
         layers: list[nn.Module] = []
@@ -346,8 +285,8 @@ def build_nb101(cell: Any, num_classes: int = 10, *, device: str | torch.device 
 
     ``device="meta"`` builds the structure without allocating or initialising weights.
     """
-    matrix, ops = _as_spec(cell)
-    cfg = NB101NetConfig(matrix=matrix.tolist(), ops=ops, num_classes=num_classes, **options)
+    c = as_cell(cell)
+    cfg = NB101NetConfig(matrix=[list(r) for r in c.matrix], ops=list(c.ops), num_classes=num_classes, **options)
     return NB101Net(cfg, device=device)
 
 
@@ -374,9 +313,9 @@ def nb101_flops_fast(cell: Any, input_size: int = 32, **options) -> int:
     """The same number as :func:`nb101_flops`, from the layer shapes without building
     the network (about 1000x faster; the two are checked equal in the tests and in
     ``benchmarks/bench_nets.py``). ``options`` are :class:`NB101NetConfig` fields."""
-    matrix, ops = _as_spec(cell)
-    cfg = NB101NetConfig(matrix=matrix.tolist(), ops=ops, **options)
-    matrix, ops = cfg.pruned()
+    c = as_cell(cell)
+    cfg = NB101NetConfig(matrix=[list(r) for r in c.matrix], ops=list(c.ops), **options)
+    matrix, ops = np.asarray(cfg.matrix, dtype=np.int64), cfg.ops
     n = matrix.shape[0]
     kernel = {"conv3x3-bn-relu": 9, "conv1x1-bn-relu": 1, "maxpool3x3": 0}
     side = input_size
