@@ -322,3 +322,16 @@ def test_hash_lookup_survives_trailing_zero_bytes():
     np.testing.assert_array_equal(e.find_many(e.hashes[z]), z)
     assert e.hex_hashes()[int(z[0])].endswith("00")
     assert e.find("ff" * 16) == -1 and e.find("not hex") == -1 and e.find("00") == -1
+
+
+def test_edit_distance_on_the_padded_encoding():
+    m = [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]]
+    a = NB101Cell(m, [INPUT, CONV3X3, MAXPOOL3X3, OUTPUT])
+    b = NB101Cell(m, [INPUT, MAXPOOL3X3, CONV3X3, OUTPUT])  # isomorphic, two vertex ops differ
+    assert a.edit_distance(a) == 0
+    assert a.edit_distance(b) == 2 and a.hash == b.hash
+    c = NB101Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [INPUT, CONV3X3, OUTPUT])
+    # vs a: edges 0->2, 1->3, 2->3 of a are gone, 1->2 appears; vertex 2 is output instead of
+    # maxpool, vertex 3 (a's output) is padding in c
+    assert a.edit_distance(c) == 4 + 2
+    assert c.edit_distance(a) == a.edit_distance(c)

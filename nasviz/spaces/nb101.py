@@ -381,6 +381,17 @@ class NB101Cell:
         return cls(adj[:n, :n], names)
 
 
+    # -- comparisons ---------------------------------------------------------------
+    def edit_distance(self, other: "NB101Cell") -> int:
+        """Adjacency entries plus vertex ops that differ between the two arch2vec encodings
+        (both padded to 7 vertices). Depends on vertex order: isomorphic cells can be at a
+        positive distance; a graph edit distance that is not is in :mod:`nasviz.analysis.ged`."""
+        a_adj, a_ops = self.to_onehot()
+        b_adj, b_ops = other.to_onehot()
+        op_diff = (a_ops != b_ops).any(axis=1)
+        return int((a_adj != b_adj).sum() + op_diff.sum())
+
+
 class NB101Space:
     """The NB101 search space over the stored enumeration (``data/nb101/enumeration.npz``).
 
