@@ -39,6 +39,12 @@ RESULTS = ROOT / "benchmarks" / "results"
 RUNS = RESULTS / "distribution_runs"
 METHODS = ("darts", "gumbel", "vimnas", "unas")
 DELTA = 0.05
+#: Variants run by the benchmark besides the default (method name suffix "@tag").
+TAG_LABELS = {
+    "default": "default (arch Adam lr 3e-3, 10 epochs = 140 steps)",
+    "lr0.03": "arch lr 0.03 (10x), 10 epochs",
+    "30ep": "default lr 3e-3, 30 epochs = 420 steps (more than one CIFAR-10 epoch of the paper, 391 steps at batch 64)",
+}
 
 log = logging.getLogger("bench_distributions")
 
@@ -186,7 +192,8 @@ def write_markdown(res: dict) -> str:
         f"899 search-train / 898 search-val images, batch 64, {any_m['steps_per_epoch']} steps per epoch), "
         f"{any_m['epochs_run']:g} epochs, seeds {any_m['seeds']}. Same supernet, weight optimiser and "
         "architecture optimiser (Adam, lr 3e-3) for every method. Accuracies are the derived cell's real "
-        "NB201 200-epoch test accuracies from the benchmark table (best in the table: CIFAR-10 94.37).",
+        "NB201 200-epoch test accuracies from the benchmark table (best in the table: CIFAR-10 94.37). "
+        "Variants: " + "; ".join(f"`@{k}` = {v}" for k, v in TAG_LABELS.items() if k != "default") + ".",
         "",
         f"Convergence: {res['criterion']['definition']} (delta = {res['criterion']['delta_tv']}). Stable is not "
         "sharp: 'mean max p' is the final distribution's mean max-probability over edges (0.2 = uniform) and "
@@ -217,8 +224,9 @@ def write_markdown(res: dict) -> str:
         for tag, both in res["vimnas_vs_darts"].items():
             for kind, c in both.items():
                 verdict = "yes" if c["vimnas_converges_in_fewer_epochs"] else "no"
+                label = TAG_LABELS.get(tag, tag)
                 lines.append(
-                    f"- arch lr {'3e-3 (default)' if tag == 'default' else tag.replace('lr', '')}, {kind} criterion: "
+                    f"- {label}, {kind} criterion: "
                     f"**{verdict}**. Paired by seed, VIM-NAS first in {c['vimnas_faster_in']} of {len(c['pairs'])} "
                     f"seeds, DARTS first in {c['darts_faster_in']}, ties (incl. neither converged) {c['ties']}; mean "
                     f"epochs VIM-NAS {c['mean_epoch_vimnas_censored']:.2f}, DARTS {c['mean_epoch_darts_censored']:.2f} "

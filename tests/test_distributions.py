@@ -6,7 +6,6 @@ import json
 import math
 import os
 import pickle
-import subprocess
 import sys
 
 import numpy as np
@@ -272,9 +271,15 @@ def test_unknown_method_and_negative_lambda_are_rejected():
         run_search(tiny("unas", learner=LearnerConfig(estimator="score")))
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "nasviz.commands.distribution", *args], capture_output=True,
-                          text=True, timeout=120)
+def _cli(capsys, monkeypatch, *args) -> tuple[int, str, str]:
+    """Run the command's console entry in-process (argv, exit status, stdout, stderr as a user sees them)."""
+    from nasviz.commands.distribution import main
+
+    monkeypatch.setattr(sys, "argv", ["nasviz-distribution", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out = capsys.readouterr()
+    return int(exit_.value.code or 0), out.out, out.err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -282,20 +287,21 @@ def _cli(*args):
     (("--method", "unas", "--lambda", "-1"), "--lambda must be >= 0"),
     (("--method", "darts", "--dataset", "/nonexistent/cifar"), "does not exist"),
 ])
-def test_cli_bad_input_is_one_line_and_exit_2(args, message):
-    p = _cli("run", *args)
-    assert p.returncode == 2
-    assert message in p.stderr and "Traceback" not in p.stderr
-    assert p.stderr.strip().splitlines()[-1].startswith("error: ")
+def test_cli_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, args, message):
+    code, _, err = _cli(capsys, monkeypatch, "run", *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: ")
 
 
-def test_cli_run_json_writes_the_run(tmp_path):
-    p = _cli("run", "--method", "gumbel", "--seed", "2", "--max-steps", "2", "--out", str(tmp_path), "--json")
-    assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)
-    assert out["method"] == "gumbel" and out["seed"] == 2 and out["steps"] == 2
-    back = load_run(out["run_folder"])
-    assert back.summary()["final_cell"] == out["final_cell"]
+def test_cli_run_json_writes_the_run(capsys, monkeypatch, tmp_path):
+    code, out, err = _cli(capsys, monkeypatch, "run", "--method", "gumbel", "--seed", "2", "--max-steps", "2",
+                          "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["method"] == "gumbel" and res["seed"] == 2 and res["steps"] == 2
+    back = load_run(res["run_folder"])
+    assert back.summary()["final_cell"] == res["final_cell"]
 
 
 def test_committed_convergence_ignores_a_distribution_that_never_leaves_uniform():
