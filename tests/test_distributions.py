@@ -15,7 +15,8 @@ import torch
 from nasviz.bench.nb201 import NB201Benchmark
 from nasviz.distributions import estimators as est
 from nasviz.distributions.figures import (anytime_weights_figure, estimator_variance_figure,
-                                          mutual_information_figure, regret_figure, run_mutual_information)
+                                          flops_estimator_variance_figure, mutual_information_figure,
+                                          regret_figure, run_mutual_information)
 from nasviz.distributions.learners import METHODS, LearnerConfig
 from nasviz.distributions.results import convergence_step, load_run, mutual_information
 from nasviz.distributions.run import SearchConfig, run_search
@@ -28,7 +29,7 @@ torch.set_num_threads(1)
 
 def tiny(method: str, **kw) -> SearchConfig:
     base = dict(method=method, seed=0, epochs=1, batch_size=16, channels=4, max_steps=3, mi_samples=400,
-                variance_points=1, variance_samples=2, variance_samples_flops=50, device="cpu",
+                variance_points=1, variance_samples=2, variance_samples_flops=50, flops_variance_every_step=300, device="cpu",
                 learner=LearnerConfig(arch_lr=0.05, surrogate_samples=500))
     base.update(kw)
     return SearchConfig(**base)
@@ -75,6 +76,10 @@ def test_unas_records_estimator_variance_and_a_linear_flops_surrogate(runs):
     assert set(tv) == {"d:reinforce", "d:gumbel", "d:rebar", "n:reinforce", "n:gumbel", "n:relax"}
     assert all(v >= 0 and math.isfinite(v) for v in tv.values())
     assert r.extra["flops_surrogate_r2"] > 0.999  # NB201 FLOPs are linear in the op one-hots
+    per_step = r.extra["flops_estimator_trace_var_per_step"]
+    assert set(per_step) == {"n:reinforce", "n:gumbel", "n:relax"} and all(len(v) == 3 for v in per_step.values())
+    # a near-perfect linear surrogate must make RELAX clearly better than REINFORCE on the FLOPs term
+    assert np.mean(per_step["n:relax"]) < 0.6 * np.mean(per_step["n:reinforce"])
 
 
 def test_runs_are_reproducible_from_the_seed(bench):
@@ -191,6 +196,8 @@ def test_figures_plot_the_recorded_numbers(runs):
     fig = mutual_information_figure(mats)
     assert len(fig.data) == 3 and np.isnan(fig.data[0].z[0][0])
     assert len(estimator_variance_figure(runs["unas"]).data) == 6
+    fig = flops_estimator_variance_figure(runs["unas"])
+    assert len(fig.data) == 3 and len(fig.data[0].y) == 3
     with pytest.raises(NasvizError, match="estimator-variance"):
         estimator_variance_figure(runs["darts"])
 

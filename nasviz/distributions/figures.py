@@ -10,7 +10,8 @@ and returns a ``plotly.graph_objects.Figure``:
   mean and min-max band over seeds per method;
 * :func:`mutual_information_figure` — heat maps of the mutual information between
   sampled edge ops, side by side (e.g. DARTS's independent edges vs VIM-NAS);
-* :func:`estimator_variance_figure` — UNAS estimator variance at the measured states.
+* :func:`estimator_variance_figure` — UNAS estimator variance at the measured states;
+* :func:`flops_estimator_variance_figure` — UNAS FLOPs-term estimator variance at every step.
 """
 
 from __future__ import annotations
@@ -147,5 +148,19 @@ def estimator_variance_figure(runs: RunResult | Iterable[RunResult]) -> go.Figur
                                  name=f"{'L_d (Eq. 8)' if term == 'd' else 'FLOPs'} · {est}",
                                  line={"dash": dash.get(est, "solid")}))
     fig.update_layout(title="UNAS gradient-estimator variance on the same states",
+                      xaxis_title="epoch", yaxis_title="trace of gradient covariance", yaxis_type="log")
+    return fig
+
+
+def flops_estimator_variance_figure(run: RunResult) -> go.Figure:
+    """UNAS: variance of the FLOPs-term estimators (REINFORCE, Gumbel-Softmax, RELAX) at every step."""
+    per_step = run.extra.get("flops_estimator_trace_var_per_step")
+    if not per_step:
+        raise NasvizError("this run has no per-step FLOPs-estimator variance (UNAS runs record it)")
+    fig = go.Figure()
+    for name, values in sorted(per_step.items()):
+        x = np.arange(len(values)) / run.steps_per_epoch
+        fig.add_trace(go.Scatter(x=x, y=values, mode="lines", name=name.split(":")[1]))
+    fig.update_layout(title=f"UNAS {run.method} s{run.seed}: FLOPs-term gradient variance at every step",
                       xaxis_title="epoch", yaxis_title="trace of gradient covariance", yaxis_type="log")
     return fig

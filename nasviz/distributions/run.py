@@ -56,6 +56,7 @@ class SearchConfig:
     variance_points: int = 4  # UNAS: states at which estimator variance is measured (0: none)
     variance_samples: int = 8  # UNAS: gradients per estimator and state (network-loss estimators)
     variance_samples_flops: int = 2000  # UNAS: gradients per state for the FLOPs estimators (no network)
+    flops_variance_every_step: int = 500  # UNAS: samples for the FLOPs-estimator variance recorded at every step (0: off)
     mi_samples: int = 20_000  # cells sampled at the end for the edge mutual-information matrix
     device: str = "auto"
     learner: LearnerConfig = field(default_factory=LearnerConfig)
@@ -112,6 +113,7 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
     derived = [space.index(learner.derived())]
     train_loss, arch_loss, epoch_seconds, epoch_cpu_seconds, variances = [], [], [], [], []
     var_steps = set()
+    step_var: dict[str, list[float]] = {}
     if isinstance(learner, UNASLearner) and cfg.variance_points > 0:
         var_steps = {int(round(i * (total - 1) / max(1, cfg.variance_points - 1))) for i in range(cfg.variance_points)}
 
@@ -130,6 +132,15 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
             if step in var_steps:
                 tv, cv = time.perf_counter(), time.process_time()
                 variances.append(_measure_variance(learner, batch, cfg, step))
+                paused += time.perf_counter() - tv
+                paused_cpu += time.process_time() - cv
+            if isinstance(learner, UNASLearner) and cfg.flops_variance_every_step > 1:
+                # the FLOPs term needs no network pass, so its estimators' variance is cheap at every step
+                tv, cv = time.perf_counter(), time.process_time()
+                gn, _ = learner.estimator_grads(batch, cfg.flops_variance_every_step,
+                                                tuple(n for n in VARIANCE_ESTIMATORS if n.startswith("n:")))
+                for k, v in gn.items():
+                    step_var.setdefault(k, []).append(_trace_var(v))
                 paused += time.perf_counter() - tv
                 paused_cpu += time.process_time() - cv
             info = learner.step(batch, w_opt)
@@ -164,6 +175,8 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
         extra["mi_samples"] = cfg.mi_samples
     if isinstance(learner, UNASLearner):
         extra["flops_surrogate_r2"] = learner.flops.r2
+        if step_var:
+            extra["flops_estimator_trace_var_per_step"] = step_var  # name -> (T,), state before each step
     if epoch_seconds and step % steps_per_epoch:
         # the last epoch was partial (max_steps): scale its time to a full epoch
         epoch_seconds[-1] *= steps_per_epoch / (step % steps_per_epoch)
