@@ -329,3 +329,15 @@ def test_hidden_state_of_every_cell_in_official_order(tmp_path, space):
         assert z["latent"].dtype == np.float16 and z["latent"].shape == (N_CELLS, 8)
         assert np.abs(z["latent"].astype(np.float32) - h).max() == pytest.approx(meta["latent_max_abs_err"])
         assert z["pca"].shape == (N_CELLS, 2)
+
+
+def test_ged_plugs_in_nb101():
+    nb101 = pytest.importorskip("nasviz.spaces.nb101")
+    a = nb101.NB101Cell([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+                        ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    b = nb101.NB101Cell([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+                        ["input", "maxpool3x3", "conv3x3-bn-relu", "output"])  # the same graph, vertices swapped
+    c = nb101.NB101Cell([[0, 1, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])
+    d = G.pairwise("nb101", [a, a, a, c], [a, b, c, a])
+    assert d.tolist() == [0.0, 0.0, 3.0, 3.0]  # isomorphic -> 0; drop a vertex and its 2 edges -> 3
+    assert d[0] <= a.edit_distance(b)

@@ -234,8 +234,11 @@ def similarity_correlations(ctrl, values: np.ndarray, n_archs: int = 1000, n_pai
     j = (i + rng.integers(1, n_archs, size=n_pairs)) % n_archs  # j != i (pairs of two draws)
     dist = np.linalg.norm(h[i] - h[j], axis=1)
     meas = pair_measures(ctrl.config.space, d[i], d[j], values)
+    distinct = ~(d[i] == d[j]).all(axis=1)  # a collapsed controller samples many identical pairs (distance 0)
     return {
         "spearman": {m: _spearman(dist, meas[m]) for m in MEASURES},
+        "spearman_distinct": {m: _spearman(dist[distinct], meas[m][distinct]) if distinct.sum() > 2 else float("nan")
+                              for m in MEASURES},
         "n_pairs": int(n_pairs),
         "n_unique_archs": int(len(np.unique(d, axis=0))),
         "identical_pairs": int((d[i] == d[j]).all(1).sum()),
@@ -244,18 +247,32 @@ def similarity_correlations(ctrl, values: np.ndarray, n_archs: int = 1000, n_pai
 
 
 def table1(controllers: dict[str, list[tuple]], bench, n_archs: int = 1000, n_pairs: int = 10_000,
-           seed: int = 0) -> dict:
-    """Table 1 over every shipped seed: per kind, per measure: mean, std, per-seed values, paper value."""
-    rows: dict[str, dict] = {}
+           seed: int = 0, key: str = "spearman") -> dict:
+    """Table 1 over every shipped seed: per kind, per measure: mean, std, per-seed values, paper value.
+
+    ``key="spearman_distinct"`` leaves out pairs of identical architectures.
+    """
+    return table1_both(controllers, bench, n_archs, n_pairs, seed)[key]
+
+
+def table1_both(controllers: dict[str, list[tuple]], bench, n_archs: int = 1000, n_pairs: int = 10_000,
+                seed: int = 0) -> dict[str, dict]:
+    """``{"spearman": all sampled pairs, "spearman_distinct": pairs of different cells}`` in one pass."""
+    results = {kind: [] for kind in controllers}
     for kind, items in controllers.items():
-        per_seed = []
         for ctrl, doc in items:
             res = similarity_correlations(ctrl, reward_values(doc, bench), n_archs, n_pairs, seed)
             res["seed"] = doc.get("seed")
-            per_seed.append(res)
+            results[kind].append(res)
+    return {key: _aggregate(results, key, n_archs, n_pairs, seed) for key in ("spearman", "spearman_distinct")}
+
+
+def _aggregate(results: dict[str, list[dict]], key: str, n_archs: int, n_pairs: int, seed: int) -> dict:
+    rows: dict[str, dict] = {}
+    for kind, per_seed in results.items():
         stats = {}
         for m in MEASURES:
-            vals = np.array([r["spearman"][m] for r in per_seed], dtype=np.float64)
+            vals = np.array([r[key][m] for r in per_seed], dtype=np.float64)
             ok = vals[~np.isnan(vals)]
             stats[m] = {
                 "mean": float(ok.mean()) if ok.size else float("nan"),
@@ -267,7 +284,7 @@ def table1(controllers: dict[str, list[tuple]], bench, n_archs: int = 1000, n_pa
         rows[kind] = {"measures": stats, "seeds": [r["seed"] for r in per_seed],
                       "n_unique_archs": [r["n_unique_archs"] for r in per_seed],
                       "identical_pairs": [r["identical_pairs"] for r in per_seed]}
-    return {"rows": rows, "n_archs": n_archs, "n_pairs": n_pairs, "seed": seed,
+    return {"rows": rows, "n_archs": n_archs, "n_pairs": n_pairs, "seed": seed, "pairs": key,
             "measures": {m: MEASURE_LABELS[m] for m in MEASURES}}
 
 
@@ -318,30 +335,38 @@ def all_hidden(ctrl) -> np.ndarray:
     return ctrl.final_hidden(ds.all_decisions())
 
 
-def write_latents(ctrl, doc: dict, folder: Path, path: Path) -> dict:
-    """Write ``path`` (npz): ``latent`` (= ``means``) float16 (n_cells, H) in official order, ``pca`` (n, 2), ``meta``.
+def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: float = 0.05) -> dict:
+    """Write ``path`` (npz): ``latent`` (n_cells, H) in official index order, ``pca`` (n, 2) and ``meta`` (JSON).
 
-    ``means`` duplicates ``latent`` so the embedding loader of :mod:`nasviz.analysis.embeddings`
-    reads these files like the encoders' ones.
+    ``latent`` is float16 when float16 rounding moves every neuron by less than
+    ``f16_tolerance`` of its spread over the cells (median over neurons), float32
+    otherwise: a collapsed controller's hidden states differ by less than float16's
+    resolution, and rounding them would erase exactly what the map should show.
     """
     from nasviz.analysis.embeddings import checkpoint_hash
 
     t0 = time.perf_counter()
     h = all_hidden(ctrl)
     h16 = h.astype(np.float16)
-    err = float(np.abs(h16.astype(np.float32) - h).max())
+    err16 = np.abs(h16.astype(np.float32) - h)
+    spread = h.std(0)
+    rel = float(np.median(err16.max(0) / np.maximum(spread, 1e-30)))
+    latent = h16 if rel < f16_tolerance else h
+    err = float(np.abs(latent.astype(np.float32) - h).max())
     centred = h - h.mean(0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    pca = (centred @ vt[:2].T).astype(np.float16)
+    _, s, vt = np.linalg.svd(centred.astype(np.float64), full_matrices=False)
+    pca = (centred @ vt[:2].T.astype(np.float32))
+    pca = pca.astype(np.float16) if rel < f16_tolerance else pca.astype(np.float32)
     meta = {"model": f"{doc['space']}-controller-{doc['kind']}", "kind": "controller-hidden-state",
             "controller_kind": doc["kind"], "seed": doc.get("seed"), "space": doc["space"],
             "checkpoint": str(Path(folder).as_posix().split("models/")[-1]),
             "checkpoint_hash": checkpoint_hash(Path(folder)), "n_cells": int(h.shape[0]), "dim": int(h.shape[1]),
-            "latent_max_abs_err": err, "order": "official index", "projections": ["pca"],
+            "latent_dtype": str(latent.dtype), "latent_max_abs_err": err,
+            "float16_error_over_spread_median": rel, "order": "official index", "projections": ["pca"],
             "pca_explained": [float(x) for x in (s[:2] ** 2 / (s**2).sum())],
             "definition": "LSTM hidden state after teacher-forcing the cell's decisions and reading the last one",
             "seconds": round(time.perf_counter() - t0, 2)}
-    arrays = {"latent": h16, "means": h16, "pca": pca,
+    arrays = {"latent": latent, "pca": pca,
               "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -349,8 +374,22 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path) -> dict:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return meta
+
+
+def jsonable(obj):
+    """A copy with NaN/inf floats as ``None`` and numpy scalars as Python numbers (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

@@ -152,7 +152,8 @@ def analyze(
     hidden = {k: A.sampled_hidden(c, 100, seed)[0] for k, (c, _) in first.items()}
     files += _write_figure(A.fig_hidden_heatmap(hidden), out / "fig3_hidden_states")
     steps.update(1)
-    table = A.table1(ctrls, bench, n_archs=n_archs, n_pairs=n_pairs, seed=seed)
+    both = A.table1_both(ctrls, bench, n_archs=n_archs, n_pairs=n_pairs, seed=seed)
+    table = both["spearman"]
     files += _write_figure(A.fig_table1(table), out / "table1_spearman")
     steps.update(1)
     steps.close()
@@ -164,13 +165,16 @@ def analyze(
                               "unique_archs": None} for k, v in acc.items()},
         "fig3_mean_neuron_variance": {k: float(np.var(v, axis=0).mean()) for k, v in hidden.items()},
         "table1": table,
+        "table1_distinct_pairs": both["spearman_distinct"],
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    (out / "table1.md").write_text(A.table1_markdown(table) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
+    (out / "table1.md").write_text(
+        "All sampled pairs:\n\n" + A.table1_markdown(table) + "\n\nPairs of different architectures only:\n\n"
+        + A.table1_markdown(both["spearman_distinct"]) + "\n")
+    (out / "summary.json").write_text(json.dumps(A.jsonable(summary), indent=2, allow_nan=False) + "\n")
     files += [str(out / "table1.md"), str(out / "summary.json")]
     if as_json:
-        typer.echo(json.dumps({"files": files, **summary}, indent=2))
+        typer.echo(json.dumps(A.jsonable({"files": files, **summary}), indent=2, allow_nan=False))
         return
     typer.echo(A.table1_markdown(table))
     typer.echo(f"wrote {len(files)} files to {out} in {summary['seconds']} s")
@@ -202,4 +206,4 @@ def embed(
         ctrl, doc = io.load(cands[0], space=space)
         meta = A.write_latents(ctrl, doc, cands[0], folder / f"{space}-controller-{kind}.npz")
         typer.echo(f"{folder / f'{space}-controller-{kind}.npz'}: {meta['n_cells']} x {meta['dim']} "
-                   f"(float16 error {meta['latent_max_abs_err']:.1e}, {meta['seconds']} s)")
+                   f"({meta['latent_dtype']}, max error {meta['latent_max_abs_err']:.1e}, {meta['seconds']} s)")
