@@ -8,7 +8,8 @@ from nasviz.spaces.nb201 import OPS
 from nasviz.viz.diagrams import OP_LABELS, VIEWS, nb201_dot
 from nasviz.viz.markdown import escape_markdown
 from nasviz.viz.tables import (
-    ACCURACY_COLUMNS, ARCH, INDEX, KEY_COLUMNS, OP_COUNT_COLUMNS, OP_COUNT_SHORT, PARAMS, column_range, filter_nb201,
+    ACCURACY_COLUMNS, ARCH, FLOPS, INDEX, KEY_COLUMNS, OP_COUNT_COLUMNS, OP_COUNT_SHORT, PARAMS, column_range,
+    filter_nb201,
     nb201_frame, nb201_metrics_frame, nb201_ranks,
 )
 
@@ -44,7 +45,7 @@ def _select_row() -> None:
 bench, table = benchmark(), frame()
 best_c10, _ = bench.best("test", "cifar10", 200)
 
-st.title("NAS-Bench-201: all 15,625 cells")
+st.title(f"NAS-Bench-201: all {len(table):,} cells")
 st.markdown(
     "Each row is one NAS-Bench-201 cell with its real benchmark results: test accuracy after 200 epochs on "
     "CIFAR-10, CIFAR-100 and ImageNet16-120, the cheap 12-epoch CIFAR-10 validation accuracy, and the "
@@ -119,7 +120,7 @@ for tile, name in zip(tiles, ACCURACY_COLUMNS):
     tile.metric(name, f"{table.at[record['index'], name]:.2f}")
     tile.caption(f"rank {ranks[name]:,} of {len(table):,}")
 tiles[-1].metric("params / FLOPs (M)", f"{table.at[record['index'], PARAMS]:.3f} / "
-                 f"{table.at[record['index'], 'FLOPs (M)']:.1f}")
+                 f"{table.at[record['index'], FLOPS]:.1f}")
 
 d1, d2 = st.columns([1, 1.3])
 with d1:
