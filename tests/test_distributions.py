@@ -18,7 +18,7 @@ from nasviz.distributions.figures import (anytime_weights_figure, estimator_vari
                                           flops_estimator_variance_figure, mutual_information_figure,
                                           regret_figure, run_mutual_information)
 from nasviz.distributions.learners import METHODS, LearnerConfig
-from nasviz.distributions.results import convergence_step, load_run, mutual_information
+from nasviz.distributions.results import convergence_step, load_run, load_run_from_store, mutual_information
 from nasviz.distributions.run import SearchConfig, run_search
 from nasviz.distributions.supernet import load_cifar10_folder, load_search_data
 from nasviz.errors import DataFileError, NasvizError
@@ -301,14 +301,23 @@ def test_cli_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, args, message
     assert err.strip().splitlines()[-1].startswith("error: ")
 
 
-def test_cli_run_json_writes_the_run(capsys, monkeypatch, tmp_path):
+def test_cli_run_json_writes_the_run_folder_and_the_run_database(capsys, monkeypatch, tmp_path):
+    db = tmp_path / "runs.sqlite"
     code, out, err = _cli(capsys, monkeypatch, "run", "--method", "gumbel", "--seed", "2", "--max-steps", "2",
-                          "--out", str(tmp_path), "--json")
+                          "--out", str(tmp_path), "--db", str(db), "--json")
     assert code == 0, err
     res = json.loads(out)
     assert res["method"] == "gumbel" and res["seed"] == 2 and res["steps"] == 2
     back = load_run(res["run_folder"])
     assert back.summary()["final_cell"] == res["final_cell"]
+    from nasviz.search.store import Store
+
+    with Store(db) as st:
+        run = st.get_run(res["run_id"])
+        assert run.strategy == "distribution-gumbel" and run.state.value == "complete" and run.seed == 2
+        assert run.stats["final_cell"] == res["final_cell"]
+        stored = load_run_from_store(res["run_id"], st)
+    np.testing.assert_allclose(stored.probs, back.probs, atol=1e-6)
 
 
 def test_committed_convergence_ignores_a_distribution_that_never_leaves_uniform():

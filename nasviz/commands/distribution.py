@@ -45,6 +45,9 @@ def run(
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run folder "
                                                            "(default: NASVIZ_HOME/runs/distributions)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Run database to record the run in (default: "
+                                                         "$NASVIZ_DB or NASVIZ_HOME/search.sqlite)."),
+    store: bool = typer.Option(True, "--store/--no-store", help="Also record the run in the run database."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the run summary)."),
 ) -> None:
     """Train the supernet with one method; record the distribution at every step; save the run."""
@@ -78,6 +81,8 @@ def run(
     folder = result.save(out)
     summary = result.summary()
     summary["run_folder"] = str(folder)
+    if store:
+        summary["run_id"] = result.save_to_store(db)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -93,7 +98,7 @@ def run(
     if "estimator_variance" in summary:
         tv = summary["estimator_variance"]["mean_trace_var"]
         typer.echo("  estimator variance (trace): " + ", ".join(f"{k} {v:.3g}" for k, v in tv.items()))
-    typer.echo(f"  saved to {folder}")
+    typer.echo(f"  saved to {folder}" + (f" and run {summary['run_id']} of the run database" if store else ""))
 
 
 def main() -> None:

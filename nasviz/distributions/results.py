@@ -25,8 +25,9 @@ Storage
 Each run is a folder ``<out>/<method>-seed<N>-<UTC time>/`` with ``result.json``
 (config, summary, per-step scalars, per-step derived cells) and ``history.npz``
 (``probs``: (T+1, 6, 5) float32 — the anytime weights, row 0 before any step —
-and the per-step arrays). :func:`load_run` reads it back. The search issue's SQLite
-store had not landed when this was written; the folder is the artifact to attach.
+and the per-step arrays). :func:`load_run` reads it back. :meth:`RunResult.save_to_store`
+also records a run in the search run database (:mod:`nasviz.search.store`) with both
+files as artifacts; :func:`load_run_from_store` reads it from there.
 """
 
 from __future__ import annotations
@@ -183,6 +184,14 @@ class RunResult:
             "derived_cells": [NB201Cell(tuple(int(i) for i in p.argmax(axis=1))).to_str() for p in self.probs],
         }
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The per-step arrays stored in ``history.npz``."""
+        arrays = {"probs": self.probs.astype(np.float32), "derived_index": self.derived_index.astype(np.int64),
+                  "train_loss": self.train_loss.astype(np.float32), "arch_loss": self.arch_loss.astype(np.float32)}
+        for k, v in self.test_acc.items():
+            arrays[f"test_acc__{k}"] = np.asarray(v, dtype=np.float64)
+        return arrays
+
     def save(self, out_dir: str | Path | None = None, name: str | None = None) -> Path:
         """Write ``result.json`` + ``history.npz`` into a new run folder; returns the folder."""
         import datetime as _dt
@@ -190,14 +199,44 @@ class RunResult:
         root = Path(out_dir) if out_dir is not None else default_runs_dir()
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         folder = root / (name or f"{self.method}-seed{self.seed}-{stamp}")
-        folder.mkdir(parents=True, exist_ok=False)
-        arrays = {"probs": self.probs.astype(np.float32), "derived_index": self.derived_index.astype(np.int64),
-                  "train_loss": self.train_loss.astype(np.float32), "arch_loss": self.arch_loss.astype(np.float32)}
-        for k, v in self.test_acc.items():
-            arrays[f"test_acc__{k}"] = np.asarray(v, dtype=np.float64)
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+        except OSError as e:
+            raise NasvizError(f"cannot create the run folder {folder} ({e}); give another --out") from e
+        arrays = self.arrays()
         _atomic_write(folder / "history.npz", lambda f: np.savez_compressed(f, **arrays), binary=True)
         _atomic_write(folder / "result.json", lambda f: f.write(json.dumps(_jsonable(self.to_json()), indent=1)))
         return folder
+
+    def save_to_store(self, store=None) -> int:
+        """Record the run in the search run database (:mod:`nasviz.search.store`) as a finished run.
+
+        The run row has strategy ``distribution-<method>``, space ``nb201``, the data set, the step
+        count as budget, the seed, the full config and the summary as stats; the per-run JSON and
+        the per-step arrays are its artifacts ``distribution.json`` and ``distribution-history.npz``.
+        ``store`` is a :class:`~nasviz.search.store.Store` or a path (None: the default database).
+        Returns the run id; :func:`load_run_from_store` reads it back.
+        """
+        import io
+        import os as _os
+
+        from nasviz.search.store import RunState, Store
+
+        st = store if isinstance(store, Store) else Store(store)
+        try:
+            rid = st.create_run(strategy=f"distribution-{self.method}", space="nb201",
+                                dataset=str(self.extra.get("data", {}).get("dataset", self.config.get("dataset"))),
+                                budget=self.steps, seed=self.seed, config=_jsonable(self.config))
+            st.mark_running(rid, worker=f"distribution-{_os.getpid()}")
+            st.add_artifact(rid, "distribution.json", _jsonable(self.to_json()))
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **self.arrays())
+            st.add_artifact(rid, "distribution-history.npz", buf.getvalue(), kind="npz")
+            st.finish_run(rid, RunState.COMPLETE, stats=_jsonable(self.summary()))
+            return rid
+        finally:
+            if st is not store:
+                st.close()
 
 
 def aggregate_variance(entries: list[dict]) -> dict:
@@ -254,8 +293,31 @@ def load_run(folder: str | Path) -> RunResult:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, json.JSONDecodeError) as e:
         raise DataFileError(f"run folder {folder} is unreadable ({e})") from e
+    return _from_parts(meta, arrays, str(rj))
+
+
+def load_run_from_store(run_id: int, store=None) -> RunResult:
+    """Read a run recorded by :meth:`RunResult.save_to_store` (``store``: Store, path or None)."""
+    import io
+
+    from nasviz.search.store import Store
+
+    st = store if isinstance(store, Store) else Store(store, create=False)
+    try:
+        arts = {a["name"]: a for a in st.artifacts(int(run_id))}
+    finally:
+        if st is not store:
+            st.close()
+    if "distribution.json" not in arts or "distribution-history.npz" not in arts:
+        raise NasvizError(f"run {run_id} is not a distribution run (no distribution artifacts)")
+    with np.load(io.BytesIO(arts["distribution-history.npz"]["data"]), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return _from_parts(arts["distribution.json"]["data"], arrays, f"run {run_id}")
+
+
+def _from_parts(meta: dict, arrays: dict[str, np.ndarray], where: str) -> RunResult:
     if meta.get("format") != "nasviz.distribution-run/1":
-        raise DataFileError(f"{rj} is not a nasviz distribution run (format {meta.get('format')!r})")
+        raise DataFileError(f"{where} is not a nasviz distribution run (format {meta.get('format')!r})")
     test_acc = {k.split("__", 1)[1]: v for k, v in arrays.items() if k.startswith("test_acc__")}
     return RunResult(
         method=meta["method"], seed=int(meta["seed"]), config=meta["config"],
