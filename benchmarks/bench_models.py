@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer samples/seeds (smoke run, not for reporting)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--merge-only", action="store_true", help="only merge per-model parts into models.json/md")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     n_prior = 1000 if args.quick else 10_000
@@ -64,10 +65,13 @@ def main() -> None:
     acc12 = np.asarray(bench.column("valid_acc", "cifar10-valid", 12))
     flops = np.asarray(bench.column("flops", "cifar10"))
     names = args.models or [m for m in shipped_models() if m.startswith("nb201-")]
+    out = Path(args.out)
+    parts = out / "models_parts"  # one JSON per model, so models can be measured in separate processes
+    parts.mkdir(parents=True, exist_ok=True)
     results = {"machine": {"hardware": hardware(), "python": platform.python_version(), "threads": args.threads},
                "paper": PAPER, "quick": args.quick, "models": {}}
     t_all = time.perf_counter()
-    for name in names:
+    for name in ([] if args.merge_only else names):
         t0 = time.perf_counter()
         model = load_model(models_dir() / name)
         cfg = model.config
@@ -101,13 +105,15 @@ def main() -> None:
             r["predictor_heldout"] = {"spearman": float(spearmanr(pred, acc200[te]).statistic),
                                       "rmse": float(np.sqrt(np.mean((pred - acc200[te]) ** 2)))}
         r["bench_seconds"] = round(time.perf_counter() - t0, 1)
-        results["models"][name] = r
+        (parts / f"{name}.json").write_text(json.dumps(r, indent=1, default=float) + "\n")
         print(f"{name}: recon {r['recon_test']:.4%} validity {r['prior']['validity']:.2%} "
               f"uniq {r['prior']['uniqueness']:.2%} gp r {r['gp_rest']['pearson_mean']:.3f} "
               f"({r['bench_seconds']} s)", flush=True)
     results["seconds"] = round(time.perf_counter() - t_all, 1)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    for name in [m for m in shipped_models() if m.startswith("nb201-")]:
+        p = parts / f"{name}.json"
+        if p.is_file():
+            results["models"][name] = json.loads(p.read_text())
     (out / "models.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     (out / "models.md").write_text(render(results))
     print(f"wrote {out / 'models.json'} and {out / 'models.md'}")

@@ -69,6 +69,7 @@ def train_arch2vec(
 def train_beta_vae(
     beta: float = typer.Option(1.0, "--beta", help="KL weight (paper 1; 0 = entangled ablation)."),
     latent_dim: int = typer.Option(26, "--latent-dim", help="Latent size (paper 26)."),
+    hidden: int = typer.Option(26, "--hidden", help="LSTM width of encoder and decoder (paper 26)."),
     n_labelled: int = typer.Option(1000, "--labelled", help="Training cells with an accuracy label."),
     label: str = typer.Option("valid_acc:cifar10-valid:12", "--label",
                               help="Accuracy label as METRIC:DATASET:EPOCHS (any benchmark column)."),
@@ -88,7 +89,7 @@ def train_beta_vae(
     _threads()
     _, folder, info = train_model("beta-vae", space, beta=beta, seed=seed, epochs=epochs, device=device, out=out,
                                   label=LabelSpec(parts[0], parts[1], ep), n_labelled=n_labelled,
-                                  latent_dim=latent_dim, progress=not as_json)
+                                  latent_dim=latent_dim, hidden=hidden, progress=not as_json)
     _report(folder, info, as_json)
 
 

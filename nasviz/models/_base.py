@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import platform
 import time
 from pathlib import Path
@@ -45,7 +46,11 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}; torch {torch.__version__}; {torch.get_num_threads()} thread(s)"
+    try:
+        load = f"; machine load average {os.getloadavg()[1]:.1f} on {os.cpu_count()} cores (shared)"
+    except OSError:
+        load = ""
+    return f"{cpu}; torch {torch.__version__}; {torch.get_num_threads()} thread(s){load}"
 
 
 class TorchEncoder:

@@ -113,9 +113,115 @@ class SequenceEncoding:
             return Invalid(str(e))
 
 
+class NB101GraphEncoding:
+    """NB101 as arch2vec's padded graph (paper 003, Appendix A.1): 7x7 adjacency, 7 node types.
+
+    Node types are arch2vec's 5 ops {input, conv1x1, conv3x3, maxpool3x3, output} plus
+    ``pad`` for the trailing rows of cells with fewer than 7 vertices (the softmax op
+    decoder needs a class for them). A decode is valid when pad rows are trailing, the
+    padding has no edges and the graph is a valid NB101 spec (``NB101Cell.from_onehot``).
+    """
+
+    space = "nb101"
+    n_nodes = 7
+
+    def __init__(self) -> None:
+        from nasviz.spaces.nb101 import ARCH2VEC_OPS
+
+        self.node_ops = (*ARCH2VEC_OPS, "pad")
+        self.n_ops = len(self.node_ops)
+
+    def encode(self, cells: Sequence) -> tuple[np.ndarray, np.ndarray]:
+        from nasviz.spaces.nb101 import NB101Cell
+
+        n = len(cells)
+        A = np.zeros((n, 7, 7), dtype=np.float32)
+        X = np.zeros((n, 7, self.n_ops), dtype=np.float32)
+        for i, c in enumerate(cells):
+            if not isinstance(c, NB101Cell):
+                raise NasvizError(f"this model encodes NB101 cells; got {type(c).__name__}")
+            a, o = c.to_onehot()
+            A[i] = a
+            X[i, :, :5] = o
+            X[i, ~o.any(axis=1), 5] = 1
+        return A, X
+
+    def decode_one(self, adjacency: np.ndarray, op_index: np.ndarray):
+        from nasviz.spaces.nb101 import NB101Cell
+
+        onehot = np.zeros((7, 5), dtype=np.float32)
+        for v, k in enumerate(op_index):
+            if int(k) < 5:
+                onehot[v, int(k)] = 1
+        try:
+            return NB101Cell.from_onehot(adjacency, onehot)
+        except NasvizError as e:
+            return Invalid(str(e))
+
+
+class NB101SequenceEncoding:
+    """NB101 as a fixed-length DNAS token sequence of 26 tokens (documented choice).
+
+    Positions 0..20: the 21 upper-triangular entries of the padded 7x7 adjacency in
+    row-major order (token 0 = no edge, 1 = edge); positions 21..25: the ops of
+    vertices 1..5 (token 2 = conv3x3, 3 = conv1x1, 4 = maxpool3x3, 5 = pad). Vertex 0
+    is always the input and the output is the last non-pad vertex, so they carry no
+    token. Cells with fewer than 7 vertices are padded as in arch2vec (output moved to
+    the last real vertex, trailing pad vertices without edges).
+    """
+
+    space = "nb101"
+    length = 26
+
+    def __init__(self) -> None:
+        from nasviz.spaces.nb101 import OPS
+
+        self.ops = OPS
+        self.tokens = ("0", "1", *OPS, "pad")
+        self.n_tokens = len(self.tokens)
+        self._iu = np.triu_indices(7, 1)
+
+    def encode(self, cells: Sequence) -> np.ndarray:
+        from nasviz.spaces.nb101 import NB101Cell
+
+        out = np.zeros((len(cells), self.length), dtype=np.int64)
+        for i, c in enumerate(cells):
+            if not isinstance(c, NB101Cell):
+                raise NasvizError(f"this model encodes NB101 cells; got {type(c).__name__}")
+            a, _ = c.to_onehot()
+            out[i, :21] = a[self._iu]
+            n = len(c.ops)
+            inner = [2 + self.ops.index(o) for o in c.ops[1:n - 1]]
+            out[i, 21:] = inner + [5] * (5 - len(inner))
+        return out
+
+    def decode_one(self, tokens: np.ndarray):
+        from nasviz.spaces.nb101 import NB101Cell
+
+        t = [int(x) for x in tokens]
+        if any(x > 1 for x in t[:21]) or any(x < 2 for x in t[21:]):
+            return Invalid("token of the wrong kind: positions 0-20 must be edge bits, 21-25 ops or pad")
+        inner = t[21:]
+        k = inner.index(5) if 5 in inner else 5
+        if any(x != 5 for x in inner[k:]):
+            return Invalid("pad vertices must be trailing")
+        n = k + 2
+        a = np.zeros((7, 7), dtype=np.int64)
+        a[self._iu] = t[:21]
+        ops = ["input", *(self.ops[x - 2] for x in inner[:k]), "output"]
+        if a[n:, :].any() or a[:, n:].any():
+            return Invalid(f"edges on padding vertices (the cell has {n} vertices)")
+        try:
+            return NB101Cell(a[:n, :n], ops)
+        except NasvizError as e:
+            return Invalid(str(e))
+
+
 ENCODINGS: dict[tuple[str, str], Callable[[], object]] = {
     ("nb201", "graph"): GraphEncoding,
     ("nb201", "sequence"): SequenceEncoding,
+    ("nb101", "graph"): NB101GraphEncoding,
+    ("nb101", "sequence"): NB101SequenceEncoding,
 }
 
 

@@ -53,7 +53,8 @@ def reconstruction_accuracy(model, cells) -> float:
 def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, beta: float = 1.0,
                 seed: int = 0, epochs: int | None = None, device: str = "cpu", out: str | Path | None = None,
                 label: LabelSpec | None = None, n_labelled: int = 1000, test_fraction: float = 0.1,
-                latent_dim: int | None = None, progress: bool = True, save: bool = True):
+                latent_dim: int | None = None, hidden: int | None = None, progress: bool = True,
+                save: bool = True):
     """Train one model on all cells of ``space`` (90/10 split) and write its checkpoint folder.
 
     Returns ``(model, folder, info)``; ``folder`` is None when ``save`` is False.
@@ -84,6 +85,10 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
         overrides["epochs"] = int(epochs)
     if latent_dim is not None:
         overrides["latent_dim"] = int(latent_dim)
+    if hidden is not None:
+        if kind != "beta-vae":
+            raise NasvizError("--hidden applies to the beta-VAE's LSTMs")
+        overrides["hidden"] = int(hidden)
     data = {"space": f"{space}: all {len(cells):,} cells (official index order)",
             "split": f"seeded permutation (numpy default_rng({seed})): {len(train_idx):,} train / "
                      f"{len(test_idx):,} held-out test ({test_fraction:.0%})"}
