@@ -32,13 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nasviz.distributions.learners import LearnerConfig  # noqa: E402
-from nasviz.distributions.results import load_run, mutual_information  # noqa: E402
+from nasviz.distributions.results import convergence_step, load_run  # noqa: E402
 from nasviz.distributions.run import SearchConfig, run_search  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = RESULTS / "distribution_runs"
 METHODS = ("darts", "gumbel", "vimnas", "unas")
 DELTA = 0.05
+SENSITIVITY_DELTAS = (0.05, 0.1, 0.2)
 #: Variants run by the benchmark besides the default (method name suffix "@tag").
 TAG_LABELS = {
     "default": "default (arch Adam lr 3e-3, 10 epochs = 140 steps)",
@@ -120,9 +121,19 @@ def report() -> dict:
             "final_cifar10_regret": _mean_std([s["final_regret"]["cifar10"] for s in sums]),
             "final_mean_max_prob": _mean_std([s["final_mean_max_prob"] for s in sums]),
             "travelled_tv": _mean_std([s["travelled_tv"] for s in sums]),
+            "last_epoch_train_loss": _mean_std([float(np.mean(r.train_loss[-r.steps_per_epoch:])) for r in rs]),
+            "last_epoch_arch_loss": _mean_std([float(np.mean(r.arch_loss[-r.steps_per_epoch:])) for r in rs]),
             "seconds_per_epoch": _mean_std([s["seconds_per_epoch"] for s in sums]),
             "cpu_seconds_per_epoch": _mean_std([s["cpu_seconds_per_epoch"] for s in sums]),
         }
+        sens = {}
+        for dlt in SENSITIVITY_DELTAS:
+            for committed in (False, True):
+                eps_ = [convergence_step(r.probs, dlt, r.steps_per_epoch, 0.5 if committed else None) for r in rs]
+                eps_ = [None if t is None else t / r.steps_per_epoch for t, r in zip(eps_, rs)]
+                sens[f"delta={dlt}{' committed' if committed else ''}"] = {
+                    "per_seed": eps_, "converged": sum(x is not None for x in eps_), "epoch": _mean_std(eps_)}
+        entry["criterion_sensitivity"] = sens
         mi = [r.extra.get("mutual_information", {}) for r in rs]
         entry["max_offdiag_mutual_information_nats"] = {
             k: _mean_std([float(np.max(np.asarray(x[k]) - np.diag(np.diag(np.asarray(x[k]))))) for x in mi if k in x])
@@ -195,9 +206,11 @@ def write_markdown(res: dict) -> str:
         "NB201 200-epoch test accuracies from the benchmark table (best in the table: CIFAR-10 94.37). "
         "Variants: " + "; ".join(f"`@{k}` = {v}" for k, v in TAG_LABELS.items() if k != "default") + ".",
         "",
-        f"Convergence: {res['criterion']['definition']} (delta = {res['criterion']['delta_tv']}). Stable is not "
-        "sharp: 'mean max p' is the final distribution's mean max-probability over edges (0.2 = uniform) and "
-        "'moved' the largest per-edge TV distance from the initial distribution.",
+        f"Convergence ('stable'): {res['criterion']['definition']} (delta = {res['criterion']['delta_tv']}). "
+        "Stable is not committed: a distribution that barely leaves uniform is stable at once, so 'committed' "
+        "also requires the mean over edges of the largest op probability to be >= 0.5 at t. 'mean max p' is the "
+        "final distribution's mean max-probability (0.2 = uniform), 'moved' the largest per-edge TV distance from "
+        "the initial distribution.",
         "",
         "| method | stable runs | epochs to stable | committed runs | epochs to committed | derived cell fixed after "
         "(epochs) | final mean max p | moved (TV) | CIFAR-10 test acc of final cell | regret | wall s / epoch "
@@ -212,6 +225,19 @@ def write_markdown(res: dict) -> str:
             f"{_fmt(e['final_cifar10_test_acc'])} | {_fmt(e['final_cifar10_regret'])} | {_fmt(e['seconds_per_epoch'], 1)} | "
             f"{_fmt(e['cpu_seconds_per_epoch'], 1)} |"
         )
+    lines += ["", "Losses in the last epoch (supernet weights on search-train / architecture objective on "
+                  "search-val; UNAS: Eq. 8 plus the FLOPs term): "
+              + "; ".join(f"{m} {e['last_epoch_train_loss']['mean']:.3f} / {e['last_epoch_arch_loss']['mean']:.3f}"
+                          for m, e in res["methods"].items()) + "."]
+    lines += ["", "Sensitivity of the criterion (converged runs, mean epoch of those that converged):", "",
+              "| method | " + " | ".join(next(iter(res["methods"].values()))["criterion_sensitivity"]) + " |",
+              "|---|" + "---|" * len(next(iter(res["methods"].values()))["criterion_sensitivity"])]
+    for m, e in res["methods"].items():
+        cells = []
+        for v in e["criterion_sensitivity"].values():
+            ep = v["epoch"]
+            cells.append(f"{v['converged']}/{len(v['per_seed'])}" + ("" if ep is None else f", {ep['mean']:.2f}"))
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
     lines += ["", "Per seed (epoch stable / committed; final cell; CIFAR-10 test accuracy):", ""]
     for m, e in res["methods"].items():
         for s, c, cc, cell, acc in zip(e["seeds"], e["convergence_epoch_per_seed"], e["committed_epoch_per_seed"],
