@@ -174,8 +174,9 @@ class TrainResult:
     controller: ENASController
     config: TrainConfig
     history: list[dict]  # one row per epoch
-    seconds: float
+    seconds: float  # wall clock
     buffer: MemoryBuffer | None
+    cpu_seconds: float = float("nan")  # CPU time of this process (wall clock is inflated on a shared machine)
 
 
 def buffer_update(buffer: MemoryBuffer, epoch: int, cfg: TrainConfig, sample_fn: Callable[[int], np.ndarray],
@@ -205,6 +206,7 @@ def make_controller(cfg: TrainConfig) -> ENASController:
 def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | None = None) -> TrainResult:
     """Train one controller; deterministic for a given config (CPU)."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     ds = get_decision_space(cfg.space)
     if bench is None:
         from nasviz.bench import get_benchmark
@@ -262,7 +264,7 @@ def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | 
         log.info("epoch %d: %s", epoch, row)
         if progress is not None:
             progress(epoch, row)
-    return TrainResult(ctrl, cfg, history, time.perf_counter() - t0, buffer)
+    return TrainResult(ctrl, cfg, history, time.perf_counter() - t0, buffer, time.process_time() - c0)
 
 
 def config_dict(cfg: TrainConfig) -> dict:
@@ -282,6 +284,7 @@ def save_result(res: TrainResult, folder) -> "Path":
     last = res.history[-1] if res.history else {}
     training = {
         "seconds": round(res.seconds, 2),
+        "cpu_seconds": None if res.cpu_seconds != res.cpu_seconds else round(res.cpu_seconds, 2),
         "hardware": io.hardware(),
         "final_epoch": last,
         "reward_per_epoch": [round(h["reward"], 5) for h in res.history],
@@ -349,7 +352,9 @@ def model_card(cfg: TrainConfig, training: dict) -> str:
     lines += [
         "",
         "## Training time and hardware",
-        f"- {training['seconds']:.1f} s wall clock on {training['hardware']} (shared machine; niced)",
+        f"- {training['seconds']:.1f} s wall clock"
+        + (f" ({training['cpu_seconds']:.1f} s CPU time)" if training.get("cpu_seconds") is not None else "")
+        + f" on {training['hardware']} (shared machine; niced)",
         "",
         "## Reproduce",
         f"`nasviz controller train --space {cfg.space} --kind {cfg.kind} --seed {cfg.seed} --epochs {cfg.epochs} "
