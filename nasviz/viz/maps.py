@@ -1,0 +1,487 @@
+"""Latent maps: every cell of a space at its 2-D projection, coloured by a benchmark column.
+
+Built here (not in the page) so tests can call them without Streamlit.
+
+* :func:`list_sources` / :func:`load_source` — the embeddings a map can show: the
+  built-in discrete encoding of the space (always there, projected with PCA) and every
+  precomputed file ``data/embeddings/<name>.npz`` of that space (arch2vec, supervised
+  arch2vec, beta-VAE per beta, ENAS controller hidden states; written by
+  ``nasviz embed`` and ``nasviz controller embed``), with whichever of ``pca`` /
+  ``umap`` / ``tsne`` the file holds;
+* :func:`space_frame` — one row per cell with the columns a map can colour and filter by
+  (NB201: :func:`~nasviz.viz.tables.nb201_frame`; NB101: all 423,624 cells, accuracy
+  columns NaN where the table has no results);
+* :func:`filter_mask` — ranges and ops present / absent;
+* :func:`map_figure` — a WebGL scatter (``go.Scattergl``) of the shown cells, or, when
+  more than ``max_points`` cells are in view, a density shading (2-D histogram: each bin
+  coloured by the mean of the colour column, hover gives the cell count) that drills
+  down to raw points once a zoom window holds few enough;
+* :func:`selection_region` — a plotly selection event (click, box, lasso) as the
+  search-region dict (format below) with the indices of the selected cells;
+* :func:`nearest_neighbours` — the closest cells in latent space (L2 on the means).
+
+Region format (``st.session_state["map_region"]``, consumed by the search issue)::
+
+    {"space": "nb201", "embedding": "nb201-arch2vec", "projection": "pca",
+     "kind": "box",   "dims": [0, 1], "x": [lo, hi], "y": [lo, hi],     # or
+     "kind": "lasso", "dims": [0, 1], "polygon": [[x, y], ...],          # or
+     "kind": "points",                                                   # clicked points only
+     "indices": [official cell indices inside and passing the page's filters], "n": len(indices)}
+
+``kind``/``dims``/``x``/``y``/``polygon`` are what :func:`nasviz.search.region.parse_region`
+reads; the shape is drawn in the 2-D projection, so :func:`nasviz.search.region.region_mask`
+needs ``embedding=<that projection>`` (``load_source(space, embedding)[projection]``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasviz.errors import DataFileError, NasvizError
+
+log = logging.getLogger(__name__)
+
+DISCRETE = "discrete"
+PROJECTION_LABELS = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+SPACE_LABELS = {"nb201": "NAS-Bench-201 (15,625 cells)", "nb101": "NAS-Bench-101 (423,624 cells)"}
+#: Above this many cells in view the map shades density instead of drawing points.
+MAX_POINTS = 20_000
+MISSING_COLOR = "#c7c7c7"
+HIGHLIGHT = "#d62728"
+
+
+# -- embeddings --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MapSource:
+    """One embedding a map can show."""
+
+    name: str  # DISCRETE or the stem of data/embeddings/<name>.npz
+    space: str
+    label: str
+    projections: tuple[str, ...]
+    dim: int
+    path: Path | None = None
+
+
+def _label(name: str, meta: dict) -> str:
+    space = str(meta.get("space", ""))
+    short = name[len(space) + 1:] if space and name.startswith(space + "-") else name
+    if meta.get("kind") == "controller-hidden-state":
+        return f"ENAS controller hidden state ({meta.get('controller_kind', short)})"
+    if short.startswith("arch2vec"):
+        return "supervised arch2vec" if "supervised" in short else "arch2vec"
+    if short.startswith("bvae-beta"):
+        return f"beta-VAE (beta = {short[len('bvae-beta'):]})"
+    return short
+
+
+def _read_meta(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        if "meta" not in z.files:
+            raise DataFileError(f"{path} has no meta array; not a nasviz embeddings file")
+        meta = json.loads(bytes(z["meta"]).decode())
+        meta["_projections"] = [p for p in PROJECTION_LABELS if p in z.files]
+        meta["_has_means"] = "means" in z.files or "latent" in z.files
+    return meta
+
+
+def discrete_dim(space: str) -> int:
+    return {"nb201": 30, "nb101": 36}[space]
+
+
+def list_sources(space: str, folder: Path | None = None) -> list[MapSource]:
+    """The discrete encoding first, then every readable ``<folder>/*.npz`` of ``space`` (sorted by name)."""
+    from nasviz.analysis.embeddings import embeddings_dir
+
+    if space not in SPACE_LABELS:
+        raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(SPACE_LABELS)}")
+    out = [MapSource(DISCRETE, space, "discrete encoding (one-hot, no learning)", ("pca",), discrete_dim(space))]
+    root = Path(folder) if folder else embeddings_dir()
+    for p in sorted(root.glob("[!.]*.npz")) if root.is_dir() else []:  # not the writers' .tmp files
+        try:
+            meta = _read_meta(p)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError, DataFileError) as e:
+            log.warning("skipping unreadable embeddings file %s (%s)", p, e)
+            continue
+        if meta.get("space") != space or not meta["_projections"] or not meta["_has_means"]:
+            continue
+        out.append(MapSource(p.stem, space, _label(p.stem, meta), tuple(meta["_projections"]),
+                             int(meta.get("dim", 0)), p))
+    return out
+
+
+def nb201_discrete(index_ops: np.ndarray) -> np.ndarray:
+    """(15625, 30) one-hot op per edge, official index order."""
+    ops = np.asarray(index_ops, dtype=np.int64)
+    out = np.zeros((ops.shape[0], ops.shape[1] * 5), dtype=np.float32)
+    for k in range(ops.shape[1]):
+        out[np.arange(ops.shape[0]), k * 5 + ops[:, k]] = 1.0
+    return out
+
+
+def nb101_discrete(n_vertices: np.ndarray, bits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(n, 36) adjacency bits of the spec padded to 7 vertices (output moved to vertex 6) + one-hot
+    interior ops (5 slots x 3 ops) for every enumerated NB101 cell, vectorised (hash order)."""
+    from nasviz.spaces.nb101 import N_OPS, edge_bit
+
+    n = np.asarray(n_vertices, dtype=np.int64)
+    b = np.asarray(bits, dtype=np.int64)
+    lab = np.asarray(labels, dtype=np.int64)
+    iu = list(zip(*np.triu_indices(7, 1)))
+    col = {pair: k for k, pair in enumerate(iu)}
+    out = np.zeros((len(n), 21 + 5 * N_OPS), dtype=np.float32)
+    rows = np.arange(len(n))
+    for nv in np.unique(n):
+        sel = rows[n == nv]
+        for y in range(1, nv):
+            for x in range(y):
+                on = ((b[sel] >> edge_bit(x, y)) & 1).astype(bool)
+                out[sel[on], col[(x, 6 if y == nv - 1 else y)]] = 1.0
+        code = lab[sel].copy()
+        for slot in range(nv - 3, -1, -1):  # last interior vertex is the least significant digit
+            out[sel, 21 + slot * N_OPS + code % N_OPS] = 1.0
+            code //= N_OPS
+    return out
+
+
+def pca2(x: np.ndarray) -> np.ndarray:
+    """(n, d) -> (n, 2) principal components (eigenvectors of the d x d covariance; deterministic sign)."""
+    from threadpoolctl import threadpool_limits
+
+    x = np.asarray(x, dtype=np.float64)
+    c = x - x.mean(0)
+    with threadpool_limits(1):  # a d x d product: BLAS threads only contend on a shared machine
+        w, v = np.linalg.eigh(c.T @ c)
+    v = v[:, np.argsort(w)[::-1][:2]].T  # (2, d), largest variance first
+    v *= np.sign(v[np.arange(2), np.abs(v).argmax(1)])[:, None]
+    with threadpool_limits(1):
+        return (c @ v.T).astype(np.float32)
+
+
+def load_source(space: str, name: str, folder: Path | None = None) -> dict:
+    """``{"means": (n, d) float32, "<projection>": (n, 2) float32 ..., "meta": dict}``, official order."""
+    if name == DISCRETE:
+        from nasviz.spaces import get_space
+
+        sp = get_space(space)
+        if space == "nb201":
+            means = nb201_discrete(sp.index_ops)
+        else:
+            e = sp.enumeration
+            means = nb101_discrete(e.n_vertices, e.bits, e.labels)
+        return {"means": means, "pca": pca2(means), "meta": {"model": DISCRETE, "space": space}}
+    from nasviz.analysis.embeddings import load_embeddings
+
+    out = load_embeddings(name, folder)
+    if "means" not in out and "latent" in out:  # controller hidden states: the state is the embedding
+        out["means"] = out["latent"]
+    if "means" not in out:
+        raise DataFileError(f"embedding file {name!r} has no means/latent array")
+    if out["meta"].get("space") != space:
+        raise NasvizError(f"embedding {name!r} is for space {out['meta'].get('space')!r}, not {space!r}")
+    return out
+
+
+# -- the per-cell frame ------------------------------------------------------------------
+def nb101_frame(bench) -> pd.DataFrame:
+    """All 423,624 NB101 cells (hash order = index): structure columns, op counts, and every
+    benchmark column of ``bench`` (an NB101Benchmark; NaN for cells it has no results for)."""
+    from nasviz.spaces.nb101 import OPS
+
+    e = bench.space.enumeration
+    n = len(e)
+    nv = np.asarray(e.n_vertices, dtype=np.int64)
+    bits = np.asarray(e.bits, dtype=np.uint32)
+    n_edges = np.zeros(n, dtype=np.int8)
+    b = bits.copy()
+    while b.any():
+        n_edges += (b & 1).astype(np.int8)
+        b >>= 1
+    data: dict[str, object] = {"index": np.arange(n, dtype=np.int64), "vertices": nv.astype(np.int8),
+                               "edges": n_edges}
+    counts = np.zeros((n, len(OPS)), dtype=np.int8)
+    code = np.asarray(e.labels, dtype=np.int64).copy()
+    for slot in range(5):
+        active = slot < (nv - 2)
+        d = code % len(OPS)
+        counts[np.flatnonzero(active), d[active]] += 1
+        code = np.where(active, code // len(OPS), code)
+    for o, op in enumerate(OPS):
+        data[f"#{op}"] = counts[:, o]
+    rows = bench.indices
+    for spec in bench.columns():
+        col = np.full(n, np.nan)
+        col[rows] = np.asarray(bench.column(spec.metric, spec.dataset, spec.epochs), dtype=np.float64)
+        data[_nb101_name(spec)] = col
+    frame = pd.DataFrame(data)
+    frame.index = frame["index"].to_numpy()
+    return frame
+
+
+def _nb101_name(spec) -> str:
+    names = {"valid_acc": "valid %", "test_acc": "test %", "train_acc": "train %", "train_time": "train time s",
+             "params": "params (M)"}
+    base = names.get(spec.metric.value, spec.metric.value)
+    return base if spec.epochs is None else f"{base} ({spec.epochs} ep)"
+
+
+def space_frame(space: str, bench) -> pd.DataFrame:
+    if space == "nb201":
+        from nasviz.viz.tables import nb201_frame
+
+        return nb201_frame(bench)
+    if space == "nb101":
+        return nb101_frame(bench)
+    raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(SPACE_LABELS)}")
+
+
+def op_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """op name -> its count column (``#op``)."""
+    return {c[1:]: c for c in frame.columns if isinstance(c, str) and c.startswith("#")}
+
+
+def numeric_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns a map can colour by (numbers, not the index)."""
+    return [c for c in frame.columns if c != "index" and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def default_color(space: str, frame: pd.DataFrame) -> str:
+    prefer = {"nb201": "cifar10 test %", "nb101": "valid % (108 ep)"}[space]
+    return prefer if prefer in frame.columns else numeric_columns(frame)[0]
+
+
+def filter_mask(frame: pd.DataFrame, *, ranges: dict[str, tuple[float, float]] | None = None,
+                with_ops=(), without_ops=()) -> np.ndarray:
+    """Cells passing every filter. A range keeps ``low <= v <= high`` (cells without a value drop out);
+    ``with_ops`` / ``without_ops``: ops that must appear somewhere / nowhere in the cell."""
+    ops = op_columns(frame)
+    both = set(with_ops) & set(without_ops)
+    if both:
+        raise NasvizError(f"op(s) {', '.join(sorted(both))} cannot be both required and excluded")
+    mask = np.ones(len(frame), dtype=bool)
+    for op in (*with_ops, *without_ops):
+        if op not in ops:
+            raise NasvizError(f"unknown op {op!r}; accepted: {', '.join(ops)}")
+    for op in with_ops:
+        mask &= frame[ops[op]].to_numpy() > 0
+    for op in without_ops:
+        mask &= frame[ops[op]].to_numpy() == 0
+    for col, (lo, hi) in (ranges or {}).items():
+        if col not in frame.columns:
+            raise NasvizError(f"no column {col!r}; accepted: {', '.join(numeric_columns(frame))}")
+        if lo > hi:
+            raise NasvizError(f"empty range for {col}: low {lo} is above high {hi}")
+        v = frame[col].to_numpy(dtype=np.float64)
+        mask &= (v >= lo) & (v <= hi)
+    return mask
+
+
+# -- the figure --------------------------------------------------------------------------
+def hover_texts(space: str, frame: pd.DataFrame, idx: np.ndarray, columns: list[str]) -> list[str]:
+    """One hover label per cell: index, the cell (NB201 string / NB101 ops and shape), metrics."""
+    sub = frame.loc[idx]
+    parts = [("#" + sub["index"].astype(str)).to_numpy()]
+    if space == "nb201":
+        parts.append(sub["arch"].to_numpy())
+    else:
+        ops = op_columns(frame)
+        shape = (sub["vertices"].astype(str) + " vertices, " + sub["edges"].astype(str) + " edges; ")
+        opsum = sum((sub[c].astype(str) + f" {o.split('-')[0]}" + (", " if k < len(ops) - 1 else "")
+                     for k, (o, c) in enumerate(ops.items())), start=pd.Series("", index=sub.index))
+        parts.append((shape + opsum).to_numpy())
+    for c in columns:
+        v = sub[c].to_numpy(dtype=np.float64)
+        parts.append(np.where(np.isnan(v), f"{c}: no result", [f"{c}: {x:.4g}" for x in v]))
+    return ["<br>".join(str(p[i]) for p in parts) for i in range(len(idx))]
+
+
+def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_label: str,
+               hover: list[str] | None = None, title: str = "", axis_labels: tuple[str, str] = ("1", "2"),
+               max_points: int = MAX_POINTS, bins: int = 160, window: tuple | None = None,
+               highlight: int | None = None, neighbours: np.ndarray | None = None, uirevision: str = "map"):
+    """The map of the ``shown`` cells (official indices) at ``xy[shown]``, coloured by ``values[shown]``.
+
+    ``window = ((x0, x1), (y0, y1))`` zooms to a range (only cells inside are drawn). When more
+    than ``max_points`` cells are in view the map is density-shaded (mode ``"density"``),
+    else every cell is a WebGL point whose ``customdata`` is its index (mode ``"points"``);
+    ``hover`` (one label per shown cell in view) is required in points mode only.
+    Returns ``(figure, mode, in_view)`` where ``in_view`` are the indices drawn.
+    """
+    import plotly.graph_objects as go
+
+    shown = np.asarray(shown, dtype=np.int64)
+    pts = xy[shown]
+    if window is not None:
+        (x0, x1), (y0, y1) = window
+        keep = (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
+        shown, pts = shown[keep], pts[keep]
+    vals = np.asarray(values, dtype=np.float64)[shown]
+    fig = go.Figure()
+    mode = "points" if len(shown) <= max_points else "density"
+    if mode == "points":
+        if hover is None or len(hover) != len(shown):
+            raise NasvizError("points mode needs one hover label per cell in view")
+        hover_arr = np.asarray(hover, dtype=object)
+        missing = np.isnan(vals)
+        if missing.any():
+            fig.add_trace(go.Scattergl(
+                x=pts[missing, 0], y=pts[missing, 1], mode="markers", name="no result",
+                marker=dict(color=MISSING_COLOR, size=4, opacity=0.5), customdata=shown[missing],
+                hovertext=hover_arr[missing], hovertemplate="%{hovertext}<extra></extra>"))
+        ok = ~missing
+        fig.add_trace(go.Scattergl(
+            x=pts[ok, 0], y=pts[ok, 1], mode="markers", name=color_label,
+            marker=dict(color=vals[ok], colorscale="Viridis", size=5 if len(shown) > 3000 else 7, opacity=0.8,
+                        colorbar=dict(title=dict(text=color_label, side="right"), thickness=14),
+                        showscale=bool(ok.any())),
+            customdata=shown[ok], hovertext=hover_arr[ok], hovertemplate="%{hovertext}<extra></extra>"))
+    else:
+        (x0, x1), (y0, y1) = window if window is not None else (
+            (float(pts[:, 0].min()), float(pts[:, 0].max())), (float(pts[:, 1].min()), float(pts[:, 1].max())))
+        ex = np.linspace(x0, x1 if x1 > x0 else x0 + 1e-6, bins + 1)
+        ey = np.linspace(y0, y1 if y1 > y0 else y0 + 1e-6, bins + 1)
+        count, _, _ = np.histogram2d(pts[:, 0], pts[:, 1], bins=[ex, ey])
+        have = ~np.isnan(vals)
+        n_val, _, _ = np.histogram2d(pts[have, 0], pts[have, 1], bins=[ex, ey])
+        s_val, _, _ = np.histogram2d(pts[have, 0], pts[have, 1], bins=[ex, ey], weights=vals[have])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n_val > 0, s_val / n_val, np.nan)
+        # cells in bins without any value are shaded grey by count (log), valued bins by mean colour
+        grey = np.where((count > 0) & (n_val == 0), np.log10(np.maximum(count, 1)), np.nan)
+        cx, cy = (ex[:-1] + ex[1:]) / 2, (ey[:-1] + ey[1:]) / 2
+        if np.isfinite(grey).any():
+            # hover text, not customdata: customdata of a picked point is read as a cell index
+            text = np.where(count.T > 0, count.T.astype(np.int64).astype(str), "")
+            fig.add_trace(go.Heatmap(x=cx, y=cy, z=grey.T, colorscale=[[0, "#eeeeee"], [1, "#8c8c8c"]],
+                                     showscale=False, text=text, name="cells without results",
+                                     hovertemplate="x %{x:.3g}, y %{y:.3g}<br>%{text} cells, no results"
+                                                   "<extra></extra>"))
+        text = np.char.add(np.char.add(count.T.astype(np.int64).astype(str), " cells; mean over "),
+                           n_val.T.astype(np.int64).astype(str))
+        fig.add_trace(go.Heatmap(x=cx, y=cy, z=mean.T, colorscale="Viridis", text=text,
+                                 colorbar=dict(title=dict(text=f"mean {color_label}", side="right"), thickness=14),
+                                 name="density", hovertemplate="x %{x:.3g}, y %{y:.3g}<br>%{text}"
+                                 f"<br>mean {color_label}: %{{z:.4g}}<extra></extra>"))
+    if highlight is not None:
+        h = xy[int(highlight)]
+        if neighbours is not None and len(neighbours):
+            nb = xy[np.asarray(neighbours, dtype=np.int64)]
+            fig.add_trace(go.Scatter(x=nb[:, 0], y=nb[:, 1], mode="markers", name="nearest in latent space",
+                                     marker=dict(symbol="circle-open", size=13, color="#ff7f0e", line=dict(width=2)),
+                                     customdata=np.asarray(neighbours), hovertemplate="#%{customdata}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=[h[0]], y=[h[1]], mode="markers", name=f"cell #{int(highlight)}",
+                                 marker=dict(symbol="star", size=18, color=HIGHLIGHT, line=dict(width=1, color="white")),
+                                 customdata=[int(highlight)], hovertemplate="#%{customdata}<extra></extra>"))
+    fig.update_layout(title=title, template="plotly_white", height=620, dragmode="select", uirevision=uirevision,
+                      legend=dict(orientation="h", y=-0.08), margin=dict(l=40, r=20, t=50, b=40),
+                      xaxis_title=axis_labels[0], yaxis_title=axis_labels[1])
+    if window is not None:
+        fig.update_xaxes(range=list(window[0]))
+        fig.update_yaxes(range=list(window[1]))
+    return fig, mode, shown
+
+
+# -- selections --------------------------------------------------------------------------
+def points_in_polygon(xy: np.ndarray, poly) -> np.ndarray:
+    """Even-odd rule, vectorised over points."""
+    poly = np.asarray(poly, dtype=np.float64)
+    x, y = xy[:, 0], xy[:, 1]
+    inside = np.zeros(len(xy), dtype=bool)
+    for k in range(len(poly)):
+        (x1, y1), (x2, y2) = poly[k], poly[(k + 1) % len(poly)]
+        crosses = (y1 > y) != (y2 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xint = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+        inside ^= crosses & (x < xint)
+    return inside
+
+
+def selection_region(selection: dict, xy: np.ndarray, shown: np.ndarray, *, space: str, embedding: str,
+                     projection: str) -> dict | None:
+    """The region of a plotly selection (``event.selection``: ``box``, ``lasso``, ``points``) over the
+    ``shown`` cells; ``None`` when nothing is selected. A box or lasso selects every shown cell inside
+    it (also in density mode, where there are no points to pick); otherwise the picked points."""
+    shown = np.asarray(shown, dtype=np.int64)
+    base = {"space": space, "embedding": embedding, "projection": projection, "dims": [0, 1]}
+    box = list(selection.get("box") or [])
+    lasso = list(selection.get("lasso") or [])
+    pts = xy[shown].astype(np.float64)
+    if box:
+        b = box[-1]
+        xs, ys = [float(v) for v in b["x"]], [float(v) for v in b["y"]]
+        x, y = [min(xs), max(xs)], [min(ys), max(ys)]
+        inside = (pts[:, 0] >= x[0]) & (pts[:, 0] <= x[1]) & (pts[:, 1] >= y[0]) & (pts[:, 1] <= y[1])
+        region = {**base, "kind": "box", "x": x, "y": y}
+    elif lasso:
+        poly = [[float(a), float(b)] for a, b in zip(lasso[-1]["x"], lasso[-1]["y"])]
+        if len(poly) < 3:
+            return None
+        inside = points_in_polygon(pts, poly)
+        region = {**base, "kind": "lasso", "polygon": poly}
+    else:
+        picked = []
+        for p in selection.get("points") or []:
+            cd = p.get("customdata")
+            if isinstance(cd, (list, tuple)):
+                cd = cd[0] if cd else None
+            if cd is not None:
+                picked.append(int(cd))
+        if not picked:
+            return None
+        region = {**base, "kind": "points"}
+        region.pop("dims")
+        idx = np.unique(np.asarray(picked, dtype=np.int64))
+        region["indices"] = idx.tolist()
+        region["n"] = len(idx)
+        return region
+    idx = np.sort(shown[inside])
+    region["indices"] = idx.tolist()
+    region["n"] = int(len(idx))
+    return region
+
+
+def box_region(x: tuple[float, float], y: tuple[float, float], xy: np.ndarray, shown: np.ndarray, *, space: str,
+               embedding: str, projection: str) -> dict:
+    """A typed box as a region (same format as :func:`selection_region`)."""
+    return selection_region({"box": [{"x": list(x), "y": list(y)}]}, xy, shown, space=space, embedding=embedding,
+                            projection=projection)
+
+
+def clicked_cell(selection: dict) -> int | None:
+    """The index of a single clicked point (no box or lasso), else ``None``."""
+    if selection.get("box") or selection.get("lasso"):
+        return None
+    pts = [p for p in (selection.get("points") or []) if p.get("customdata") is not None]
+    if len(pts) != 1:
+        return None
+    cd = pts[0]["customdata"]
+    return int(cd[0] if isinstance(cd, (list, tuple)) else cd)
+
+
+def nearest_neighbours(means: np.ndarray, index: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` cells closest to ``index`` in latent space (L2 on the means): (indices, distances)."""
+    m = np.asarray(means, dtype=np.float32)
+    if not 0 <= int(index) < len(m):
+        raise NasvizError(f"cell index {index} is out of range 0..{len(m) - 1}")
+    d = np.sqrt(((m - m[int(index)]) ** 2).sum(1))
+    d[int(index)] = np.inf
+    k = min(int(k), len(m) - 1)
+    part = np.argpartition(d, k)[:k]
+    order = part[np.lexsort((part, d[part]))]
+    return order.astype(np.int64), d[order].astype(np.float64)
+
+
+def selection_frame(frame: pd.DataFrame, indices, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of the selected cells (for the table and its CSV/JSON download)."""
+    idx = np.asarray(list(indices), dtype=np.int64)
+    if len(idx) == 0:
+        return frame.iloc[:0]
+    sub = frame.loc[idx]
+    return sub if columns is None else sub[[c for c in columns if c in sub.columns]]

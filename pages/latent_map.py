@@ -1,0 +1,240 @@
+"""Latent map: every cell of a space at its 2-D projection, coloured by a benchmark column."""
+
+import json
+import time
+
+import numpy as np
+import streamlit as st
+
+from nasviz.bench import get_benchmark
+from nasviz.errors import NasvizError
+from nasviz.viz import maps
+from nasviz.viz.diagrams import cell_dot, dot_available, render
+from nasviz.viz.markdown import escape_markdown
+
+SPACES = tuple(maps.SPACE_LABELS)
+CHART, CELL, REGION, SHOWN = "map_chart", "map_cell", "map_region", "map_shown"
+SEARCH_REGION = "search_region"  # what the search pages read (format: nasviz.viz.maps module docstring)
+
+
+@st.cache_resource(show_spinner=False)
+def bench(space: str):
+    return get_benchmark(space)
+
+
+@st.cache_resource(show_spinner=False)
+def frame(space: str):
+    return maps.space_frame(space, bench(space))
+
+
+@st.cache_resource(show_spinner=False)
+def sources(space: str):
+    return maps.list_sources(space)
+
+
+@st.cache_resource(show_spinner=False)
+def source(space: str, name: str):
+    return maps.load_source(space, name)
+
+
+@st.cache_resource(show_spinner=False)
+def all_hover(space: str, columns: tuple[str, ...]):
+    f = frame(space)
+    return np.asarray(maps.hover_texts(space, f, f["index"].to_numpy(), list(columns)), dtype=object)
+
+
+def hover_for(space: str, idx: np.ndarray, columns: tuple[str, ...]) -> list[str]:
+    if space == "nb201":  # 15,625 labels, built once per server
+        return all_hover(space, columns)[idx].tolist()
+    return maps.hover_texts(space, frame(space), idx, list(columns))
+
+
+def _on_select() -> None:
+    """Chart callback: a single clicked point shows that cell; a box/lasso becomes the selection."""
+    sel = st.session_state[CHART].selection
+    ctx = st.session_state.get(SHOWN)
+    if ctx is None:
+        return
+    cell = maps.clicked_cell(sel)
+    if cell is not None:
+        st.session_state[CELL] = str(cell)
+        return
+    space, name, proj, shown = ctx
+    xy = source(space, name)[proj]
+    st.session_state[REGION] = maps.selection_region(sel, xy, shown, space=space, embedding=name, projection=proj)
+
+
+def _init(key: str, value) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+st.title("Latent map")
+st.markdown(
+    "Every cell of the search space placed at the 2-D projection of its latent embedding and coloured by a real "
+    "benchmark result: the view of arch2vec's Fig. 4 (Yan et al. 2020), where nearby points should be similar "
+    "cells with similar accuracy. Click a point to see its diagram, metrics and nearest neighbours in the "
+    "latent space; drag a box or lasso to list the cells inside and hand them to a search as its region."
+)
+
+qp = st.query_params
+_init("map_space", qp.get("space") if qp.get("space") in SPACES else "nb201")
+c1, c2, c3, c4 = st.columns([1.3, 1.6, 0.8, 1.3])
+space = c1.radio("Space", SPACES, format_func=maps.SPACE_LABELS.get, key="map_space", horizontal=True)
+with st.spinner(f"Loading the {space} table and embeddings..."):
+    srcs = {s.name: s for s in sources(space)}
+    table = frame(space)
+names = list(srcs)
+learned = [n for n in names if n != maps.DISCRETE]
+preferred = next((n for n in learned if "arch2vec" in n), learned[0] if learned else maps.DISCRETE)
+_init(f"map_source_{space}", qp.get("embedding") if qp.get("embedding") in srcs else preferred)
+name = c2.selectbox("Embedding", names, key=f"map_source_{space}", format_func=lambda n: srcs[n].label,
+                    help="Precomputed latent means in data/embeddings/ (nasviz embed), plus the plain one-hot "
+                         "encoding of the cell for comparison.")
+projs = srcs[name].projections
+proj = c3.selectbox("Projection", projs, format_func=maps.PROJECTION_LABELS.get, key=f"map_proj_{space}_{name}")
+colour_options = maps.numeric_columns(table)
+colour = c4.selectbox("Colour by", colour_options, index=colour_options.index(maps.default_color(space, table)),
+                      key=f"map_colour_{space}")
+
+with st.expander("Filters", expanded=False):
+    f1, f2, f3 = st.columns(3)
+    acc_cols = [c for c in colour_options if "%" in c]
+    cost_cols = [c for c in colour_options if "params" in c or "FLOPs" in c or "time" in c]
+    ranges = {}
+    for col_box, options, label in ((f1, acc_cols, "Accuracy"), (f2, cost_cols, "Cost")):
+        which = col_box.selectbox(f"{label} column", options, key=f"map_{label}_col_{space}")
+        v = table[which].to_numpy(dtype=np.float64)
+        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        got = col_box.slider(f"{which} range", lo, hi, (lo, hi), key=f"map_{label}_range_{space}_{which}")
+        if got != (lo, hi):  # an untouched range keeps cells without results
+            ranges[which] = got
+    ops = list(maps.op_columns(table))
+    with_ops = f3.multiselect("Has op", ops, key=f"map_with_{space}")
+    without_ops = f3.multiselect("Has no op", ops, key=f"map_without_{space}")
+
+emb = source(space, name)
+xy = emb[proj]
+try:
+    mask = maps.filter_mask(table, ranges=ranges, with_ops=with_ops, without_ops=without_ops)
+except NasvizError as e:
+    st.error(escape_markdown(e))
+    mask = np.ones(len(table), dtype=bool)
+shown = table["index"].to_numpy()[mask]
+
+window = None
+with st.expander("Zoom window (drill down from density to points)", expanded=space == "nb101"):
+    z1, z2 = st.columns(2)
+    (xlo, ylo), (xhi, yhi) = xy.min(0).astype(float), xy.max(0).astype(float)
+    wx = z1.slider("x range", xlo, xhi, (xlo, xhi), key=f"map_wx_{space}_{name}_{proj}")
+    wy = z2.slider("y range", ylo, yhi, (ylo, yhi), key=f"map_wy_{space}_{name}_{proj}")
+    if (wx, wy) != ((xlo, xhi), (ylo, yhi)):
+        window = (wx, wy)
+    st.caption(f"Above {maps.MAX_POINTS:,} cells in view the map shades density (2-D histogram coloured by the "
+               "mean of the colour column); narrow the window to see individual cells.")
+
+_init(CELL, qp.get("cell", ""))
+hover_cols = tuple(dict.fromkeys([colour, *(c for c in colour_options if "test %" in c or "108" in c)][:4]))
+if len(shown) == 0:
+    st.info("No cell passes these filters: widen the ranges or remove an op condition.")
+else:
+    t0 = time.perf_counter()
+    highlight, nbrs = None, None
+    try:
+        sp = bench(space).space
+        if st.session_state[CELL].strip():
+            highlight = int(sp.index(sp.parse(st.session_state[CELL])))
+            nbrs, _ = maps.nearest_neighbours(emb["means"], highlight, 8)
+    except NasvizError:
+        highlight = None
+    pts = xy[shown]
+    in_win = shown if window is None else shown[(pts[:, 0] >= wx[0]) & (pts[:, 0] <= wx[1])
+                                                & (pts[:, 1] >= wy[0]) & (pts[:, 1] <= wy[1])]
+    hover = hover_for(space, in_win, hover_cols) if len(in_win) <= maps.MAX_POINTS else None
+    label = maps.PROJECTION_LABELS[proj]
+    fig, mode, in_view = maps.map_figure(
+        xy, table[colour].to_numpy(), shown, color_label=colour, hover=hover, window=window,
+        title=f"{srcs[name].label}, {label} of the latent means", axis_labels=(f"{label} 1", f"{label} 2"),
+        highlight=highlight, neighbours=nbrs, uirevision=f"{space}/{name}/{proj}")
+    st.session_state[SHOWN] = (space, name, proj, in_view)
+    build_ms = (time.perf_counter() - t0) * 1000
+    st.plotly_chart(fig, key=CHART, on_select=_on_select, selection_mode=("points", "box", "lasso"),
+                    config={"toImageButtonOptions": {"format": "png", "filename": f"nasviz-map-{space}-{name}"}})
+    st.caption(f"{len(in_view):,} of {len(table):,} cells in view ({mode}; {len(shown):,} pass the filters); "
+               f"figure built in {build_ms:.0f} ms. Drag to box-select, or pick the lasso in the chart toolbar.")
+
+st.query_params.update({"space": space, "embedding": name, "projection": proj})
+if st.session_state[CELL].strip():
+    st.query_params["cell"] = st.session_state[CELL].strip()
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader("Cell")
+    st.text_input("Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", key=CELL,
+                  help="Clicking a point in the map fills this in.")
+    text = st.session_state[CELL].strip()
+    if not text:
+        st.info("Click a point in the map (or type a cell) to see its diagram, metrics and nearest neighbours.")
+    else:
+        try:
+            sp = bench(space).space
+            cell = sp.parse(text)
+            index = int(sp.index(cell))
+        except NasvizError as e:
+            st.error(escape_markdown(e))
+        else:
+            st.session_state["map_anchor"] = {"space": space, "index": index}
+            st.markdown(f"**Cell #{index}**")
+            st.code(table.at[index, "arch"] if space == "nb201" else cell.to_json(), language=None)
+            dot = cell_dot(space, sp.cell(index))
+            st.graphviz_chart(dot)
+            if dot_available():
+                st.download_button("Diagram as SVG", render(dot, "svg"), f"{space}-cell-{index}.svg",
+                                   mime="image/svg+xml", key="map_svg")
+            row = table.loc[index]
+            metric_cols = [c for c in colour_options if c not in maps.op_columns(table).values()]
+            st.dataframe(row[metric_cols].to_frame("value").T, hide_index=True)
+            nb, dist = maps.nearest_neighbours(emb["means"], index, 8)
+            st.markdown(f"**Nearest neighbours in {srcs[name].label}** (L2 on the latent means)")
+            nb_frame = maps.selection_frame(table, nb, ["index", "arch", colour] if space == "nb201"
+                                            else ["index", "vertices", "edges", colour])
+            nb_frame.insert(1, "L2 distance", np.round(dist, 4))
+            st.dataframe(nb_frame, hide_index=True)
+
+with right:
+    st.subheader("Selection")
+    with st.expander("Select a box by numbers"):
+        b1, b2 = st.columns(2)
+        bx = (b1.number_input("x from", value=float(xy[:, 0].min()), key="map_bx0"),
+              b1.number_input("x to", value=float(xy[:, 0].max()), key="map_bx1"))
+        by = (b2.number_input("y from", value=float(xy[:, 1].min()), key="map_by0"),
+              b2.number_input("y to", value=float(xy[:, 1].max()), key="map_by1"))
+        if st.button("Select this box", key="map_box_button"):
+            if bx[0] > bx[1] or by[0] > by[1]:
+                st.error("A box needs 'from' <= 'to' on both axes.")
+            else:
+                st.session_state[REGION] = maps.box_region(bx, by, xy, shown, space=space, embedding=name,
+                                                           projection=proj)
+    region = st.session_state.get(REGION)
+    if region is not None and (region["space"], region["embedding"], region["projection"]) != (space, name, proj):
+        region = None  # a selection drawn in another map
+    if region is None:
+        st.info("Drag a box or lasso on the map (or select a box by numbers) to list the cells inside.")
+    elif region["n"] == 0:
+        st.info(f"The {region['kind']} selection holds no cell that passes the filters; draw it where the points are.")
+    else:
+        cols = (["index", "arch", *hover_cols[1:], colour] if space == "nb201"
+                else ["index", "vertices", "edges", *hover_cols])
+        sel = maps.selection_frame(table, region["indices"], list(dict.fromkeys(cols)))
+        st.markdown(f"**{region['n']:,} cells selected** ({region['kind']}); click a column header to sort.")
+        st.dataframe(sel, hide_index=True, height=320, key="map_selection_table")
+        d1, d2, d3 = st.columns(3)
+        d1.download_button("CSV", sel.to_csv(index=False), f"{space}-selection.csv", mime="text/csv")
+        d2.download_button("JSON", sel.to_json(orient="records"), f"{space}-selection.json",
+                           mime="application/json")
+        if d3.button("Use as search region", key="map_use_region"):
+            st.session_state[SEARCH_REGION] = region
+        if st.session_state.get(SEARCH_REGION) is region or st.session_state.get(SEARCH_REGION) == region:
+            st.success(f"Search region set: {region['n']:,} cells ({region['kind']} in {region['embedding']} "
+                       f"{region['projection']}); the search pages read it from the session.")
+            st.code(json.dumps({k: v for k, v in region.items() if k != "indices"}), language="json")

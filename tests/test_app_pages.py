@@ -1,0 +1,129 @@
+"""The app's analysis pages, run headless with Streamlit's AppTest (no browser), on the real data.
+
+Each page: runs without exception, and its key widgets change what it shows
+(asserted on real values). Figures are checked through the Plotly spec the page sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, at: AppTest | None = None) -> AppTest:
+    if at is None:  # (an AppTest is falsy before its first run)
+        at = AppTest.from_file(str(REPO / script), default_timeout=300)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _arr(v) -> np.ndarray:
+    """A Plotly JSON array: a list, or a typed array {"dtype", "bdata" (base64), "shape"}."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else a
+    return np.asarray(v, dtype=float)
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def _caption(at: AppTest, needle: str) -> str:
+    """The first caption that starts with a count and contains ``needle``."""
+    found = [c.value for c in at.caption if c.value[:1].isdigit() and needle in c.value]
+    assert found, [c.value for c in at.caption]
+    return found[0]
+
+
+# -- latent map --------------------------------------------------------------------------
+MAP = "pages/latent_map.py"
+
+
+def test_map_draws_every_nb201_cell_and_colour_changes_the_points():
+    at = _run(MAP)
+    assert _caption(at, "cells in view").startswith("15,625 of 15,625 cells in view (points")
+    fig = _figures(at)[0]
+    pts = [t for t in fig["data"] if t["type"] == "scattergl"]
+    assert sum(len(_arr(t["x"])) for t in pts) == 15_625
+    c10 = _arr(pts[-1]["marker"]["color"])
+    assert c10.max() == pytest.approx(94.3733, abs=1e-3)  # best CIFAR-10 test accuracy (cell 6111)
+    at.selectbox(key="map_colour_nb201").set_value("params (M)")
+    _run(MAP, at)
+    params = _arr([t for t in _figures(at)[0]["data"] if t["type"] == "scattergl"][-1]["marker"]["color"])
+    assert params.max() == pytest.approx(1.531546, abs=1e-4) and not np.allclose(np.sort(params), np.sort(c10))
+    assert at.query_params["space"] == "nb201"
+
+
+def test_map_filters_cell_panel_box_selection_and_search_region():
+    at = _run(MAP)
+    at.multiselect(key="map_without_nb201").set_value(["none"])
+    _run(MAP, at)
+    assert _caption(at, "cells in view").startswith(f"{4 ** 6:,} of 15,625 cells in view")
+    # a typed cell: its diagram, metrics and neighbours; highlighted on the map
+    at.text_input(key="map_cell").set_value("6111")
+    _run(MAP, at)
+    assert any(m.value == "**Cell #6111**" for m in at.markdown)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert dot.count("->") == 6 and "conv 1x1" in dot
+    neighbours = at.dataframe[1].value
+    assert len(neighbours) == 8 and (neighbours["index"] != 6111).all()
+    assert neighbours["L2 distance"].is_monotonic_increasing
+    assert _arr(_figures(at)[0]["data"][-1]["customdata"]).tolist() == [6111]
+    assert at.query_params["cell"] == "6111"
+    # a box by numbers: exactly the filtered cells inside, in a table; then a search region
+    xs = [float(v) for v in (at.number_input(key="map_bx0").value, at.number_input(key="map_bx1").value)]
+    at.number_input(key="map_bx1").set_value((xs[0] + xs[1]) / 2)
+    at.button(key="map_box_button").click()
+    _run(MAP, at)
+    table = at.dataframe[-1].value
+    assert 0 < len(table) < 4 ** 6 and not table["arch"].str.contains("none").any()
+    region = at.session_state["map_region"]
+    assert region["kind"] == "box" and region["n"] == len(table) and sorted(table["index"]) == region["indices"]
+    at.button(key="map_use_region").click()
+    _run(MAP, at)
+    assert at.session_state["search_region"]["indices"] == region["indices"]
+    assert any("Search region set" in s.value for s in at.success)
+
+
+def test_map_bad_cell_and_empty_region_show_messages():
+    at = _run(MAP)
+    at.text_input(key="map_cell").set_value("|nor_conv_3x3~0|+|bogus")
+    _run(MAP, at)
+    assert "malformed NB201 string" in at.error[0].value
+    at.number_input(key="map_bx0").set_value(1e6)
+    at.number_input(key="map_bx1").set_value(2e6)
+    at.button(key="map_box_button").click()
+    _run(MAP, at)
+    assert any("holds no cell" in i.value for i in at.info)
+    # and the page still works
+    at.text_input(key="map_cell").set_value("9930")
+    _run(MAP, at)
+    assert any(m.value == "**Cell #9930**" for m in at.markdown)
+
+
+def test_map_nb101_density_then_points_when_zoomed():
+    at = AppTest.from_file(str(REPO / MAP), default_timeout=300)
+    at.query_params["space"] = "nb101"
+    _run(MAP, at)
+    assert _caption(at, "cells in view").startswith("423,624 of 423,624 cells in view (density")
+    heat = [t for t in _figures(at)[0]["data"] if t["type"] == "heatmap"]
+    assert heat and np.nanmax(_arr(heat[-1]["z"])) <= 95.0
+    lo, hi = at.slider(key="map_wx_nb101_discrete_pca").value
+    ylo, yhi = at.slider(key="map_wy_nb101_discrete_pca").value
+    at.slider(key="map_wx_nb101_discrete_pca").set_value((lo, lo + (hi - lo) * 0.12))
+    at.slider(key="map_wy_nb101_discrete_pca").set_value((ylo, ylo + (yhi - ylo) * 0.3))
+    _run(MAP, at)
+    cap = _caption(at, "cells in view")
+    assert "(points;" in cap
+    n = int(cap.split(" of ")[0].replace(",", ""))
+    assert 0 < n <= 20_000
+    assert sum(len(_arr(t["x"])) for t in _figures(at)[0]["data"] if t["type"] == "scattergl") == n

@@ -1,0 +1,164 @@
+"""Latent-map library functions (nasviz.viz.maps), called without Streamlit, on the real tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasviz.bench import get_benchmark
+from nasviz.errors import NasvizError
+from nasviz.spaces import get_space
+from nasviz.viz import maps
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    bench = get_benchmark("nb201")
+    return bench, maps.space_frame("nb201", bench), maps.load_source("nb201", maps.DISCRETE)
+
+
+def test_sources_list_discrete_first_and_only_files_of_the_space(tmp_path):
+    srcs = maps.list_sources("nb201")
+    assert srcs[0].name == maps.DISCRETE and srcs[0].projections == ("pca",)
+    assert all(s.space == "nb201" for s in srcs)
+    # a file of another space, a file without meta and a writer's temporary are all left out
+    meta = np.frombuffer(b'{"space": "nb101", "dim": 2}', dtype=np.uint8)
+    np.savez(tmp_path / "other.npz", means=np.zeros((3, 2)), pca=np.zeros((3, 2)), meta=meta)
+    np.savez(tmp_path / "nometa.npz", means=np.zeros((3, 2)), pca=np.zeros((3, 2)))
+    ok = np.frombuffer(b'{"space": "nb201", "dim": 2}', dtype=np.uint8)
+    np.savez(tmp_path / "nb201-bvae-beta4.npz", means=np.zeros((3, 2)), pca=np.zeros((3, 2)), umap=np.zeros((3, 2)),
+             meta=ok)
+    np.savez(tmp_path / ".nb201-arch2vec-tmp.npz", means=np.zeros((3, 2)), pca=np.zeros((3, 2)), meta=ok)
+    got = maps.list_sources("nb201", tmp_path)
+    assert [s.name for s in got] == [maps.DISCRETE, "nb201-bvae-beta4"]
+    assert got[1].label == "beta-VAE (beta = 4)" and got[1].projections == ("pca", "umap")
+    with pytest.raises(NasvizError, match="unknown space"):
+        maps.list_sources("nb999")
+
+
+def test_nb201_discrete_encoding_is_one_hot_per_edge(nb201):
+    bench, _, src = nb201
+    x = src["means"]
+    assert x.shape == (15_625, 30)
+    assert (x.reshape(-1, 6, 5).sum(-1) == 1).all()
+    cell = bench.space.cell(6111)
+    assert [int(np.argmax(x[6111].reshape(6, 5)[k])) for k in range(6)] == list(cell.ops)
+    # PCA: centred, first component carries the most variance
+    p = src["pca"]
+    assert abs(p.mean(0)).max() < 1e-3 and p[:, 0].var() >= p[:, 1].var()
+
+
+def test_nb101_encoding_matches_the_cells_for_a_sample_of_the_space():
+    sp = get_space("nb101")
+    e = sp.enumeration
+    rng = np.random.default_rng(1)
+    rows = rng.choice(len(e), 200, replace=False)
+    x = maps.nb101_discrete(e.n_vertices[rows], e.bits[rows], e.labels[rows])
+    from nasviz.spaces.nb101 import OPS
+
+    for r, enc in zip(rows, x):
+        c = sp.cell(int(r))
+        a = np.asarray(c.matrix)
+        n = a.shape[0]
+        assert enc[:21].sum() == c.n_edges
+        ops = enc[21:].reshape(5, 3)
+        assert [OPS[int(np.argmax(o))] for o in ops[: n - 2]] == list(c.ops[1:-1])
+        assert ops[n - 2:].sum() == 0
+
+
+def test_nb101_frame_covers_the_space_with_results_where_the_table_has_them():
+    bench = get_benchmark("nb101")
+    f = maps.space_frame("nb101", bench)
+    assert len(f) == 423_624
+    acc = f["valid % (108 ep)"].to_numpy()
+    assert np.isfinite(acc).sum() == len(bench.indices)
+    i = int(bench.indices[123])
+    assert acc[i] == pytest.approx(bench.query(i))
+    c = bench.space.cell(i)
+    assert f.at[i, "edges"] == c.n_edges and f.at[i, "vertices"] == c.n_vertices
+    assert f.at[i, "#maxpool3x3"] == c.ops.count("maxpool3x3")
+
+
+def test_filter_mask_ranges_and_ops(nb201):
+    _, f, _ = nb201
+    m = maps.filter_mask(f, with_ops=["avg_pool_3x3"], without_ops=["none"])
+    assert m.sum() == 4**6 - 3**6  # no 'none' on any edge, at least one pool
+    m = maps.filter_mask(f, ranges={"cifar10 test %": (94.0, 100.0)})
+    assert set(f.index[m]) >= {6111} and (f.loc[m, "cifar10 test %"] >= 94.0).all()
+    with pytest.raises(NasvizError, match="both required and excluded"):
+        maps.filter_mask(f, with_ops=["none"], without_ops=["none"])
+    with pytest.raises(NasvizError, match="unknown op"):
+        maps.filter_mask(f, with_ops=["conv5x5"])
+
+
+def test_map_figure_points_then_density(nb201):
+    _, f, src = nb201
+    xy = src["pca"]
+    shown = np.arange(15_625)
+    hover = maps.hover_texts("nb201", f, shown, ["cifar10 test %"])
+    assert hover[6111].startswith("#6111<br>|nor_conv_3x3~0|") and "cifar10 test %: 94.37" in hover[6111]
+    fig, mode, in_view = maps.map_figure(xy, f["cifar10 test %"].to_numpy(), shown, color_label="c10",
+                                         hover=hover, highlight=6111, neighbours=np.array([1, 2]))
+    assert mode == "points" and len(in_view) == 15_625
+    assert fig.data[0].type == "scattergl" and len(fig.data[0].x) == 15_625
+    assert set(np.asarray(fig.data[0].customdata).tolist()) == set(range(15_625))
+    assert fig.data[-1].customdata[0] == 6111  # the highlighted cell on top
+    # fewer points allowed than in view: density shading, coloured by the bin mean
+    fig, mode, _ = maps.map_figure(xy, f["cifar10 test %"].to_numpy(), shown, color_label="c10", max_points=1000,
+                                   bins=20)
+    assert mode == "density" and fig.data[-1].type == "heatmap"
+    z = np.asarray(fig.data[-1].z, dtype=float)
+    v = f["cifar10 test %"].to_numpy()
+    assert np.nanmax(z) <= v.max() + 1e-9 and np.nanmin(z) >= v.min() - 1e-9
+    # a zoom window drills down to points
+    w = ((float(np.median(xy[:, 0])), float(xy[:, 0].max())), (float(np.median(xy[:, 1])), float(xy[:, 1].max())))
+    pts = xy[shown]
+    inside = shown[(pts[:, 0] >= w[0][0]) & (pts[:, 1] >= w[1][0])]
+    fig, mode, in_view = maps.map_figure(xy, v, shown, color_label="c10", max_points=len(inside), window=w,
+                                         hover=maps.hover_texts("nb201", f, inside, []))
+    assert mode == "points" and np.array_equal(np.sort(in_view), np.sort(inside))
+    assert list(fig.layout.xaxis.range) == list(w[0])
+
+
+def test_selection_region_box_lasso_points(nb201):
+    _, f, src = nb201
+    xy = src["pca"]
+    shown = np.flatnonzero(maps.filter_mask(f, without_ops=["none"]))
+    x = [float(np.quantile(xy[:, 0], 0.2)), float(np.quantile(xy[:, 0], 0.6))]
+    y = [float(np.quantile(xy[:, 1], 0.2)), float(np.quantile(xy[:, 1], 0.6))]
+    r = maps.selection_region({"box": [{"x": x[::-1], "y": y}], "points": [], "lasso": []}, xy, shown,
+                              space="nb201", embedding="discrete", projection="pca")
+    p = xy[shown]
+    expect = shown[(p[:, 0] >= x[0]) & (p[:, 0] <= x[1]) & (p[:, 1] >= y[0]) & (p[:, 1] <= y[1])]
+    assert r["kind"] == "box" and r["x"] == x and r["indices"] == sorted(expect.tolist()) and r["n"] == len(expect)
+    # the region is what the search issue's parser reads, and its mask agrees on the filtered cells
+    from nasviz.search.region import parse_region, region_mask
+
+    parsed = parse_region(r)
+    mask = region_mask(parsed, embedding=xy)
+    assert set(r["indices"]) == set(np.flatnonzero(mask)) & set(shown.tolist())
+    # a lasso with the box's corners selects the same cells
+    poly = {"x": [x[0], x[1], x[1], x[0]], "y": [y[0], y[0], y[1], y[1]]}
+    lasso = maps.selection_region({"lasso": [poly]}, xy, shown, space="nb201", embedding="discrete", projection="pca")
+    assert lasso["kind"] == "lasso" and abs(lasso["n"] - r["n"]) <= 0.01 * r["n"] + 5
+    # clicked points: their customdata
+    pts = {"points": [{"customdata": 6111}, {"customdata": [42]}]}
+    r = maps.selection_region(pts, xy, shown, space="nb201", embedding="discrete", projection="pca")
+    assert r["kind"] == "points" and r["indices"] == [42, 6111]
+    assert maps.clicked_cell({"points": [{"customdata": 6111}]}) == 6111
+    assert maps.clicked_cell(pts) is None and maps.clicked_cell({"points": [{"x": 1}]}) is None
+    assert maps.selection_region({"points": []}, xy, shown, space="nb201", embedding="d", projection="pca") is None
+    # a box away from every cell: a region with no cells, not an error
+    empty = maps.box_region((1e6, 2e6), (1e6, 2e6), xy, shown, space="nb201", embedding="d", projection="pca")
+    assert empty["n"] == 0 and empty["indices"] == []
+
+
+def test_nearest_neighbours_are_sorted_and_exclude_the_cell(nb201):
+    _, _, src = nb201
+    x = src["means"]
+    idx, dist = maps.nearest_neighbours(x, 6111, 10)
+    assert 6111 not in idx and len(idx) == 10 and np.all(np.diff(dist) >= 0)
+    # in the one-hot encoding the nearest cells differ on exactly one edge: L2 = sqrt(2)
+    assert np.allclose(dist, np.sqrt(2))
+    with pytest.raises(NasvizError, match="out of range"):
+        maps.nearest_neighbours(x, 15_625)
