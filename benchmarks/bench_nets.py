@@ -62,10 +62,33 @@ def forward_times(net: torch.nn.Module, batches=(1, 64), repeat: int = 3) -> dic
     return out
 
 
+def _merge(acc: verify.ParamCheck | None, part: verify.ParamCheck) -> verify.ParamCheck:
+    if acc is None:
+        return part
+    acc.checked += part.checked
+    acc.equal += part.equal
+    acc.seconds += part.seconds
+    acc.mismatches = (acc.mismatches + part.mismatches)[:20]
+    return acc
+
+
+def _summary(r: verify.ParamCheck, total: int, cpu: float) -> dict:
+    return {"source": r.source, "equal": r.equal, "checked": r.checked, "total": total,
+            "seconds": round(r.seconds, 1), "ms_per_cell_meta_build": round(1e3 * r.seconds / max(r.checked, 1), 2),
+            "cpu_ms_per_cell": round(1e3 * cpu / max(r.checked, 1), 2), "mismatches": r.mismatches}
+
+
+def _write(res: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "nets.json").write_text(json.dumps(res, indent=2) + "\n")
+    (RESULTS / "nets.md").write_text(markdown(res))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1,000 NB201 + the 1,000 NB101 specs only")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    ap.add_argument("--chunk", type=int, default=1000, help="cells between result checkpoints")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -76,36 +99,12 @@ def main(argv=None) -> int:
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
                     "python": platform.python_version(), "load_average_at_start": load_start},
         "quick": args.quick,
+        "complete": False,
     }
-
-    # -- NB201 parameter equality --------------------------------------------------------------
-    nb201 = {}
-    datasets = ["cifar10"] if args.quick else ["cifar10", "cifar100", "ImageNet16-120"]
-    indices = (np.random.default_rng(0).choice(15625, 1000, replace=False) if args.quick else np.arange(15625))
-    for ds in datasets:
-        cpu0 = time.process_time()
-        r = verify.check_nb201(verify.iter_progress(indices, f"NB201 params {ds}"), ds, bench)
-        cpu = time.process_time() - cpu0
-        nb201[ds] = {"equal": r.equal, "checked": r.checked, "seconds": round(r.seconds, 1),
-                     "ms_per_cell_meta_build": round(1e3 * r.seconds / r.checked, 2),
-                     "cpu_ms_per_cell": round(1e3 * cpu / r.checked, 2), "mismatches": r.mismatches}
-        print(f"NB201 {ds}: {r.equal}/{r.checked} equal", flush=True)
-    res["nb201_params"] = nb201
-
-    # -- NB101 parameter equality -------------------------------------------------------------
-    source, rows = verify.nb101_rows("specs" if args.quick else "auto")
-    cpu0 = time.process_time()
-    r101 = verify.check_nb101(verify.iter_progress(rows, "NB101 params"), source)
-    cpu = time.process_time() - cpu0
-    res["nb101_params"] = {"source": source, "equal": r101.equal, "checked": r101.checked,
-                           "seconds": round(r101.seconds, 1),
-                           "ms_per_cell_meta_build": round(1e3 * r101.seconds / max(r101.checked, 1), 2),
-                           "cpu_ms_per_cell": round(1e3 * cpu / max(r101.checked, 1), 2),
-                           "mismatches": r101.mismatches}
-    print(f"NB101: {r101.equal}/{r101.checked} equal ({source})", flush=True)
+    spec_src, spec_rows = verify.nb101_rows("specs")
 
     # -- NB201 FLOPs from the built network vs the table's cost_info FLOPs -----------------------------
-    n_flops = 50 if args.quick else 300
+    n_flops = 30 if args.quick else 100
     pick = np.random.default_rng(1).choice(15625, n_flops, replace=False)
     nb201_fl = {}
     for ds, classes, side in (("cifar10", 10, 32), ("cifar100", 100, 32), ("ImageNet16-120", 120, 16)):
@@ -118,39 +117,12 @@ def main(argv=None) -> int:
         print(f"NB201 FLOPs {ds}: {eq}/{n_flops} equal", flush=True)
     res["nb201_flops"] = nb201_fl
 
-    # -- build and forward time with real weights -------------------------------------------------------
-    c10 = bench.column("params", "cifar10")
-    small201, big201 = int(np.argmin(c10)), int(np.argmax(c10))
-    med201 = int(np.argsort(c10)[len(c10) // 2])
-    timing201 = {}
-    for label, i in (("smallest", small201), ("median", med201), ("largest", big201)):
-        cell = bench.space.cell(i)
-        build_s = _median_time(lambda: build_nb201(cell), 3)
-        net = build_nb201(cell)
-        timing201[label] = {"index": i, "arch": cell.to_str(), "params": net.num_params(),
-                            "build_ms": round(1e3 * build_s, 1), **forward_times(net)}
-    res["nb201_timing"] = timing201
-
-    spec_src, spec_rows = verify.nb101_rows("specs")
-    timing101 = {}
-    if spec_rows:
-        by_params = sorted(spec_rows, key=lambda r: r.params)
-        for label, row in (("smallest", by_params[0]), ("median", by_params[len(by_params) // 2]),
-                           ("largest", by_params[-1])):
-            cell = (row.matrix, row.ops)
-            build_s = _median_time(lambda: build_nb101(cell), 2)
-            net = build_nb101(cell)
-            timing101[label] = {"hash": row.hash, "params": net.num_params(), "build_ms": round(1e3 * build_s, 1),
-                                **forward_times(net, repeat=2)}
-            del net
-    res["nb101_timing"] = timing101
-
     # -- NB101 FLOPs ----------------------------------------------------------------------------------
     flops = {}
     if spec_rows:
         sample = spec_rows[:100] if not args.quick else spec_rows[:30]
         t = time.perf_counter()
-        counted = [nb101_flops((r.matrix, r.ops)) for r in sample]
+        counted = [nb101_flops((r.matrix, r.ops)) for r in verify.iter_progress(sample, "NB101 FLOPs (counter)")]
         counter_s = (time.perf_counter() - t) / len(sample)
         t = time.perf_counter()
         fast = [nb101_flops_fast((r.matrix, r.ops)) for r in spec_rows]
@@ -169,13 +141,69 @@ def main(argv=None) -> int:
             flops["stored_column"] = {"path": str(stored.relative_to(ROOT)), "cells": int(len(z["flops"])),
                                       "meta": json.loads(bytes(z["meta"]).decode())}
     res["nb101_flops"] = flops
-    res["seconds_total"] = round(time.time() - started, 1)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "nets.json").write_text(json.dumps(res, indent=2) + "\n")
-    (RESULTS / "nets.md").write_text(markdown(res))
+    # -- build and forward time with real weights -------------------------------------------------------
+    c10 = bench.column("params", "cifar10")
+    small201, big201 = int(np.argmin(c10)), int(np.argmax(c10))
+    med201 = int(np.argsort(c10)[len(c10) // 2])
+    timing201 = {}
+    for label, i in (("smallest", small201), ("median", med201), ("largest", big201)):
+        cell = bench.space.cell(i)
+        build_s = _median_time(lambda: build_nb201(cell), 3)
+        net = build_nb201(cell)
+        timing201[label] = {"index": i, "arch": cell.to_str(), "params": net.num_params(),
+                            "build_ms": round(1e3 * build_s, 1), **forward_times(net)}
+    res["nb201_timing"] = timing201
+    timing101 = {}
+    if spec_rows:
+        by_params = sorted(spec_rows, key=lambda r: r.params)
+        for label, row in (("smallest", by_params[0]), ("median", by_params[len(by_params) // 2]),
+                           ("largest", by_params[-1])):
+            cell = (row.matrix, row.ops)
+            build_s = _median_time(lambda: build_nb101(cell), 2)
+            net = build_nb101(cell)
+            timing101[label] = {"hash": row.hash, "params": net.num_params(), "build_ms": round(1e3 * build_s, 1),
+                                **forward_times(net, repeat=2)}
+            del net
+    res["nb101_timing"] = timing101
+    _write(res)
+
+    # -- parameter equality, in chunks; results are rewritten after each chunk ---------------------------------
+    # NB201: all 15,625 cells x 3 datasets (one build per cell); NB101: every sample cell with a spec.
+    datasets = ("cifar10", "cifar100", "ImageNet16-120")
+    indices = np.random.default_rng(0).permutation(15625)[: 1000 if args.quick else 15625]
+    source, rows = verify.nb101_rows("specs" if args.quick else "auto")
+    acc201: dict[str, verify.ParamCheck | None] = dict.fromkeys(datasets)
+    acc101: verify.ParamCheck | None = None
+    cpu201 = cpu101 = 0.0
+    k201 = k101 = 0
+    while k201 < len(indices) or k101 < len(rows):
+        if k201 < len(indices):
+            part = indices[k201:k201 + args.chunk]
+            cpu0 = time.process_time()
+            got = verify.check_nb201_datasets(part, bench, datasets)
+            cpu201 += time.process_time() - cpu0
+            for ds in datasets:
+                acc201[ds] = _merge(acc201[ds], got[ds])
+            k201 += len(part)
+            res["nb201_params"] = {ds: _summary(acc201[ds], len(indices), cpu201) for ds in datasets}
+        if k101 < len(rows):
+            part = rows[k101:k101 + args.chunk]
+            cpu0 = time.process_time()
+            acc101 = _merge(acc101, verify.check_nb101(part, source))
+            cpu101 += time.process_time() - cpu0
+            k101 += len(part)
+            res["nb101_params"] = _summary(acc101, len(rows), cpu101)
+        res["seconds_total"] = round(time.time() - started, 1)
+        _write(res)
+        print(f"NB201 {k201}/{len(indices)} cells: "
+              + ", ".join(f"{ds} {acc201[ds].equal}/{acc201[ds].checked}" for ds in datasets)
+              + (f" | NB101 {acc101.equal}/{acc101.checked} of {len(rows)}" if acc101 else ""), flush=True)
+    res["complete"] = True
+    res["seconds_total"] = round(time.time() - started, 1)
+    _write(res)
     print(f"wrote {RESULTS / 'nets.json'} and nets.md in {res['seconds_total']} s")
-    ok = (all(v["equal"] == v["checked"] for v in nb201.values()) and r101.ok
+    ok = (all(r.ok for r in acc201.values()) and (acc101 is None or acc101.ok)
           and all(v["equal"] == v["checked"] for v in nb201_fl.values()))
     return 0 if ok else 1
 
@@ -195,10 +223,18 @@ def markdown(res: dict) -> str:
         "| space | compared with | equal | ms per cell (build + count) |",
         "|---|---|---|---|",
     ]
-    for ds, v in res["nb201_params"].items():
-        lines.append(f"| NB201 | {ds} params | **{v['equal']:,} / {v['checked']:,}** | {v['ms_per_cell_meta_build']} |")
-    v = res["nb101_params"]
-    lines.append(f"| NB101 | {v['source']} | **{v['equal']:,} / {v['checked']:,}** | {v['ms_per_cell_meta_build']} |")
+    def of_total(v: dict) -> str:
+        return "" if v["checked"] == v["total"] else f" (checked so far, of {v['total']:,})"
+
+    for ds, v in res.get("nb201_params", {}).items():
+        lines.append(f"| NB201 | {ds} params | **{v['equal']:,} / {v['checked']:,}**{of_total(v)} | "
+                     f"{v['ms_per_cell_meta_build']} (one build for the 3 datasets) |")
+    if "nb101_params" in res:
+        v = res["nb101_params"]
+        lines.append(f"| NB101 | {v['source']} | **{v['equal']:,} / {v['checked']:,}**{of_total(v)} | "
+                     f"{v['ms_per_cell_meta_build']} |")
+    if not res.get("complete"):
+        lines += ["", "_Run not finished when this section was written: counts are of the cells checked so far._"]
     fl = res.get("nb201_flops", {})
     if fl:
         lines += ["", "NB201 FLOPs counted on the built network (`FlopCounterMode` multiply-adds + classifier bias, "

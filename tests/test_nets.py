@@ -26,6 +26,7 @@ from nasviz.nets.nb101 import (
     count_params as nb101_params,
     nb101_flops,
     nb101_flops_fast,
+    stored_flops,
 )
 from nasviz.nets.nb201 import NB201Net, NB201NetConfig, build_nb201, cost_info_flops_m, count_params as nb201_params
 
@@ -220,6 +221,25 @@ def test_nb101_fast_flops_equal_the_counter():
     cells += [FIRST_101, SPLIT_101]
     for cell in cells:
         assert nb101_flops_fast(cell) == nb101_flops(cell)
+
+
+def test_nb101_stored_flops_column_matches_the_networks():
+    from nasviz.errors import DataFileError
+    from nasviz.spaces.nb101 import NB101Space
+
+    try:
+        flops = stored_flops()
+    except DataFileError as e:
+        pytest.skip(str(e))
+    space = NB101Space()
+    assert len(flops) == len(space) == 423_624
+    rng = np.random.default_rng(5)
+    for i in rng.choice(len(space), size=20, replace=False):
+        assert flops[i] == nb101_flops_fast(space.cell(int(i)))
+    i = int(rng.integers(len(space)))
+    assert flops[i] == nb101_flops(space.cell(i))  # and through the built network
+    first = space.find("00005c142e6f48ac74fdcf73e3439874")
+    assert flops[first] == nb101_flops(FIRST_101)
 
 
 # -- forward and training ---------------------------------------------------------------------

@@ -4,7 +4,9 @@
 
 Writes ``flops`` (int64, forward FLOPs of the CIFAR-10 network for one 3x32x32
 image, in the row order of ``data/nb101/enumeration.npz``, i.e. by module hash)
-plus ``hash`` (the rows' hashes, to check the alignment) and a JSON ``meta``.
+and a JSON ``meta`` whose ``enumeration_sha256`` (of the enumeration's hash array)
+ties the rows to that file: ``nasviz.nets.nb101.stored_flops`` refuses a column
+computed for a different enumeration.
 FLOPs follow ``torch.utils.flop_counter.FlopCounterMode``: 2 per multiply-add of
 the convolutions and the dense layer, nothing for BN/ReLU/pooling/additions.
 
@@ -34,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nasviz.nets.nb101 import nb101_flops, nb101_flops_fast  # noqa: E402
+from nasviz.nets.nb101 import enumeration_digest, nb101_flops, nb101_flops_fast  # noqa: E402
 from nasviz.paths import data_dir  # noqa: E402
 from nasviz.spaces.nb101_enum import load_enumeration  # noqa: E402
 
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "ms_per_cell_fast": round(1e3 * fast_s / n, 4),
         "verified_with_counter": int(len(check)),
         "s_per_cell_counter": round(counter_s, 4),
+        "enumeration_sha256": enumeration_digest(enum, n),
         "min": int(flops.min()),
         "max": int(flops.max()),
         "command": "python tools/nb101_flops.py",
@@ -90,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     fd, tmp = tempfile.mkstemp(prefix=".flops-", suffix=".npz", dir=args.out.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, flops=flops, hash=np.asarray(enum.hashes[:n]),
-                                meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+            np.savez_compressed(f, flops=flops, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, args.out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -337,3 +337,32 @@ def nb101_flops_fast(cell: Any, input_size: int = 32, **options) -> int:
                 flops += 2 * hw * c_prev * c  # projection of the input onto the output
             c_prev = c
     return int(flops + 2 * c_prev * cfg.num_classes)  # dense
+
+
+def enumeration_digest(enum, n: int | None = None) -> str:
+    """sha256 of an NB101 enumeration's (first ``n``) module hashes, in row order."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(enum.hashes[:n]).tobytes()).hexdigest()
+
+
+def stored_flops(path=None, enum=None) -> np.ndarray:
+    """The FLOPs column of the whole enumeration (``data/nb101/flops.npz``, written by
+    ``tools/nb101_flops.py``), row-aligned with ``NB101Space``; checked against the
+    enumeration it was computed for."""
+    import json
+    from pathlib import Path
+
+    from nasviz.errors import DataFileError
+    from nasviz.paths import data_dir
+    from nasviz.spaces.nb101_enum import load_enumeration
+
+    path = Path(path) if path is not None else data_dir() / "nb101" / "flops.npz"
+    if not path.exists():
+        raise DataFileError(f"NB101 FLOPs column not found at {path}; compute it with `python tools/nb101_flops.py`")
+    enum = enum if enum is not None else load_enumeration()
+    with np.load(path, allow_pickle=False) as z:
+        flops, meta = z["flops"], json.loads(bytes(z["meta"]).decode())
+    if len(flops) != len(enum) or meta.get("enumeration_sha256") != enumeration_digest(enum, len(flops)):
+        raise DataFileError(f"{path} was computed for a different NB101 enumeration; rerun tools/nb101_flops.py")
+    return flops

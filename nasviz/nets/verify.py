@@ -63,6 +63,34 @@ def check_nb201(indices: Iterable[int], dataset: str = "cifar10", bench=None) ->
     return out
 
 
+def check_nb201_datasets(indices: Iterable[int], bench=None,
+                         datasets: tuple[str, ...] = tuple(NB201_CLASSES)) -> dict[str, ParamCheck]:
+    """:func:`check_nb201` for several datasets with one build per cell: the network is
+    built for the first dataset, then its classifier is replaced by one for each other
+    dataset's class count (which is exactly the network built for that count)."""
+    import torch.nn as nn
+
+    from nasviz.bench.nb201 import NB201Benchmark
+    from nasviz.nets.nb201 import build_nb201
+
+    bench = bench if bench is not None else NB201Benchmark()
+    cols = {ds: bench.column("params", ds) for ds in datasets}
+    out = {ds: ParamCheck("nb201", f"{bench.path.name} params column, {ds}") for ds in datasets}
+    t0 = time.perf_counter()
+    for i in indices:
+        i = int(i)
+        net = build_nb201(bench.space.cell(i), NB201_CLASSES[datasets[0]], device="meta")
+        for ds in datasets:
+            if net.classifier.out_features != NB201_CLASSES[ds]:
+                net.classifier = nn.Linear(net.classifier.in_features, NB201_CLASSES[ds], device="meta")
+            built = net.num_params()
+            expected = float(cols[ds][i])
+            out[ds].add(i, built, expected, round(built / 1e6, 6) == round(expected, 6))
+    for r in out.values():
+        r.seconds = time.perf_counter() - t0
+    return out
+
+
 @dataclass
 class NB101Row:
     hash: str
