@@ -49,6 +49,26 @@ STALE_AFTER_S = 60.0
 RAY_ADDRESS_ENV = "NASVIZ_RAY_ADDRESS"
 
 
+_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def single_thread() -> None:
+    """One compute thread per worker: the same numerics everywhere (local or Ray) and no
+    oversubscription when many runs share a few cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
 def worker_id(prefix: str = "local") -> str:
     return f"{prefix}:{socket.gethostname()}:{os.getpid()}"
 
@@ -60,12 +80,7 @@ def execute_run(db_path: str | Path, run_id: int, *, worker: str | None = None,
     from nasviz.search.loop import Cancelled, run_loop
     from nasviz.search.runs import RunConfig, build
 
-    try:
-        import torch
-
-        torch.set_num_threads(1)  # same numerics in every worker (local or Ray)
-    except ImportError:  # pragma: no cover - torch is a hard dependency of the latent strategies only
-        pass
+    single_thread()
     worker = worker or worker_id()
     store = Store(db_path, create=False)
     store.mark_running(run_id, worker)
@@ -210,7 +225,7 @@ def launch_local(db_path: str | Path, run_id: int, *, env: dict | None = None) -
     log_path = logs / f"run-{run_id}.log"
     full_env = dict(os.environ)
     full_env.update(env or {})
-    full_env.setdefault("OMP_NUM_THREADS", "1")
+    full_env.update(_THREAD_ENV)
     root = str(Path(__file__).resolve().parent.parent.parent)
     full_env["PYTHONPATH"] = root + (os.pathsep + full_env["PYTHONPATH"] if full_env.get("PYTHONPATH") else "")
     with open(log_path, "ab") as logf:
@@ -249,7 +264,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None):
     address = address or os.environ.get(RAY_ADDRESS_ENV) or os.environ.get("RAY_ADDRESS") or None
     root = str(Path(__file__).resolve().parent.parent.parent)
     kwargs = dict(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
-                  runtime_env={"env_vars": {"PYTHONPATH": root, "OMP_NUM_THREADS": "1"}})
+                  runtime_env={"env_vars": {"PYTHONPATH": root, **_THREAD_ENV}})
     if address is None and num_cpus is not None:
         kwargs["num_cpus"] = num_cpus
     ray.init(address=address, **kwargs)

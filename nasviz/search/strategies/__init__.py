@@ -91,9 +91,14 @@ def _positive_int(params: dict, key: str, name: str) -> None:
 # The strategy modules import torch only inside their constructors, so this is cheap.
 from nasviz.search.strategies.baselines import RandomSearch, RegularizedEvolution  # noqa: E402
 from nasviz.search.strategies.reinforce import Reinforce  # noqa: E402
+from nasviz.search.strategies.latent import Arch2VecBO, Arch2VecRL  # noqa: E402
+from nasviz.search.strategies.dense import DenseSampling, RegionSearch  # noqa: E402
 
 #: strategy name -> class
-STRATEGIES: dict[str, type[Strategy]] = {c.name: c for c in (RandomSearch, RegularizedEvolution, Reinforce)}
+STRATEGIES: dict[str, type[Strategy]] = {
+    c.name: c for c in (RandomSearch, RegularizedEvolution, Reinforce, Arch2VecBO, Arch2VecRL, DenseSampling,
+                        RegionSearch)
+}
 
 
 def get_strategy(name: str) -> type[Strategy]:
