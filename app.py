@@ -7,6 +7,7 @@ st.set_page_config(page_title="nasviz", layout="wide")
 PAGES = [
     st.Page("pages/nb201_table.py", title="NB201 table", icon=":material/table:", default=True),
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="map"),
+    st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:", url_path="traversal"),
 ]
 
 st.navigation(PAGES).run()

@@ -189,7 +189,7 @@ with left:
             dot = cell_dot(space, sp.cell(index))
             st.graphviz_chart(dot)
             if dot_available():
-                st.download_button("Diagram as SVG", render(dot, "svg"), f"{space}-cell-{index}.svg",
+                st.download_button("Diagram as SVG", lambda: render(dot, "svg"), f"{space}-cell-{index}.svg",
                                    mime="image/svg+xml", key="map_svg")
             row = table.loc[index]
             metric_cols = [c for c in colour_options if c not in maps.op_columns(table).values()]

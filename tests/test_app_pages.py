@@ -127,3 +127,47 @@ def test_map_nb101_density_then_points_when_zoomed():
     n = int(cap.split(" of ")[0].replace(",", ""))
     assert 0 < n <= 20_000
     assert sum(len(_arr(t["x"])) for t in _figures(at)[0]["data"] if t["type"] == "scattergl") == n
+
+
+# -- traversal ---------------------------------------------------------------------------
+TRAV = "pages/traversal.py"
+
+
+def _step_captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith("#") or c.value.startswith("offset")]
+
+
+def test_traversal_decodes_a_sequence_and_widgets_change_it():
+    at = _run(TRAV)
+    assert at.text_input(key="trav_anchor").value == "best"
+    assert any("Anchor **#6111**" in m.value for m in at.markdown)
+    n_steps = at.slider(key="trav_steps").value
+    caps = [c for c in _step_captions(at) if "std" in c]
+    assert len(caps) == n_steps
+    dots = [g.proto.spec for g in at.get("graphviz_chart")]
+    valid = [c for c in caps if c.startswith("#")]
+    assert len(dots) == len(valid) + at.slider(key="trav_walk_len").value + 1  # traversal + walk with its start
+    # every diagram outlines exactly the edges that changed from the previous valid decode
+    for cap, dot in zip(valid[1:], dots[1:len(valid)]):
+        assert dot.count("(was ") == int(cap.rsplit("edit ", 1)[1])
+    before = _step_captions(at)
+    at.slider(key="trav_steps").set_value(5)
+    _run(TRAV, at)
+    assert len([c for c in _step_captions(at) if "std" in c]) == 5 < len([c for c in before if "std" in c])
+    # another anchor: the sequence and the walk start from it
+    at.text_input(key="trav_anchor").set_value("42")
+    _run(TRAV, at)
+    assert any("Anchor **#42**" in m.value for m in at.markdown)
+    assert any(c.startswith("#42 ") and "start" in c for c in _step_captions(at))
+    walk_heads = [s.value for s in at.subheader if "mean edit distance" in s.value]
+    assert walk_heads and float(walk_heads[0].rsplit(" ", 1)[1]) >= 1.0
+
+
+def test_traversal_bad_anchor_shows_the_message():
+    at = _run(TRAV)
+    at.text_input(key="trav_anchor").set_value("|nor_conv_3x3~0|+|bogus")
+    _run(TRAV, at)
+    assert "malformed NB201 string" in at.error[0].value
+    at.text_input(key="trav_anchor").set_value("6111")
+    _run(TRAV, at)
+    assert not at.error and any("Anchor **#6111**" in m.value for m in at.markdown)

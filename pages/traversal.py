@@ -1,0 +1,193 @@
+"""Latent traversal: decode a cell's latent code with one coordinate moved, and nearest-neighbour walks."""
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from nasviz.bench import get_benchmark
+from nasviz.errors import NasvizError
+from nasviz.models import load_model, shipped_models
+from nasviz.paths import models_dir
+from nasviz.viz import traversal as T
+from nasviz.viz.diagrams import cell_dot, dot_available
+from nasviz.viz.maps import space_frame
+from nasviz.viz.markdown import escape_markdown
+
+METRICS = {"nb201": ["cifar10 test %", "cifar100 test %", "ImageNet16-120 test %", "params (M)"],
+           "nb101": ["valid % (108 ep)", "params (M)"]}
+PER_ROW = 5
+
+
+@st.cache_resource(show_spinner=False)
+def models_of(space: str) -> list[str]:
+    import json
+
+    out = []
+    for name in shipped_models():
+        try:
+            cfg = json.loads((models_dir() / name / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if cfg.get("format") == "nasviz-latent-model" and cfg.get("config", {}).get("space") == space:
+            out.append(name)
+    return out
+
+
+@st.cache_resource(show_spinner=False)
+def model(name: str):
+    return load_model(models_dir() / name)
+
+
+@st.cache_resource(show_spinner=False)
+def bench(space: str):
+    return get_benchmark(space)
+
+
+@st.cache_resource(show_spinner=False)
+def table(space: str):
+    return space_frame(space, bench(space))
+
+
+@st.cache_resource(show_spinner=False)
+def stats(name: str):
+    m = model(name)
+    return T.latent_stats(m, bench(m.space).space.enumerate())
+
+
+@st.cache_resource(show_spinner=False)
+def embedding(name: str):
+    m = model(name)
+    return T.embeddings(m, bench(m.space).space.enumerate())
+
+
+def cell_caption(space: str, index: int, extra: str) -> str:
+    t = table(space)
+    m = METRICS[space][0]
+    return f"#{index} · {m} {t.at[index, m]:.2f}" + (f" · {extra}" if extra else "")
+
+
+def draw_sequence(space: str, cells: list, captions: list[str], key: str) -> None:
+    """Diagrams in rows; each cell's changes against the previous valid one are outlined red."""
+    prev, dots = None, {}
+    for start in range(0, len(cells), PER_ROW):
+        cols = st.columns(PER_ROW)
+        for col, c, cap, k in zip(cols, cells[start:start + PER_ROW], captions[start:start + PER_ROW],
+                                  range(start, start + PER_ROW)):
+            with col:
+                if c is None:
+                    st.warning(cap)
+                    continue
+                dot = cell_dot(space, c, compare=prev)
+                dots[f"{key}-{k:02d}"] = dot
+                st.graphviz_chart(dot)
+                st.caption(cap)
+                prev = c
+    if dots and dot_available():
+        st.download_button("Diagrams as SVG (zip)", lambda: T.svg_zip(dots), f"{key}.zip", mime="application/zip",
+                           key=f"{key}_svg")
+
+
+st.title("Latent traversal")
+st.markdown(
+    "Take one cell's latent code, move a single latent coordinate from -k to +k of its standard deviation and "
+    "decode each point: the DNAS paper's Fig. 3 (a disentangled coordinate changes one thing at a time). Red "
+    "outlines mark what changed from the previous decoded cell. Below, arch2vec's Fig. 5: a walk that always "
+    "steps to the nearest not-yet-visited cell in latent space, with the edit distance of every step."
+)
+
+space = "nb201"
+names = models_of(space)
+if not names:
+    st.info("No decodable latent model for NB201 under models/ yet: train one with `nasviz train arch2vec` "
+            "or `nasviz train beta-vae`.")
+    st.stop()
+
+sp, tab = bench(space).space, table(space)
+qp = st.query_params
+if "trav_anchor" not in st.session_state:
+    from_map = st.session_state.get("map_anchor")
+    st.session_state["trav_anchor"] = qp.get("anchor") or (
+        str(from_map["index"]) if from_map and from_map.get("space") == space else T.BEST)
+if "trav_model" not in st.session_state:
+    st.session_state["trav_model"] = qp.get("model") if qp.get("model") in names else names[0]
+
+c1, c2, c3 = st.columns([2.2, 1.2, 1.2])
+c1.text_input("Anchor: official index, arch string, or 'best'", key="trav_anchor",
+              help="'best' is the cell with the best CIFAR-10 test accuracy (200 epochs). The latent map page "
+                   "sets this to the cell you clicked there.")
+from_map = st.session_state.get("map_anchor")
+if from_map and from_map.get("space") == space and c1.button(f"Use the map's cell #{from_map['index']}"):
+    st.session_state["trav_anchor"] = str(from_map["index"])
+    st.rerun()
+name = c2.selectbox("Model", names, key="trav_model")
+other = c3.selectbox("Side by side with", ["(none)", *[n for n in names if n != name]], key="trav_other")
+
+with st.spinner(f"Loading {name} and the latent statistics of all cells..."):
+    m = model(name)
+    mean, std = stats(name)
+total = T.n_dims(m)
+if "trav_dim" not in st.session_state:
+    st.session_state["trav_dim"] = int(qp.get("dim", np.argmax(std)))
+d1, d2, d3 = st.columns(3)
+dim = d1.number_input(f"Latent coordinate (0..{total - 1})", 0, total - 1, key="trav_dim",
+                      help="arch2vec has one 16-d latent per node: coordinate = node * 16 + d. The default is the "
+                           "coordinate with the largest spread.")
+span = d2.slider("Range (± std of the coordinate)", 0.5, 6.0, 4.0, 0.5, key="trav_span")
+steps = d3.slider("Steps", 3, 15, 9, 2, key="trav_steps")
+st.query_params.update({"model": name, "anchor": st.session_state["trav_anchor"], "dim": str(dim)})
+
+try:
+    anchor = T.resolve_anchor(sp, bench(space), st.session_state["trav_anchor"])
+except NasvizError as e:
+    st.error(escape_markdown(e))
+    st.stop()
+anchor_index = int(sp.index(anchor))
+st.markdown(f"Anchor **#{anchor_index}** `{anchor.to_str()}` — coordinate **{T.dim_label(m, dim)}**: "
+            f"mean {mean[dim]:.3f}, std {std[dim]:.3f} over all {len(tab):,} cells.")
+
+models = [name] + ([other] if other != "(none)" else [])
+frames = {}
+for mname in models:
+    mm = model(mname)
+    if dim >= T.n_dims(mm):
+        st.error(f"{mname} has only {T.n_dims(mm)} latent coordinates; pick one below {T.n_dims(mm)}.")
+        continue
+    _, sstd = stats(mname)
+    t0 = time.perf_counter()
+    seq = T.traverse(mm, sp, anchor, int(dim), sstd, span=span, steps=steps)
+    ms = (time.perf_counter() - t0) * 1000
+    frames[mname] = T.steps_frame(seq, tab, METRICS[space])
+    n_valid = sum(s.valid for s in seq)
+    n_distinct = len({s.index for s in seq if s.valid})
+    st.subheader(f"{mname}: {n_valid}/{len(seq)} valid decodes, {n_distinct} distinct cells")
+    st.caption(f"Encoded and decoded in {ms:.0f} ms on the server.")
+    caps = []
+    for s in seq:
+        if not s.valid:
+            caps.append(f"offset {s.offset:+.2f} std: invalid ({s.reason})")
+        else:
+            caps.append(cell_caption(space, s.index, f"{s.offset:+.2f} std" + (
+                f" · edit {s.edit}" if s.edit is not None else "")))
+    draw_sequence(space, [s.cell if s.valid else None for s in seq], caps, f"traversal-{mname}")
+    with st.expander("Steps as a table"):
+        st.dataframe(frames[mname], hide_index=True)
+
+if frames:
+    st.plotly_chart(T.traversal_figure(frames, METRICS[space][0]), key="trav_fig")
+
+st.header("Nearest-neighbour walk (arch2vec Fig. 5)")
+n_walk = st.slider("Walk length", 5, 30, 15, key="trav_walk_len")
+walk_edits = {}
+for mname in models:
+    with st.spinner(f"Embedding every cell with {mname}..."):
+        emb = embedding(mname)
+    path, _ = T.nn_walk(emb, anchor_index, n_walk)
+    cells = [sp.cell(i) for i in path]
+    edits = [T.edit_distance(a, b) for a, b in zip(cells, cells[1:])]
+    walk_edits[mname] = edits
+    st.subheader(f"{mname}: mean edit distance per step {np.mean(edits):.2f}")
+    caps = [cell_caption(space, i, "start" if k == 0 else f"edit {edits[k - 1]}") for k, i in enumerate(path)]
+    draw_sequence(space, cells, caps, f"walk-{mname}")
+st.caption("Paper (NB101): arch2vec's walk averages 2.9 edits per step, the supervised encoder's 8.9.")
+st.plotly_chart(T.walk_figure(walk_edits), key="walk_fig")
