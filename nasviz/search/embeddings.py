@@ -5,11 +5,12 @@
 * ``"onehot"`` -- the discrete encoding (NB201: one-hot op per edge, 30 dims; NB101:
   upper-triangular adjacency bits + one-hot interior ops, padded to 7 vertices, 36
   dims). Always available; it is the "discrete encoding" arm of arch2vec's comparison.
-* any other name -- a precomputed embedding file written by the latent-model work:
-  ``<data_dir>/embeddings/<space>/<name>.npy`` or ``.npz`` (array ``embedding``,
-  ``z`` or ``mu``, else the first array), or a checkpoint folder
-  ``<models_dir>/<name>`` whose encoder is run once over every cell and cached under
-  ``<user_dir>/embeddings/``.
+* ``MODEL`` or ``MODEL:ARRAY`` -- a precomputed file ``<data_dir>/embeddings/MODEL.npz``
+  (written by :mod:`nasviz.analysis.embeddings`: ``means`` or ``latent``, and 2-D
+  projections ``pca``/``umap``/``tsne``); ``ARRAY`` picks one (default: the means).
+  A short name is tried with the space prefix too (``arch2vec`` -> ``nb201-arch2vec``).
+  Without a file, a checkpoint folder ``<models_dir>/MODEL`` is run once over every
+  cell and cached under ``<user_dir>/embeddings/``.
 
 The matrix must have one row per cell of the problem's table (NB201: the 15,625
 cells in official index order).
@@ -18,6 +19,7 @@ cells in official index order).
 from __future__ import annotations
 
 import functools
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +74,8 @@ def load_embedding(problem, name: str) -> np.ndarray:
     if z is None:
         raise NasvizError(
             f"no embedding {name!r} for space {problem.space_name}: looked for "
-            f"{_embedding_dir(problem.space_name) / (key + '.npy')} (or .npz) and a checkpoint folder "
-            f"models/{key}; available: {', '.join(available_embeddings(problem.space_name))}"
+            f"{_embedding_dir(problem.space_name) / (key.partition(':')[0] + '.npz')} and a checkpoint folder "
+            f"models/{key.partition(':')[0]}; available: {', '.join(available_embeddings(problem.space_name))}"
         )
     if z.ndim != 2 or z.shape[0] != problem.n_cells:
         raise DataFileError(
@@ -88,36 +90,44 @@ def load_embedding(problem, name: str) -> np.ndarray:
 def _embedding_dir(space: str) -> Path:
     from nasviz.paths import data_dir
 
-    return data_dir() / "embeddings" / space
+    return data_dir() / "embeddings"
 
 
 def available_embeddings(space: str) -> list[str]:
     names = ["onehot"]
     d = _embedding_dir(space)
     if d.is_dir():
-        names += sorted({p.stem for p in d.iterdir() if p.suffix in (".npy", ".npz")})
+        names += sorted(p.stem for p in d.glob(f"{space}-*.npz"))
     return names
+
+
+_MEANS_KEYS = ("means", "latent", "embedding", "z", "mu")
 
 
 @functools.lru_cache(maxsize=16)
 def _from_files(space: str, name: str) -> np.ndarray | None:
+    model, _, array = name.partition(":")
+    candidates = [model] if model.startswith(space + "-") else [model, f"{space}-{model}"]
     d = _embedding_dir(space)
-    for ext in (".npy", ".npz"):
-        p = d / f"{name}{ext}"
+    for m in candidates:
+        p = d / f"{m}.npz"
         if p.is_file():
             try:
-                if ext == ".npy":
-                    return np.asarray(np.load(p, allow_pickle=False), dtype=np.float32)
                 with np.load(p, allow_pickle=False) as f:
-                    for k in ("embedding", "z", "mu", "embeddings"):
-                        if k in f.files:
-                            return np.asarray(f[k], dtype=np.float32)
-                    return np.asarray(f[f.files[0]], dtype=np.float32)
-            except (OSError, ValueError) as e:
+                    keys = [array] if array else [k for k in _MEANS_KEYS if k in f.files]
+                    if not keys or keys[0] not in f.files:
+                        raise DataFileError(f"embedding file {p} has no array {array or 'means'!r}; "
+                                            f"it holds {', '.join(f.files)}")
+                    return np.asarray(f[keys[0]], dtype=np.float32)
+            except (OSError, ValueError, zipfile.BadZipFile) as e:
                 raise DataFileError(f"embedding file {p} is unreadable ({e})") from e
-    return _from_checkpoint(space, name)
-
-
+    if array:
+        return None
+    for m in candidates:
+        z = _from_checkpoint(space, m)
+        if z is not None:
+            return z
+    return None
 def _from_checkpoint(space: str, name: str) -> np.ndarray | None:
     from nasviz.paths import models_dir, user_dir
 

@@ -5,6 +5,11 @@ A region file is JSON, one of::
     {"kind": "box", "embedding": "onehot", "dims": [0, 1], "x": [lo, hi], "y": [lo, hi]}
     {"kind": "lasso", "embedding": "arch2vec", "dims": [0, 1], "polygon": [[x, y], [x, y], [x, y], ...]}
     {"kind": "intervals", "embedding": "arch2vec", "intervals": {"3": [lo, hi], "7": [lo, hi]}}
+    {"kind": "points", "indices": [cell indices]}
+
+The app's latent map (:func:`nasviz.viz.maps.selection_region`) writes the same
+format with ``"embedding": "nb201-arch2vec", "projection": "pca"``: the shape is then
+drawn in that 2-D projection (``MODEL:pca`` in :mod:`nasviz.search.embeddings`).
 
 ``embedding`` names a matrix with one row per cell (see
 :mod:`nasviz.search.embeddings`; a 2-D projection stored there works the same way,
@@ -21,7 +26,7 @@ import numpy as np
 
 from nasviz.errors import NasvizError
 
-KINDS = ("box", "lasso", "intervals")
+KINDS = ("box", "lasso", "intervals", "points")
 _FORMAT = ('a region is a JSON object: {"kind": "box", "embedding": NAME, "dims": [i, j], "x": [lo, hi], '
            '"y": [lo, hi]} or {"kind": "lasso", ..., "polygon": [[x, y], ...]} or {"kind": "intervals", '
            '"embedding": NAME, "intervals": {"dim": [lo, hi]}}')
@@ -50,6 +55,17 @@ def parse_region(obj) -> dict:
     if not isinstance(emb, str) or not emb:
         raise NasvizError(f"region embedding must be a name; got {emb!r}")
     out: dict = {"kind": kind, "embedding": emb}
+    proj = obj.get("projection")
+    if proj is not None:
+        if not isinstance(proj, str) or not proj or ":" in proj:
+            raise NasvizError(f"region projection must be a name such as 'pca'; got {proj!r}")
+        out["projection"] = proj
+    if kind == "points":
+        idx = obj.get("indices")
+        if not isinstance(idx, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in idx):
+            raise NasvizError(f'a points region needs "indices": a list of cell indices; got {idx!r}')
+        out["indices"] = sorted({int(i) for i in idx})
+        return out
     if kind in ("box", "lasso"):
         dims = obj.get("dims", [0, 1])
         if (not isinstance(dims, (list, tuple)) or len(dims) != 2
@@ -136,9 +152,20 @@ def region_mask(region: dict, space: str | None = None, *, problem=None, embeddi
         from nasviz.search.problem import make_problem
 
         problem = make_problem(space or "nb201", "cifar10")
-    z = load_embedding(problem, region["embedding"]) if embedding is None else embedding
-    d = z.shape[1]
     kind = region["kind"]
+    if kind == "points":
+        idx = np.asarray(region["indices"], dtype=np.int64)
+        bad = idx[(idx < 0) | (idx >= problem.n_cells)]
+        if len(bad):
+            raise NasvizError(f"region cell index {int(bad[0])} is out of range 0..{problem.n_cells - 1}")
+        if not len(idx):
+            raise NasvizError("the region contains no cell (empty indices)")
+        mask = np.zeros(problem.n_cells, dtype=bool)
+        mask[idx] = True
+        return mask
+    name = region["embedding"] + (f":{region['projection']}" if region.get("projection") else "")
+    z = load_embedding(problem, name) if embedding is None else embedding
+    d = z.shape[1]
     if kind in ("box", "lasso"):
         i, j = region["dims"]
         if max(i, j) >= d:

@@ -1,0 +1,172 @@
+"""Strategies: seeded, budget = distinct queries, resume by replay == uninterrupted, paper parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasviz.errors import NasvizError
+from nasviz.search.loop import ReplayMismatch, run_loop
+from nasviz.search.problem import make_problem
+from nasviz.search.runs import build, validate_config
+from nasviz.search.strategies import STRATEGIES, Invalid, Strategy
+
+# onehot: the discrete encoding, always available, so these tests do not depend on shipped models
+FAST = {
+    "random": {},
+    "evolution": {},
+    "reinforce": {},
+    "arch2vec-bo": {"embedding": "onehot", "top_k": 10},
+    "arch2vec-rl": {"embedding": "onehot"},
+    "dense": {"embedding": "onehot", "per_round": 8, "epochs": 30},
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    from nasviz.search.jobs import single_thread
+
+    single_thread()
+
+
+def trials_of(cfg):
+    problem, strategy = build(cfg)
+    res = run_loop(problem, strategy, cfg.budget)
+    return res
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_seeded_budgeted_and_resumable(name):
+    cfg = validate_config(name, "nb201", "cifar10", budget=40, seed=7, params=FAST[name])
+    full = trials_of(cfg)
+    cells = [t.cell_index for t in full.trials]
+    assert len(cells) == 40 and len(set(cells)) == 40  # budget counts distinct benchmark queries
+    assert [t.number for t in full.trials] == list(range(40))
+    problem = make_problem("nb201", "cifar10")
+    signal = problem.signal_column()
+    assert all(t.value == signal[t.cell_index] for t in full.trials)  # the 12-epoch cifar10-valid valid acc
+    assert full.stats.queries == 40 and full.stats.asks == 40 + full.stats.duplicates + full.stats.invalid
+
+    again = trials_of(cfg)
+    assert [t.cell_index for t in again.trials] == cells  # same seed, same trials
+    other = trials_of(validate_config(name, "nb201", "cifar10", budget=40, seed=8, params=FAST[name]))
+    assert [t.cell_index for t in other.trials] != cells
+
+    # interrupted after 17 trials: a fresh strategy replays them and finishes identically
+    p2, s2 = build(cfg)
+    resumed = run_loop(p2, s2, cfg.budget, history=full.trials[:17])
+    assert resumed.stats.replayed == 17 and resumed.stats.queries == 23
+    assert [t.cell_index for t in full.trials[:17] + resumed.trials] == cells
+    assert [t.value for t in resumed.trials] == [t.value for t in full.trials[17:]]
+
+
+def test_replay_of_foreign_history_is_refused():
+    cfg = validate_config("evolution", "nb201", "cifar10", budget=20, seed=1)
+    a = trials_of(cfg)
+    p, s = build(validate_config("evolution", "nb201", "cifar10", budget=20, seed=2))
+    with pytest.raises(ReplayMismatch, match="resume diverged at trial 0"):
+        run_loop(p, s, 20, history=a.trials)
+
+
+def test_rea_uses_the_benchmark_papers_sizes():
+    assert validate_config("evolution", "nb201").params == {"population": 10, "sample": 3}
+    assert validate_config("evolution", "nb101").params == {"population": 100, "sample": 10}
+    with pytest.raises(NasvizError, match="sample .* must not exceed population"):
+        validate_config("evolution", "nb201", params={"population": 2, "sample": 3})
+
+
+def test_rea_population_ages_out():
+    problem = make_problem("nb201", "cifar10")
+    s = STRATEGIES["evolution"](problem, np.random.default_rng(0))
+    res = run_loop(problem, s, 60)
+    told = [t.cell_index for t in res.trials]
+    pop = [problem.index(c) for c, _ in s.population]
+    assert len(pop) == 10 and pop == told[-10:]  # the 10 most recent distinct cells, oldest gone
+
+
+def test_arch2vec_rl_paper_settings():
+    p = validate_config("arch2vec-rl", "nb201", params={"embedding": "onehot"}).params
+    assert (p["hidden"], p["episode"], p["lr"], p["discount"], p["baseline_decay"]) == (128, 16, 1e-2, 0.4, 0.4)
+    p = validate_config("arch2vec-rl", "nb101", params={"embedding": "onehot"}).params
+    assert (p["discount"], p["baseline_decay"]) == (0.8, 0.95)
+
+
+class _Invalids(Strategy):
+    """Proposes an invalid point, a duplicate and a new cell in turn (exercises the loop's accounting)."""
+
+    name = "test-invalids"
+
+    def __init__(self, problem, rng):
+        super().__init__(problem, rng)
+        self.k = 0
+        self.last = None
+        self.told = []
+
+    def ask(self):
+        self.k += 1
+        if self.k % 3 == 1:
+            return Invalid("decoded to no cell")
+        if self.k % 3 == 2 and self.last is not None:
+            return self.last
+        self.last = self.problem.sample(self.rng)
+        return self.last
+
+    def tell(self, cell, value):
+        self.told.append(value)
+
+
+def test_invalid_and_duplicate_cost_no_budget_and_are_counted():
+    problem = make_problem("nb201", "cifar10")
+    s = _Invalids(problem, np.random.default_rng(0))
+    res = run_loop(problem, s, 10)
+    # asks 1..27: invalid at 1, 4, .., 25; duplicate at 5, 8, .., 26; new at 2, 3, 6, .., 27
+    assert (res.stats.queries, res.stats.invalid, res.stats.duplicates, res.stats.asks) == (10, 9, 8, 27)
+    assert problem.bench.counter.used == 10  # only new cells reached the benchmark
+    assert s.told.count(None) == res.stats.invalid
+
+
+def test_stalled_strategy_stops_with_a_clear_error():
+    problem = make_problem("nb201", "cifar10")
+
+    class Stuck(_Invalids):
+        def ask(self):
+            return Invalid("never valid")
+
+    with pytest.raises(NasvizError, match="proposed 50 cells in a row without a new one"):
+        run_loop(problem, Stuck(problem, np.random.default_rng(0)), 5, max_stall=50)
+
+
+def test_dense_sampling_switches_and_eq4_region():
+    problem = make_problem("nb201", "cifar10")
+    s = STRATEGIES["dense"](problem, np.random.default_rng(0), embedding="onehot", epochs=20)
+    run_loop(problem, s, 40)
+    assert s.sampled["region"] > 0 and s.sampled["edge"] > 0 and s.sampled["anywhere"] > 0
+    # Eq. 4: every promising point lies within sigma of some top-k code, per dimension
+    top = s.Z[np.asarray(s.X_idx)[np.argsort(-np.asarray(s.y), kind="stable")[:3]]]
+    for _ in range(50):
+        z = s._promising_point()
+        assert (np.abs(top - z).min(axis=0) <= 0.25 + 1e-12).all()
+    off = STRATEGIES["dense"](problem, np.random.default_rng(0), embedding="onehot", epochs=20, dense=False)
+    run_loop(problem, off, 40)
+    assert off.sampled["region"] == 0 and off.sampled["edge"] == 0 and off.sampled["anywhere"] > 0
+
+
+def test_region_search_samples_inside_the_region():
+    problem = make_problem("nb201", "cifar10")
+    # onehot dims 0..4 are edge 0's op; dim 3 = nor_conv_3x3
+    region = {"kind": "intervals", "embedding": "onehot", "intervals": {"3": [0.5, 1.0]}}
+    cfg = validate_config("region", "nb201", "cifar10", budget=30, seed=0, region=region,
+                          params={"eps1": 1.0, "epochs": 20, "n_init": 8})
+    res = trials_of(cfg)
+    assert all(problem.cell(t.cell_index).ops[0] == 3 for t in res.trials)
+
+
+def test_bo_surrogates_rank_better_than_chance():
+    """EI on a GP/DNGO fitted to 16 random cells must pick better-than-median cells."""
+    problem = make_problem("nb201", "cifar10")
+    sig = problem.signal_column()
+    for surrogate in ("gp", "dngo"):
+        s = STRATEGIES["arch2vec-bo"](problem, np.random.default_rng(0), embedding="onehot", surrogate=surrogate)
+        res = run_loop(problem, s, 26)
+        picked = [sig[t.cell_index] for t in res.trials[16:]]
+        assert np.median(picked) > np.median(sig), surrogate
