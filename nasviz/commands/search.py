@@ -107,7 +107,7 @@ def _wait_or_detach(store, run_ids, handles, detach: bool, as_json: bool, quiet:
     ray_refs = [h for h in handles if h is not None and not isinstance(h, J.LocalJob)]
     local = [h for h in handles if isinstance(h, J.LocalJob)]
     try:
-        runs = _progress_waiter(store, run_ids, local, quiet or as_json)
+        runs = _progress_waiter(store, run_ids, local, quiet)  # progress goes to stderr, also with --json
         if ray_refs:
             import ray
 
