@@ -8,6 +8,7 @@ PAGES = [
     st.Page("pages/nb201_table.py", title="NB201 table", icon=":material/table:", default=True),
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="map"),
     st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:", url_path="traversal"),
+    st.Page("pages/controller.py", title="Controller study", icon=":material/psychology:", url_path="controller"),
 ]
 
 st.navigation(PAGES).run()

@@ -171,3 +171,46 @@ def test_traversal_bad_anchor_shows_the_message():
     at.text_input(key="trav_anchor").set_value("6111")
     _run(TRAV, at)
     assert not at.error and any("Anchor **#6111**" in m.value for m in at.markdown)
+
+
+# -- controller --------------------------------------------------------------------------
+CTRL = "pages/controller.py"
+
+
+def _medians(at: AppTest) -> dict[str, float]:
+    cap = next(c.value for c in at.caption if c.value.startswith("Paper Fig. 2"))
+    parts = cap.split("Median here: ")[1].rstrip(".").split(", ")
+    return {p.rsplit(" ", 1)[0]: float(p.rsplit(" ", 1)[1]) for p in parts}
+
+
+def test_controller_figures_and_table1_follow_the_widgets():
+    at = _run(CTRL)
+    med = _medians(at)
+    assert set(med) == {"random", "unsupervised", "supervised"}
+    assert med["supervised"] > med["random"]  # trained controllers sample better cells (paper Fig. 2)
+    figs = _figures(at)
+    probs = figs[0]
+    assert len([t for t in probs["data"] if t["type"] == "scatter"]) == 3 * at.slider(key="ctrl_n").value
+    live = at.dataframe[-1].value
+    assert list(live["controller"]) == ["random", "unsupervised", "supervised"]
+    assert (live["GED (paper)"] == ["-0.064", "-0.028", "+0.100"]).all()
+    # fewer sampled architectures: fewer lines in Fig. 1/4
+    at.slider(key="ctrl_n").set_value(40)
+    _run(CTRL, at)
+    assert len([t for t in _figures(at)[0]["data"] if t["type"] == "scatter"]) == 3 * 40
+    # another random-controller checkpoint changes what it samples
+    def sampled(at, kind):
+        hist = _figures(at)[1]
+        return _arr(next(t for t in hist["data"] if t["name"].startswith(kind))["x"])
+
+    seeds = at.selectbox(key="ctrl_seed_random").options
+    assert len(seeds) >= 2, "the random controller ships with several seeds"
+    before_random, before_sup = sampled(at, "random"), sampled(at, "supervised")
+    at.selectbox(key="ctrl_seed_random").set_value(int(seeds[1]))
+    _run(CTRL, at)
+    assert not np.array_equal(sampled(at, "random"), before_random)
+    assert np.array_equal(sampled(at, "supervised"), before_sup)
+    # a table over more pairs gives other correlations for the same controllers
+    at.select_slider(key="ctrl_t_pairs").set_value(2000)
+    _run(CTRL, at)
+    assert not at.dataframe[-1].value.equals(live)
