@@ -9,6 +9,8 @@ PAGES = [
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="map"),
     st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:", url_path="traversal"),
     st.Page("pages/controller.py", title="Controller study", icon=":material/psychology:", url_path="controller"),
+    st.Page("pages/distributions.py", title="Distributions", icon=":material/stacked_line_chart:",
+            url_path="distributions"),
 ]
 
 st.navigation(PAGES).run()

@@ -214,3 +214,30 @@ def test_controller_figures_and_table1_follow_the_widgets():
     at.select_slider(key="ctrl_t_pairs").set_value(2000)
     _run(CTRL, at)
     assert not at.dataframe[-1].value.equals(live)
+
+
+# -- distributions -----------------------------------------------------------------------
+DIST = "pages/distributions.py"
+
+
+def test_distributions_page_plots_the_stored_runs_and_follows_the_widgets():
+    from nasviz.viz import distributions as D
+
+    at = _run(DIST)
+    chosen = at.multiselect(key="dist_runs").value
+    assert chosen and all(n.endswith("-seed0") for n in chosen)
+    weights = _figures(at)[0]
+    assert len(weights["data"]) == len(chosen) * 6 * 5  # runs x edges x ops
+    summary = at.dataframe[0].value
+    run = D.load_runs(D.list_runs(), [chosen[0]])[0]
+    assert summary.iloc[0]["final cell"] == run.final_cell().to_str()
+    assert summary.iloc[0]["regret"] == pytest.approx(round(float(run.regret("cifar10")[-1]), 2))
+    at.multiselect(key="dist_edges").set_value([0, 5])
+    at.selectbox(key="dist_dataset").set_value("cifar100")
+    _run(DIST, at)
+    assert len(_figures(at)[0]["data"]) == len(chosen) * 2 * 5
+    assert "cifar100" in _figures(at)[1]["layout"]["title"]["text"]
+    assert at.dataframe[0].value.iloc[0]["regret"] == pytest.approx(round(float(run.regret("cifar100")[-1]), 2))
+    at.multiselect(key="dist_runs").set_value([])
+    _run(DIST, at)
+    assert any("Pick at least one run" in i.value for i in at.info)
