@@ -170,3 +170,14 @@ def test_bo_surrogates_rank_better_than_chance():
         res = run_loop(problem, s, 26)
         picked = [sig[t.cell_index] for t in res.trials[16:]]
         assert np.median(picked) > np.median(sig), surrogate
+
+
+@pytest.mark.parametrize("name", ["random", "evolution"])
+def test_nb101_sample_stays_inside_the_table(name):
+    cfg = validate_config(name, "nb101", "cifar10", budget=120, seed=0)
+    problem, strategy = build(cfg)
+    res = run_loop(problem, strategy, cfg.budget)
+    sig = problem.signal_column()
+    rows = [t.cell_index for t in res.trials]
+    assert len(set(rows)) == 120 and res.stats.unavailable == 0
+    assert [t.value for t in res.trials] == [sig[r] for r in rows]  # NB101 108-epoch validation accuracy

@@ -1,0 +1,200 @@
+"""Search strategies on NB201 with the arch2vec protocol (paper 003, Table 3).
+
+Protocol: the search sees the 12-epoch validation accuracy (CIFAR-10: the
+cifar10-valid split; CIFAR-100 / ImageNet16-120: their own 12-epoch validation
+accuracy); after ``b`` queries the chosen cell is the best one by that signal, and we
+report its 200-epoch test accuracy (CIFAR-10: trained on train+valid). Every strategy
+gets the same budgets and >= 50 seeds; mean +- std over seeds.
+
+    nice -n 10 python benchmarks/bench_search.py run --strategies random,evolution --seeds 50
+    python benchmarks/bench_search.py report      # -> benchmarks/results/search.json + search.md
+
+``run`` appends one JSON line per (strategy, dataset, seed) to
+``benchmarks/results/search_runs.jsonl`` (the queried cell indices in order, wall time,
+loop statistics), skipping runs already there, so an interrupted benchmark continues.
+``report`` derives everything else from those indices and the benchmark table.
+Throughput = queries / wall seconds of the in-process ask/tell loop on this machine
+(no store; the CPU is shared with other jobs, so it is a lower bound).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "results"
+RAW = RESULTS / "search_runs.jsonl"
+BUDGETS = (50, 100, 150, 200)
+NB101_BUDGETS = (150, 300)
+
+#: label -> (strategy, params)
+VARIANTS = {
+    "random": ("random", {}),
+    "evolution": ("evolution", {}),
+    "reinforce": ("reinforce", {}),
+    "arch2vec-bo": ("arch2vec-bo", {"embedding": "arch2vec"}),
+    "arch2vec-bo-dngo": ("arch2vec-bo", {"embedding": "arch2vec", "surrogate": "dngo"}),
+    "onehot-bo": ("arch2vec-bo", {"embedding": "onehot"}),
+    "arch2vec-rl": ("arch2vec-rl", {"embedding": "arch2vec"}),
+    "dense-arch2vec": ("dense", {"embedding": "arch2vec"}),
+    "dense-off-arch2vec": ("dense", {"embedding": "arch2vec", "dense": False}),
+}
+
+PAPER = {  # arch2vec paper 003, Table 3 (test accuracy, 500 runs, their time budget)
+    "cifar10": {"random": (93.75, 0.37), "evolution": (93.84, 0.43), "reinforce": (93.82, 0.31),
+                "arch2vec-rl": (94.12, 0.42), "arch2vec-bo": (94.18, 0.24)},
+    "cifar100": {"random": (72.05, 0.77), "evolution": (72.86, 0.55), "reinforce": (72.13, 0.79),
+                 "arch2vec-rl": (73.15, 0.78), "arch2vec-bo": (73.37, 0.30)},
+    "ImageNet16-120": {"random": (45.33, 0.79), "evolution": (45.63, 0.64), "reinforce": (45.30, 0.86),
+                       "arch2vec-rl": (46.16, 0.38), "arch2vec-bo": (46.27, 0.37)},
+}
+
+
+def _done() -> set[tuple[str, str, int, int]]:
+    out = set()
+    if RAW.exists():
+        for line in RAW.read_text().splitlines():
+            if line.strip():
+                d = json.loads(line)
+                out.add((d.get("space", "nb201"), d["variant"], d["dataset"], d["seed"], d["budget"]))
+    return out
+
+
+def cmd_run(args) -> None:
+    from nasviz.search.jobs import single_thread
+    from nasviz.search.loop import run_loop
+    from nasviz.search.problem import make_problem
+    from nasviz.search.strategies import get_strategy
+
+    single_thread()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    done = _done()
+    for ds in args.datasets.split(","):
+        for label in args.strategies.split(","):
+            strategy, params = VARIANTS[label]
+            for seed in range(args.seed0, args.seed0 + args.seeds):
+                if (args.space, label, ds, seed, args.budget) in done:
+                    continue
+                problem = make_problem(args.space, ds)
+                s = get_strategy(strategy)(problem, np.random.default_rng(seed), **params)
+                t0 = time.perf_counter()
+                res = run_loop(problem, s, args.budget)
+                wall = time.perf_counter() - t0
+                rec = {"space": args.space, "variant": label, "strategy": strategy, "params": params, "dataset": ds, "seed": seed,
+                       "budget": args.budget, "cells": [t.cell_index for t in res.trials], "wall_s": wall,
+                       "stats": res.stats.to_dict()}
+                with open(RAW, "a") as f:
+                    f.write(json.dumps(rec) + "\n")
+                print(f"{args.space} {label:<20} {ds:<15} seed {seed:>3}  {wall:6.1f} s", flush=True)
+
+
+def cmd_report(args) -> None:
+    from nasviz.search.problem import make_problem
+
+    runs: dict[tuple[str, str, str], list[dict]] = {}
+    seen = set()
+    for line in RAW.read_text().splitlines():
+        if line.strip():
+            d = json.loads(line)
+            k = (d.get("space", "nb201"), d["variant"], d["dataset"], d["seed"], d["budget"])
+            if k in seen:  # two runners may have done the same seed; keep the first
+                continue
+            seen.add(k)
+            runs.setdefault((d.get("space", "nb201"), d["variant"], d["dataset"]), []).append(d)
+    out = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "budgets": list(BUDGETS),
+           "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "load_avg": os.getloadavg()},
+           "paper_table3_test": PAPER, "results": {}}
+    for (space, label, ds), rs in sorted(runs.items()):
+        problem = make_problem(space, ds)
+        sig = problem.signal_column()
+        reps = problem.report_columns()
+        test = reps.get("test_200ep", reps.get("test_108ep", reps.get("valid_108ep")))
+        budgets = BUDGETS if space == "nb201" else NB101_BUDGETS
+        curves_sig, curves_test = [], []
+        for r in rs:
+            idx = np.asarray(r["cells"], dtype=np.int64)
+            v = sig[idx]
+            best_pos = np.array([int(np.argmax(v[: k + 1])) for k in range(len(v))])
+            curves_sig.append(np.maximum.accumulate(v))
+            curves_test.append(test[idx[best_pos]])
+        L = min(len(c) for c in curves_sig)
+        cs = np.stack([c[:L] for c in curves_sig])
+        ct = np.stack([c[:L] for c in curves_test])
+        wall = np.array([r["wall_s"] for r in rs])
+        q = np.array([r["stats"]["queries"] for r in rs])
+        entry = {
+            "strategy": rs[0]["strategy"], "params": rs[0]["params"], "seeds": len(rs),
+            "at": {str(b): {"test_mean": float(ct[:, b - 1].mean()), "test_std": float(ct[:, b - 1].std()),
+                            "signal_mean": float(cs[:, b - 1].mean()), "signal_std": float(cs[:, b - 1].std())}
+                   for b in budgets if b <= L},
+            "curve_test_mean": ct.mean(axis=0).round(4).tolist(),
+            "curve_signal_mean": cs.mean(axis=0).round(4).tolist(),
+            "throughput_queries_per_s": float(q.sum() / wall.sum()),
+            "duplicates_per_run": float(np.mean([r["stats"]["duplicates"] for r in rs])),
+            "invalid_per_run": float(np.mean([r["stats"]["invalid"] for r in rs])),
+        }
+        key = ds if space == "nb201" else f"nb101-{ds}"
+        out["results"].setdefault(key, {})[label] = entry
+    (RESULTS / "search.json").write_text(json.dumps(out, indent=1))
+    (RESULTS / "search.md").write_text(markdown(out))
+    print((RESULTS / "search.md").read_text())
+
+
+def markdown(out: dict) -> str:
+    lines = ["## Search (NB201, arch2vec protocol)", "",
+             "Search signal: 12-epoch validation accuracy; reported: the 200-epoch test accuracy of the cell with "
+             "the best signal after b queries (CIFAR-10: cifar10-valid signal, cifar10 train+valid test). "
+             "Mean +- std over seeds; script `benchmarks/bench_search.py`, raw runs "
+             "`benchmarks/results/search_runs.jsonl`.", ""]
+    best = 94.37  # global optimum of the cifar10 test column (for reference)
+    for ds, res in out["results"].items():
+        budgets = NB101_BUDGETS if ds.startswith("nb101") else out["budgets"]
+        what = ("108-epoch validation accuracy of the best cell (30,001-cell sample, no test column)"
+                if ds.startswith("nb101") else "200-epoch test accuracy of the chosen cell")
+        lines += [f"### {ds}", "", what, "", "| strategy | seeds | " + " | ".join(f"{b} queries" for b in budgets)
+                  + " | paper Table 3 | queries/s | dup./run |",
+                  "|---|---|" + "---|" * len(budgets) + "---|---|---|"]
+        key_b = str(budgets[1] if len(budgets) > 1 else budgets[0])
+        for label, e in sorted(res.items(), key=lambda kv: -kv[1]["at"].get(key_b, {"test_mean": 0})["test_mean"]):
+            cells = []
+            for b in budgets:
+                a = e["at"].get(str(b))
+                cells.append(f"{a['test_mean']:.2f} +- {a['test_std']:.2f}" if a else "-")
+            pap = out["paper_table3_test"].get(ds, {}).get(label)
+            pap_s = f"{pap[0]:.2f} +- {pap[1]:.2f}" if pap else "-"
+            lines.append(f"| {label} | {e['seeds']} | " + " | ".join(cells)
+                         + f" | {pap_s} | {e['throughput_queries_per_s']:.0f} | {e['duplicates_per_run']:.0f} |")
+        lines.append("")
+    m = out["machine"]
+    lines += [f"Machine: {m['cpu_count']} cores shared with other jobs (load average {m['load_avg'][0]:.0f} when "
+              f"the report was written); throughput is the in-process ask/tell loop, queries per wall second.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--strategies", default="random,evolution,reinforce,arch2vec-rl,arch2vec-bo,dense-arch2vec")
+    r.add_argument("--datasets", default="cifar10")
+    r.add_argument("--seeds", type=int, default=50)
+    r.add_argument("--seed0", type=int, default=0)
+    r.add_argument("--budget", type=int, default=200)
+    r.add_argument("--space", default="nb201", choices=("nb201", "nb101"))
+    sub.add_parser("report")
+    args = ap.parse_args()
+    {"run": cmd_run, "report": cmd_report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
