@@ -375,3 +375,23 @@ def test_checkpoint_round_trip():
     clone.eval()
     with torch.no_grad():
         assert torch.equal(net(x), clone(x))
+
+
+def test_export_command_line(tmp_path):
+    """`nasviz export` as a user runs it (skipped until nasviz/cli.py registers the command)."""
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "nasviz.cli", "export", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    out = tmp_path / "net.py"
+    ok = cli("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|", "--out", str(out), "--json")
+    if ok.returncode != 0 and "No such command" in ok.stderr:
+        pytest.skip("export is not registered in nasviz/cli.py")
+    assert ok.returncode == 0, ok.stderr
+    info = __import__("json").loads(ok.stdout)
+    assert info["params"] == nb201_params(info["arch"]) and out.exists()
+    bad = cli('{"matrix": [[0,1],[0,0]], "ops": ["input","conv9x9"]}', "--space", "nb101", "--out",
+              str(tmp_path / "bad.pt"))
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr and not (tmp_path / "bad.pt").exists()
