@@ -36,6 +36,7 @@ def _register_subcommands() -> None:
     from nasviz.commands.export import export as export_cmd
     from nasviz.commands.models import embed, train_app
     from nasviz.commands.nb101 import enumerate_app, import_nb101
+    from nasviz.commands.search import app as search_app
 
     app.add_typer(enumerate_app, name="enumerate")
     import_app.command("nb101")(import_nb101)
@@ -44,6 +45,7 @@ def _register_subcommands() -> None:
     app.command("embed")(embed)
     app.add_typer(controller_app, name="controller")
     app.add_typer(distribution_app, name="distribution")
+    app.add_typer(search_app, name="search")
 
 
 def _emit_json(obj: dict) -> None:
