@@ -221,8 +221,9 @@ class DenseSampling(Strategy):
             pred = self._predict(cand)
             order = np.argsort(-pred, kind="stable")
             picks = [int(c) for c in cand[order[: int(p["per_round"])]]]
-            for c, v in zip(cand.tolist(), pred.tolist()):  # D-hat: pseudo-labelled, for the next round
-                self.pseudo[int(c)] = float(v)
+            # D-hat (Algorithm 1, steps 8-9): this round's candidates with predicted labels,
+            # used with D' when the predictor is retrained next round
+            self.pseudo = {int(c): float(v) for c, v in zip(cand.tolist(), pred.tolist())}
         if int(p["moves"]) > 0:
             ok = [i for i in np.asarray(self.X_idx)[np.argsort(-np.asarray(self.y), kind="stable")]
                   if self.flops[i] <= self.F + float(p["tau"])]

@@ -1,9 +1,13 @@
 """REINFORCE with the ENAS controller (Williams 1992; Pham et al. 2018).
 
 The policy is :class:`nasviz.controllers.enas.ENASController` (an LSTM emitting one
-categorical decision per edge). Each ``ask`` samples one cell; each ``tell`` makes
-one policy-gradient step ``-(r - b) * log p(cell) - w_ent * H`` with Adam, reward
-``r = accuracy / 100`` and an exponential-moving-average baseline ``b``.
+categorical decision per edge). The controller samples ``batch`` cells in one pass;
+they are asked one by one, and once all are told it makes one policy-gradient step
+``-mean((r - b) * log p(cell)) - w_ent * mean(H)`` with Adam, reward
+``r = accuracy / 100`` and an exponential-moving-average baseline ``b`` (per sample).
+``batch=1`` is the per-sample update of NB201's baseline; the default 8 is ENAS-style
+batching, 8x cheaper per proposal (a converged controller proposes mostly cells it has
+already queried, which cost no budget but do cost controller passes).
 NAS-Bench-201's own REINFORCE baseline uses Adam, learning rate 0.01 (NATS-Bench
 ``reinforce.py --learning_rate 0.01``) and EMA momentum 0.9; those are the defaults.
 """
@@ -28,7 +32,7 @@ def _controller_cls():
 
 class Reinforce(Strategy):
     name = "reinforce"
-    defaults: dict[str, Any] = {"lr": 0.01, "ema": 0.9, "entropy_weight": 0.0, "hidden_size": 64}
+    defaults: dict[str, Any] = {"lr": 0.01, "ema": 0.9, "entropy_weight": 0.0, "hidden_size": 64, "batch": 8}
 
     @classmethod
     def check(cls, params, space_name) -> None:
@@ -36,6 +40,8 @@ class Reinforce(Strategy):
             raise NasvizError(f"reinforce: lr must be in (0, 10); got {params['lr']}")
         if not 0 <= float(params["ema"]) < 1:
             raise NasvizError(f"reinforce: ema must be in [0, 1); got {params['ema']}")
+        if not isinstance(params["batch"], int) or params["batch"] < 1:
+            raise NasvizError(f"reinforce: batch must be a positive integer; got {params['batch']!r}")
 
     def __init__(self, problem, rng, **params) -> None:
         super().__init__(problem, rng, **params)
@@ -53,22 +59,37 @@ class Reinforce(Strategy):
         self._pending = None
 
     def ask(self):
-        roll = self.controller.sample(1, generator=self._gen)
-        self._pending = roll
-        return roll.cells[0]
+        if self._pending is None or self._next >= len(self._pending.cells):
+            self._pending = self.controller.sample(int(self.params["batch"]), generator=self._gen)
+            self._next = 0
+            self._rewards: list[float | None] = []
+        cell = self._pending.cells[self._next]
+        self._next += 1
+        return cell
 
     def tell(self, cell, value) -> None:
-        roll, self._pending = self._pending, None
-        if roll is None or value is None:
+        if self._pending is None:
             return
-        r = float(value) / 100.0
-        b = r if self.baseline is None else self.baseline
-        loss = -(r - b) * roll.log_probs.sum() - float(self.params["entropy_weight"]) * roll.entropies.sum()
+        self._rewards.append(None if value is None else float(value) / 100.0)
+        if len(self._rewards) < len(self._pending.cells):
+            return
+        import torch
+
+        roll, self._pending = self._pending, None
+        m = float(self.params["ema"])
+        adv = []
+        for r in self._rewards:
+            if r is None:
+                adv.append(0.0)
+                continue
+            b = r if self.baseline is None else self.baseline
+            adv.append(r - b)
+            self.baseline = r if self.baseline is None else m * self.baseline + (1 - m) * r
+        a = torch.tensor(adv, dtype=torch.float32)
+        loss = -(a * roll.log_probs).mean() - float(self.params["entropy_weight"]) * roll.entropies.mean()
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
-        m = float(self.params["ema"])
-        self.baseline = r if self.baseline is None else m * self.baseline + (1 - m) * r
 
     def probabilities(self) -> np.ndarray:
         """(T, K) current per-decision probabilities of the most recent sample (for display)."""
