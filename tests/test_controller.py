@@ -341,3 +341,33 @@ def test_ged_plugs_in_nb101():
     d = G.pairwise("nb101", [a, a, a, c], [a, b, c, a])
     assert d.tolist() == [0.0, 0.0, 3.0, 3.0]  # isomorphic -> 0; drop a vertex and its 2 edges -> 3
     assert d[0] <= a.edit_distance(b)
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+def test_cli_train_then_analyze(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from nasviz.commands.controller import app
+
+    runner = CliRunner()
+    models = tmp_path / "models"
+    for kind in A.KINDS:
+        r = runner.invoke(app, ["train", "--space", "nb201", "--kind", kind, "--epochs", "1", "--steps-per-epoch", "3",
+                                "--hidden-size", "8", "--out", str(models / f"nb201-controller-{kind}" / "seed0"),
+                                "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["kind"] == kind
+    monkeypatch.setenv("NASVIZ_MODELS_DIR", str(models))
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["analyze", "--space", "nb201", "--out", str(out), "--n-archs", "100", "--n-pairs", "300",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)
+    assert set(summary["table1"]["rows"]) == set(A.KINDS)
+    for name in ("fig1_max_action_prob", "fig2_accuracy_distribution", "fig3_hidden_states", "table1_spearman"):
+        assert (out / f"{name}.html").stat().st_size > 1000
+    assert "paper -0.404" in (out / "table1.md").read_text()
+    bad = runner.invoke(app, ["train", "--kind", "greedy"])
+    assert isinstance(bad.exception, NasvizError) and "accepted: random, unsupervised, supervised" in str(bad.exception)
+    missing = runner.invoke(app, ["analyze", "--space", "nb201", "--out", str(out)], env={"NASVIZ_MODELS_DIR": str(tmp_path / "none")})
+    assert isinstance(missing.exception, DataFileError) and "nasviz controller train" in str(missing.exception)
