@@ -43,12 +43,12 @@ def validity_uniqueness(model, train_cells: Sequence, n: int = 10_000, seed: int
 
 # -- Fig. 2: GP on embeddings ----------------------------------------------------------------
 def gp_predictive(emb: np.ndarray, y: np.ndarray, *, n_train: int = 250, seeds: Sequence[int] = range(10),
-                  candidates: np.ndarray | None = None, test: np.ndarray | None = None) -> dict:
+                  candidates: np.ndarray | None = None, test: np.ndarray | None = None, restarts: int = 2) -> dict:
     """Fit a GP on ``n_train`` random embeddings, predict the rest; RMSE and Pearson r per seed.
 
     ``candidates``: indices the training cells are drawn from (default all); ``test``:
     indices evaluated (default: every cell not drawn). Kernel: C * RBF + white noise,
-    normalised targets, 2 optimiser restarts.
+    normalised targets, ``restarts`` optimiser restarts (default 2).
     """
     from scipy.stats import pearsonr
     from sklearn.gaussian_process import GaussianProcessRegressor
@@ -71,7 +71,7 @@ def gp_predictive(emb: np.ndarray, y: np.ndarray, *, n_train: int = 250, seeds: 
         else:
             te = np.setdiff1d(np.asarray(test), tr)
         kernel = ConstantKernel(1.0) * RBF(length_scale=np.full(x.shape[1], 3.0)) + WhiteKernel(0.1)
-        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=2, random_state=s)
+        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=restarts, random_state=s)
         gp.fit(x[tr], y[tr])
         pred = gp.predict(x[te])
         rmse.append(float(np.sqrt(np.mean((pred - y[te]) ** 2))))
