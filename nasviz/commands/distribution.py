@@ -56,14 +56,15 @@ def run(
 
     from nasviz.distributions.learners import LearnerConfig
     from nasviz.distributions.run import SearchConfig, run_search
+    from nasviz.distributions.supernet import pick_device
 
     if lam < 0:
         raise NasvizError(f"--lambda must be >= 0 (the weight of |L_val - L_train| in UNAS Eq. 8); got {lam}")
     cfg = SearchConfig(method=method, seed=seed, epochs=epochs, dataset=dataset, device=device, max_steps=max_steps,
                        learner=LearnerConfig(lam=lam, estimator=estimator))
     cfg.validate()  # bad method / options fail before any data is read
-    if torch.get_num_threads() > 4:
-        torch.set_num_threads(4)
+    if pick_device(device).type == "cpu":
+        torch.set_num_threads(1)  # the supernet is tiny: extra threads only spin (and slow a shared machine)
     bars: list = []  # created at the first step, so input errors print no empty bar
 
     def on_step(step: int, total: int, info: dict) -> None:
