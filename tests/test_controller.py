@@ -371,3 +371,17 @@ def test_cli_train_then_analyze(tmp_path, monkeypatch):
     assert isinstance(bad.exception, NasvizError) and "accepted: random, unsupervised, supervised" in str(bad.exception)
     missing = runner.invoke(app, ["analyze", "--space", "nb201", "--out", str(out)], env={"NASVIZ_MODELS_DIR": str(tmp_path / "none")})
     assert isinstance(missing.exception, DataFileError) and "nasviz controller train" in str(missing.exception)
+
+
+def test_latents_keep_float32_when_float16_would_erase_a_collapsed_spread(tmp_path):
+    ctrl = small(hidden=8)
+    with torch.no_grad():
+        ctrl.embed.weight.mul_(1e-4)  # inputs barely differ: h(A) is nearly the same vector for every cell
+    folder = tmp_path / "ck"
+    io.save(ctrl, folder, {"kind": "unsupervised", "seed": 0}, "card")
+    meta = A.write_latents(ctrl, {"space": "nb201", "kind": "unsupervised", "seed": 0}, folder, tmp_path / "e.npz")
+    with np.load(tmp_path / "e.npz", allow_pickle=False) as z:
+        lat = z["latent"]
+    assert meta["latent_dtype"] == "float32" and lat.dtype == np.float32
+    assert len(np.unique(lat, axis=0)) == N_CELLS  # every cell keeps its own code
+    assert len(np.unique(lat.astype(np.float16), axis=0)) < N_CELLS  # float16 would have merged some

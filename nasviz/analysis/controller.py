@@ -50,7 +50,7 @@ MEASURE_LABELS = {
     "common_ops": "# common ops",
     "common_connections": "# common connections",
     "ged": "GED",
-    "abs_acc_diff": "|acc diff|",
+    "abs_acc_diff": "abs. acc. diff",
 }
 #: Adam & Lorraine, Table 1 (ENAS RNN cells on PTB).
 PAPER_TABLE1: dict[str, dict[str, float]] = {
