@@ -1,6 +1,12 @@
 """Runnable networks: parameter counts against the benchmarks, build/forward/FLOPs time.
 
-    python benchmarks/bench_nets.py [--quick] [--threads 2]
+    python benchmarks/bench_nets.py [--quick] [--threads 1] [--chunk 1000]
+    python benchmarks/bench_nets.py --flops-only     # re-measure only the NB101 FLOPs timing
+    python benchmarks/bench_nets.py --markdown-only  # rewrite nets.md from nets.json
+
+The full run takes about 25 CPU minutes (NB201 ~20 ms and NB101 ~20 ms of CPU per
+cell); results are rewritten after every chunk, so an interrupted run leaves honest
+partial counts ("checked so far").
 
 Writes ``benchmarks/results/nets.json`` and the BENCHMARKS.md section
 ``benchmarks/results/nets.md``:
@@ -62,6 +68,39 @@ def forward_times(net: torch.nn.Module, batches=(1, 64), repeat: int = 3) -> dic
     return out
 
 
+def nb101_flops_section(spec_rows, quick: bool) -> dict:
+    """Time NB101 FLOPs through the built network (counter) and the shape formula; check they agree."""
+    flops: dict = {}
+    if spec_rows:
+        sample = spec_rows[:100] if not quick else spec_rows[:30]
+        t, c = time.perf_counter(), time.process_time()
+        counted = [nb101_flops((r.matrix, r.ops)) for r in verify.iter_progress(sample, "NB101 FLOPs (counter)")]
+        counter_s = (time.perf_counter() - t) / len(sample)
+        counter_cpu = (time.process_time() - c) / len(sample)
+        t, c = time.perf_counter(), time.process_time()
+        fast = [nb101_flops_fast((r.matrix, r.ops)) for r in spec_rows]
+        fast_s = (time.perf_counter() - t) / len(spec_rows)
+        fast_cpu = (time.process_time() - c) / len(spec_rows)
+        flops = {
+            "counter_s_per_cell": round(counter_s, 4),
+            "formula_ms_per_cell": round(1e3 * fast_s, 4),
+            "formula_equals_counter": f"{sum(a == b for a, b in zip(counted, fast))}/{len(sample)}",
+            "counter_hours_for_enumeration": round(counter_s * N_NB101_ENUMERATED / 3600, 1),
+            "counter_cpu_s_per_cell": round(counter_cpu, 4),
+            "counter_cpu_hours_for_enumeration": round(counter_cpu * N_NB101_ENUMERATED / 3600, 1),
+            "formula_cpu_ms_per_cell": round(1e3 * fast_cpu, 4),
+            "formula_minutes_for_enumeration": round(fast_s * N_NB101_ENUMERATED / 60, 1),
+            "formula_cpu_minutes_for_enumeration": round(fast_cpu * N_NB101_ENUMERATED / 60, 1),
+            "gflops_range_specs": [round(min(fast) / 1e9, 3), round(max(fast) / 1e9, 3)],
+        }
+    stored = ROOT / "data" / "nb101" / "flops.npz"
+    if stored.exists():
+        with np.load(stored, allow_pickle=False) as z:
+            flops["stored_column"] = {"path": str(stored.relative_to(ROOT)), "cells": int(len(z["flops"])),
+                                      "meta": json.loads(bytes(z["meta"]).decode())}
+    return flops
+
+
 def _merge(acc: verify.ParamCheck | None, part: verify.ParamCheck) -> verify.ParamCheck:
     if acc is None:
         return part
@@ -89,7 +128,16 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="1,000 NB201 + the 1,000 NB101 specs only")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--chunk", type=int, default=1000, help="cells between result checkpoints")
+    ap.add_argument("--markdown-only", action="store_true", help="rewrite nets.md from nets.json and stop")
+    ap.add_argument("--flops-only", action="store_true", help="re-measure the NB101 FLOPs section of nets.json")
     args = ap.parse_args(argv)
+    if args.markdown_only or args.flops_only:
+        res = json.loads((RESULTS / "nets.json").read_text())
+        if args.flops_only:  # re-measure the NB101 FLOPs section of an existing run
+            res["nb101_flops"] = nb101_flops_section(verify.nb101_rows("specs")[1], args.quick)
+            (RESULTS / "nets.json").write_text(json.dumps(res, indent=2) + "\n")
+        (RESULTS / "nets.md").write_text(markdown(res))
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()
@@ -118,28 +166,7 @@ def main(argv=None) -> int:
     res["nb201_flops"] = nb201_fl
 
     # -- NB101 FLOPs ----------------------------------------------------------------------------------
-    flops = {}
-    if spec_rows:
-        sample = spec_rows[:100] if not args.quick else spec_rows[:30]
-        t = time.perf_counter()
-        counted = [nb101_flops((r.matrix, r.ops)) for r in verify.iter_progress(sample, "NB101 FLOPs (counter)")]
-        counter_s = (time.perf_counter() - t) / len(sample)
-        t = time.perf_counter()
-        fast = [nb101_flops_fast((r.matrix, r.ops)) for r in spec_rows]
-        fast_s = (time.perf_counter() - t) / len(spec_rows)
-        flops = {
-            "counter_s_per_cell": round(counter_s, 4),
-            "formula_ms_per_cell": round(1e3 * fast_s, 4),
-            "formula_equals_counter": f"{sum(a == b for a, b in zip(counted, fast))}/{len(sample)}",
-            "counter_hours_for_enumeration": round(counter_s * N_NB101_ENUMERATED / 3600, 1),
-            "formula_minutes_for_enumeration": round(fast_s * N_NB101_ENUMERATED / 60, 1),
-            "gflops_range_specs": [round(min(fast) / 1e9, 3), round(max(fast) / 1e9, 3)],
-        }
-    stored = ROOT / "data" / "nb101" / "flops.npz"
-    if stored.exists():
-        with np.load(stored, allow_pickle=False) as z:
-            flops["stored_column"] = {"path": str(stored.relative_to(ROOT)), "cells": int(len(z["flops"])),
-                                      "meta": json.loads(bytes(z["meta"]).decode())}
+    flops = nb101_flops_section(spec_rows, args.quick)
     res["nb101_flops"] = flops
 
     # -- build and forward time with real weights -------------------------------------------------------
@@ -213,14 +240,15 @@ def markdown(res: dict) -> str:
     lines = [
         "## Runnable networks (`benchmarks/bench_nets.py`)",
         "",
-        f"Machine: {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), Python {m['python']}; "
-        f"load average {m['load_average_at_start']} at start (other jobs shared the cores, so times are upper bounds)."
+        f"Machine: {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} thread(s)), Python {m['python']}; "
+        f"load average {m['load_average_at_start']:.1f} at start: other jobs shared the 2 cores, so wall times are "
+        "upper bounds; CPU times (process time) are less affected."
         + (" **Quick run** (subsets)." if res["quick"] else ""),
         "",
         "Trainable parameters of the built network vs the benchmark (NB201: `params` column in millions, "
         "compared at 6 decimals; NB101: exact count). Networks are built on the meta device (structure only).",
         "",
-        "| space | compared with | equal | ms per cell (build + count) |",
+        "| space | compared with | equal | ms per cell, wall / CPU (build + count) |",
         "|---|---|---|---|",
     ]
     def of_total(v: dict) -> str:
@@ -228,11 +256,11 @@ def markdown(res: dict) -> str:
 
     for ds, v in res.get("nb201_params", {}).items():
         lines.append(f"| NB201 | {ds} params | **{v['equal']:,} / {v['checked']:,}**{of_total(v)} | "
-                     f"{v['ms_per_cell_meta_build']} (one build for the 3 datasets) |")
+                     f"{v['ms_per_cell_meta_build']} / {v['cpu_ms_per_cell']} (one build for the 3 datasets) |")
     if "nb101_params" in res:
         v = res["nb101_params"]
         lines.append(f"| NB101 | {v['source']} | **{v['equal']:,} / {v['checked']:,}**{of_total(v)} | "
-                     f"{v['ms_per_cell_meta_build']} |")
+                     f"{v['ms_per_cell_meta_build']} / {v['cpu_ms_per_cell']} |")
     if not res.get("complete"):
         lines += ["", "_Run not finished when this section was written: counts are of the cells checked so far._"]
     fl = res.get("nb201_flops", {})
@@ -259,9 +287,13 @@ def markdown(res: dict) -> str:
             "layer, nothing for BN/ReLU/pooling/additions):",
             "",
             f"- through the built network (meta device) with the flop counter: {f['counter_s_per_cell']} s per cell "
-            f"-> {f['counter_hours_for_enumeration']} CPU hours for all 423,624 cells: not affordable here;",
-            f"- from the layer shapes (`nb101_flops_fast`): {f['formula_ms_per_cell']} ms per cell -> "
-            f"{f['formula_minutes_for_enumeration']} min for all cells; equal to the counter on "
+            f"wall ({f.get('counter_cpu_s_per_cell', '?')} s CPU) -> "
+            f"{f['counter_hours_for_enumeration']} hours for all 423,624 cells at this wall rate "
+            f"({f.get('counter_cpu_hours_for_enumeration', '?')} CPU hours): not affordable on this machine;",
+            f"- from the layer shapes (`nb101_flops_fast`): {f['formula_ms_per_cell']} ms per cell wall "
+            f"({f.get('formula_cpu_ms_per_cell', '?')} ms CPU) -> "
+            f"{f['formula_minutes_for_enumeration']} min for all cells "
+            f"({f.get('formula_cpu_minutes_for_enumeration', '?')} CPU min); equal to the counter on "
             f"{f['formula_equals_counter']} cells;",
             f"- range over the 1,000 specs: {f['gflops_range_specs'][0]} - {f['gflops_range_specs'][1]} GFLOPs.",
         ]
