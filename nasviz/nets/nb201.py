@@ -37,8 +37,8 @@ import torch.nn as nn
 from nasviz.errors import NasvizError
 from nasviz.spaces.nb201 import NB201Cell
 
-#: Classes of the three NB201 datasets (CIFAR-10, CIFAR-100, ImageNet16-120).
 Device = Union[str, torch.device, None]
+#: Classes of the three NB201 datasets (CIFAR-10, CIFAR-100, ImageNet16-120).
 DATASET_CLASSES: dict[str, int] = {"cifar10": 10, "cifar10-valid": 10, "cifar100": 100, "ImageNet16-120": 120}
 
 
