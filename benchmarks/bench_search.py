@@ -46,6 +46,7 @@ VARIANTS = {
     "arch2vec-bo-dngo": ("arch2vec-bo", {"embedding": "arch2vec", "surrogate": "dngo"}),
     "onehot-bo": ("arch2vec-bo", {"embedding": "onehot"}),
     "arch2vec-rl": ("arch2vec-rl", {"embedding": "arch2vec"}),
+    "arch2vec-rl-unvisited": ("arch2vec-rl", {"embedding": "arch2vec", "retrieval": "unvisited"}),
     "dense-arch2vec": ("dense", {"embedding": "arch2vec"}),
     "dense-off-arch2vec": ("dense", {"embedding": "arch2vec", "dense": False}),
 }

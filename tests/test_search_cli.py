@@ -42,6 +42,8 @@ def invoke(*args):
     (["--strategy", "random", "--backend", "slurm"], "unknown backend 'slurm'"),
     (["--strategy", "random", "--seeds", "0"], "--seeds must be >= 1"),
     (["--strategy", "region"], "needs a region"),
+    (["--strategy", "reinforce", "--space", "nb101"], "no controller for space 'nb101'"),
+    (["--strategy", "arch2vec-bo", "--param", "embedding=no-such-model"], "no embedding 'no-such-model'"),
 ])
 def test_bad_input_is_refused_before_writing(tmp_path, args, message):
     db = tmp_path / "runs.sqlite"

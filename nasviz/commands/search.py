@@ -145,7 +145,7 @@ def run(
         raise NasvizError(f"--seeds must be >= 1; got {seeds}")
     params = _parse_params(param)
     configs = [validate_config(strategy, space, dataset, budget, seed=seed0 + k, params=params, region=region,
-                               device=device, backend=backend) for k in range(seeds)]
+                               device=device, backend=backend, preflight=(k == 0)) for k in range(seeds)]
     if configs[0].device == "cuda":
         try:
             import torch

@@ -51,8 +51,14 @@ def validate_config(
     region: dict | str | Path | None = None,
     device: str = "cpu",
     backend: str = "local",
+    preflight: bool = True,
 ) -> RunConfig:
-    """A resolved configuration, or a :class:`NasvizError` saying what is wrong (nothing written)."""
+    """A resolved configuration, or a :class:`NasvizError` saying what is wrong (nothing written).
+
+    With ``preflight`` the strategy is built once (and discarded), so what only shows when
+    it is built -- a missing embedding or checkpoint, a space the controller does not
+    know -- is refused here rather than leaving a failed run in the store.
+    """
     from nasviz.search.problem import DATASETS, PROTOCOLS
     from nasviz.search.strategies import get_strategy
 
@@ -106,6 +112,8 @@ def validate_config(
 
         region_mask(reg, sp)
     json.dumps(cfg.to_dict())  # must be storable
+    if preflight:
+        build(cfg)
     return cfg
 
 
