@@ -176,10 +176,47 @@ def markdown(out: dict) -> str:
             lines.append(f"| {label} | {e['seeds']} | " + " | ".join(cells)
                          + f" | {pap_s} | {e['throughput_queries_per_s']:.0f} | {e['duplicates_per_run']:.0f} |")
         lines.append("")
+    lines += target_lines(out)
+    lines += [
+        "### Jobs (verified by tests, not timed here)", "",
+        "* kill -9 of a local worker mid-run: the run is marked failed with the signal, every completed trial is "
+        "kept, and `resume` replays them and finishes with exactly the trials of an uninterrupted run "
+        "(`tests/test_search_jobs.py::test_kill_9_keeps_trials_marks_failed_and_resume_matches`); a dead worker "
+        "with no parent watching is found by the reaper (`test_dead_worker_found_by_reaper_without_parent`).",
+        "* 8 concurrent runs on the local backend, each in its own worker process, all complete and match the "
+        "in-process reference (`test_eight_concurrent_local_runs`); a new process sees the same history.",
+        "* The same seeded run on a local Ray instance (started by the test) and on a local worker gives the same "
+        "trials (`tests/test_search_ray.py`, evolution and REINFORCE).",
+        "* Bad input (unknown strategy/space, budget <= 0, eps1 + eps2 > 1, empty or malformed region, foreign "
+        "database) is refused with one line and nothing written (`tests/test_search_cli.py`).", ""]
     m = out["machine"]
     lines += [f"Machine: {m['cpu_count']} cores shared with other jobs (load average {m['load_avg'][0]:.0f} when "
               f"the report was written); throughput is the in-process ask/tell loop, queries per wall second.", ""]
     return "\n".join(lines)
+
+
+LATENT = ("arch2vec-bo", "arch2vec-bo-dngo", "arch2vec-rl", "arch2vec-rl-unvisited", "dense-arch2vec")
+
+
+def target_lines(out: dict) -> list[str]:
+    res = out["results"].get("cifar10", {})
+    lat = {k: v for k, v in res.items() if k in LATENT and "100" in v["at"]}
+    if not lat or "random" not in res or "evolution" not in res:
+        return []
+    best = max(lat, key=lambda k: lat[k]["at"]["100"]["test_mean"])
+    m100 = lat[best]["at"]["100"]["test_mean"]
+    lines = ["### Target (cifar10): best latent strategy >= 94.25 at 100 queries and ahead of RE and RS at every budget",
+             "", f"* best latent strategy at 100 queries: **{best}** {m100:.2f} "
+             f"({'meets' if m100 >= 94.25 else f'misses by {94.25 - m100:.2f}'} the 94.25 target)"]
+    for b in out["budgets"]:
+        e = lat[best]["at"].get(str(b))
+        if e is None:
+            continue
+        rs, re_ = res["random"]["at"][str(b)]["test_mean"], res["evolution"]["at"][str(b)]["test_mean"]
+        ok = e["test_mean"] > max(rs, re_)
+        lines.append(f"* {b} queries: {best} {e['test_mean']:.2f} vs RE {re_:.2f}, RS {rs:.2f} -> "
+                     + ("ahead" if ok else f"**not ahead** (by {max(rs, re_) - e['test_mean']:.2f})"))
+    return lines + [""]
 
 
 def main() -> None:
