@@ -6,11 +6,10 @@ st.set_page_config(page_title="nasviz", layout="wide")
 
 PAGES = [
     st.Page("pages/nb201_table.py", title="NB201 table", icon=":material/table:", default=True),
-    st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="map"),
-    st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:", url_path="traversal"),
-    st.Page("pages/controller.py", title="Controller study", icon=":material/psychology:", url_path="controller"),
-    st.Page("pages/distributions.py", title="Distributions", icon=":material/stacked_line_chart:",
-            url_path="distributions"),
+    st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
+    st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:"),
+    st.Page("pages/controller.py", title="Controller study", icon=":material/psychology:"),
+    st.Page("pages/distributions.py", title="Distributions", icon=":material/stacked_line_chart:"),
 ]
 
 st.navigation(PAGES).run()

@@ -223,7 +223,7 @@ with right:
     elif region["n"] == 0:
         st.info(f"The {region['kind']} selection holds no cell that passes the filters; draw it where the points are.")
     else:
-        cols = (["index", "arch", *hover_cols[1:], colour] if space == "nb201"
+        cols = (["index", colour, *hover_cols[1:], "arch"] if space == "nb201"
                 else ["index", "vertices", "edges", *hover_cols])
         sel = maps.selection_frame(table, region["indices"], list(dict.fromkeys(cols)))
         st.markdown(f"**{region['n']:,} cells selected** ({region['kind']}); click a column header to sort.")

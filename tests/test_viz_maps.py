@@ -146,7 +146,10 @@ def test_selection_region_box_lasso_points(nb201):
     r = maps.selection_region(pts, xy, shown, space="nb201", embedding="discrete", projection="pca")
     assert r["kind"] == "points" and r["indices"] == [42, 6111]
     assert maps.clicked_cell({"points": [{"customdata": 6111}]}) == 6111
-    assert maps.clicked_cell(pts) is None and maps.clicked_cell({"points": [{"x": 1}]}) is None
+    # overlapping markers: the top trace's point
+    assert maps.clicked_cell({"points": [{"customdata": 5, "curve_number": 2}, {"customdata": 7, "curve_number": 0}]}) == 5
+    assert maps.clicked_cell({"points": [{"x": 1}]}) is None
+    assert maps.clicked_cell({"points": [{"customdata": 5}], "box": [{"x": [0, 1], "y": [0, 1]}]}) is None
     assert maps.selection_region({"points": []}, xy, shown, space="nb201", embedding="d", projection="pca") is None
     # a box away from every cell: a region with no cells, not an error
     empty = maps.box_region((1e6, 2e6), (1e6, 2e6), xy, shown, space="nb201", embedding="d", projection="pca")

@@ -373,13 +373,14 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
         h = xy[int(highlight)]
         if neighbours is not None and len(neighbours):
             nb = xy[np.asarray(neighbours, dtype=np.int64)]
-            fig.add_trace(go.Scatter(x=nb[:, 0], y=nb[:, 1], mode="markers", name="nearest in latent space",
+            # WebGL traces too: plotly draws its WebGL layer over SVG traces, which would hide them
+            fig.add_trace(go.Scattergl(x=nb[:, 0], y=nb[:, 1], mode="markers", name="nearest in latent space",
                                      marker=dict(symbol="circle-open", size=13, color="#ff7f0e", line=dict(width=2)),
                                      customdata=np.asarray(neighbours), hovertemplate="#%{customdata}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=[h[0]], y=[h[1]], mode="markers", name=f"cell #{int(highlight)}",
+        fig.add_trace(go.Scattergl(x=[h[0]], y=[h[1]], mode="markers", name=f"cell #{int(highlight)}",
                                  marker=dict(symbol="star", size=18, color=HIGHLIGHT, line=dict(width=1, color="white")),
                                  customdata=[int(highlight)], hovertemplate="#%{customdata}<extra></extra>"))
-    fig.update_layout(title=title, template="plotly_white", height=620, dragmode="select", uirevision=uirevision,
+    fig.update_layout(title=title, template="plotly_white", height=620, uirevision=uirevision,
                       legend=dict(orientation="h", y=-0.08), margin=dict(l=40, r=20, t=50, b=40),
                       xaxis_title=axis_labels[0], yaxis_title=axis_labels[1])
     if window is not None:
@@ -455,13 +456,15 @@ def box_region(x: tuple[float, float], y: tuple[float, float], xy: np.ndarray, s
 
 
 def clicked_cell(selection: dict) -> int | None:
-    """The index of a single clicked point (no box or lasso), else ``None``."""
+    """The index of a clicked point (no box or lasso), else ``None``. A click on overlapping markers
+    selects a point of each trace; the one drawn on top (highest ``curve_number``) wins."""
     if selection.get("box") or selection.get("lasso"):
         return None
     pts = [p for p in (selection.get("points") or []) if p.get("customdata") is not None]
-    if len(pts) != 1:
+    if not pts:
         return None
-    cd = pts[0]["customdata"]
+    top = max(pts, key=lambda p: p.get("curve_number", 0))
+    cd = top["customdata"]
     return int(cd[0] if isinstance(cd, (list, tuple)) else cd)
 
 

@@ -1,0 +1,90 @@
+"""The analysis pages in a real browser (`streamlit run app.py`, headless Debian Chromium).
+
+Latent map: the WebGL scatter draws all 15,625 NB201 cells; a box dragged on it lists
+the cells inside and becomes the search region; a typed cell is highlighted with its
+nearest neighbours, and clicking a neighbour's marker shows that cell. Traversal: the
+decoded sequence of cell diagrams renders. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _open(page, app_url: str, link: str) -> None:
+    page.goto(app_url)
+    expect(page.locator("h1").first).to_be_visible(timeout=90_000)
+    page.get_by_role("link", name=link).click()
+
+
+def _enter(page, label: str, text: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
+    _open(page, app_url, "Latent map")
+    plot = page.locator(".js-plotly-plot").first
+    expect(plot.locator(".gl-container canvas").first).to_be_attached(timeout=90_000)
+    expect(page.get_by_text(re.compile(r"^15,625 of 15,625 cells in view \(points"))).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(artifacts / "10-map.png"))
+
+    # a typed cell: star + neighbours on the map, its diagram below; clicking a neighbour shows it
+    _enter(page, "Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", "6111")
+    expect(page.get_by_text("Cell #6111", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid='stGraphVizChart'] svg").first).to_be_visible()
+    # the first neighbour's marker, in page pixels (plotly's own axis mapping of the trace's data)
+    xy = plot.evaluate("""g => {
+        const t = g._fullData.find(d => d.name === 'nearest in latent space');
+        const L = g._fullLayout, r = g.getBoundingClientRect();
+        return [r.left + L._size.l + L.xaxis.l2p(t.x[0]), r.top + L._size.t + L.yaxis.l2p(t.y[0]), t.customdata[0]];
+    }""")
+    page.mouse.move(xy[0], xy[1])
+    hover = plot.locator(".hoverlayer .hovertext").first
+    expect(hover).to_contain_text("|", timeout=10_000)  # the hover label: '#<index>' + arch string + metrics
+    picked = re.match(r"#(\d+)", hover.text_content()).group(1)  # the point under the cursor (closest)
+    page.mouse.click(xy[0], xy[1])
+    expect(page.get_by_text(f"Cell #{picked}", exact=True)).to_be_visible(timeout=60_000)
+    assert page.get_by_label("Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", exact=True).input_value() == picked
+    page.screenshot(path=str(artifacts / "11-map-clicked-neighbour.png"))
+    # box select (chart toolbar), then drag a box over the upper left of the plot area
+    plot.hover()
+    plot.locator(".modebar-btn[data-title='Box Select']").click()
+    area = plot.locator(".nsewdrag").first
+    b = area.bounding_box()
+    assert b is not None
+    page.mouse.move(b["x"] + b["width"] * 0.05, b["y"] + b["height"] * 0.05)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] * 0.5, b["y"] + b["height"] * 0.6, steps=12)
+    page.mouse.up()
+    heading = page.get_by_text(re.compile(r"^[\d,]+ cells selected \(box\)"))
+    expect(heading).to_be_visible(timeout=60_000)
+    n = int(heading.inner_text().split(" ")[0].replace(",", ""))
+    assert 0 < n < 15_625
+    page.get_by_role("button", name="Use as search region").click()
+    expect(page.get_by_text(f"Search region set: {n:,} cells")).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(artifacts / "12-map-box-selection.png"))
+
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+def test_traversal_renders_decoded_diagrams(page, app_url, artifacts):
+    _open(page, app_url, "Latent traversal")
+    expect(page.get_by_text(re.compile(r"^Encoded and decoded in \d+ ms"))).to_be_visible(timeout=120_000)
+    diagrams = page.locator("[data-testid='stGraphVizChart'] svg")
+    expect(diagrams.nth(8)).to_be_visible(timeout=60_000)  # 9 decoded steps (default), then the walk
+    expect(diagrams.first.locator("g.node")).to_have_count(4)  # NB201 edge view: 4 feature-map nodes
+    expect(page.get_by_text(re.compile(r"valid decodes, \d+ distinct cells"))).to_be_visible()
+    page.screenshot(path=str(artifacts / "20-traversal.png"), full_page=True)
+    # bad anchor: a message, and the page recovers
+    _enter(page, "Anchor: official index, arch string, or 'best'", "|bogus")
+    expect(page.locator("[data-testid='stAlertContentError']")).to_contain_text("malformed NB201 string")
+    _enter(page, "Anchor: official index, arch string, or 'best'", "42")
+    expect(page.get_by_text(re.compile(r"^Encoded and decoded in"))).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
