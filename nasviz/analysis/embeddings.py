@@ -96,13 +96,16 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
         folder = root / name
         h = checkpoint_hash(folder)
         path = out_dir / f"{name}.npz"
+        reuse: dict = {}
         if path.is_file() and not force:
             try:
                 old = load_embeddings(name, out_dir)
-                if old["meta"].get("checkpoint_hash") == h and all(m in old for m in methods):
-                    results.append({"model": name, "path": str(path), "status": "cached",
-                                    "projections": [m for m in PROJECTIONS if m in old]})
-                    continue
+                if old["meta"].get("checkpoint_hash") == h:
+                    if all(m in old for m in methods):
+                        results.append({"model": name, "path": str(path), "status": "cached",
+                                        "projections": [m for m in PROJECTIONS if m in old]})
+                        continue
+                    reuse = {m: old[m] for m in PROJECTIONS if m in old}  # same input: keep finished ones
             except DataFileError:
                 pass
         model = load_model(folder)
@@ -113,15 +116,17 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
         arrays = {"means": means.astype(np.float16)}
         err = float(np.abs(arrays["means"].astype(np.float32) - means).max())
         timing = {"means_s": round(time.perf_counter() - t0, 2)}
+        done: list[str] = []
         for m in tqdm(list(methods), desc=f"embed {name}", disable=not progress):
             t = time.perf_counter()
-            arrays[m] = project(means, m, seed).astype(np.float16)
+            arrays[m] = reuse[m].astype(np.float16) if m in reuse else project(means, m, seed).astype(np.float16)
             timing[f"{m}_s"] = round(time.perf_counter() - t, 1)
-        meta = {"model": name, "space": model.space, "checkpoint_hash": h, "n_cells": len(cells),
-                "dim": int(means.shape[1]), "order": "official index order", "methods": list(methods),
-                "seed": seed, "means_max_abs_err_float16": err, "seconds": timing}
-        arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-        _write_npz(path, arrays)
+            done.append(m)
+            meta = {"model": name, "space": model.space, "checkpoint_hash": h, "n_cells": len(cells),
+                    "dim": int(means.shape[1]), "order": "official index order", "methods": done,
+                    "seed": seed, "means_max_abs_err_float16": err, "seconds": timing}
+            arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+            _write_npz(path, arrays)  # after every projection, so a long run keeps what it finished
         log.info("wrote %s", path)
         results.append({"model": name, "path": str(path), "status": "computed", "projections": list(methods),
                         "seconds": timing})
