@@ -21,19 +21,25 @@ def local_ray(tmp_path_factory):
     ray.shutdown()
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "reinforce"])
-def test_same_seeded_run_on_ray_and_local_workers(tmp_path, local_ray, strategy):
+def test_same_seeded_runs_on_ray_and_local_workers(tmp_path, local_ray):
+    """Evolution (numpy state) and REINFORCE (torch controller): one Ray task and one local worker each."""
     db = tmp_path / "runs.sqlite"
     store = Store(db)
-    local_cfg = validate_config(strategy, "nb201", "cifar10", budget=40, seed=11)
-    ray_cfg = validate_config(strategy, "nb201", "cifar10", budget=40, seed=11, backend="ray")
-    rid_local, job = J.submit(store, local_cfg)
-    rid_ray, ref = J.submit(store, ray_cfg)
-    summary = ray.get(ref, timeout=180)
-    assert summary["state"] == "complete", summary.get("traceback")
-    runs = J.wait(store, [rid_local, rid_ray], [job], timeout=180)
-    assert [r.state for r in runs] == [RunState.COMPLETE, RunState.COMPLETE]
-    assert runs[1].worker.startswith("ray:") and runs[0].worker.startswith("local:")
-    a = [(t.cell_index, t.value) for t in store.trials(rid_local)]
-    b = [(t.cell_index, t.value) for t in store.trials(rid_ray)]
-    assert len(a) == 40 and a == b
+    pairs, jobs, refs = [], [], []
+    for strategy in ("evolution", "reinforce"):
+        rid_local, job = J.submit(store, validate_config(strategy, "nb201", "cifar10", budget=40, seed=11))
+        rid_ray, ref = J.submit(store, validate_config(strategy, "nb201", "cifar10", budget=40, seed=11,
+                                                       backend="ray"))
+        pairs.append((rid_local, rid_ray))
+        jobs.append(job)
+        refs.append(ref)
+    summaries = ray.get(refs, timeout=300)
+    assert [s["state"] for s in summaries] == ["complete", "complete"], [s.get("traceback") for s in summaries]
+    runs = J.wait(store, [r for p in pairs for r in p], jobs, timeout=300)
+    assert all(r.state == RunState.COMPLETE for r in runs)
+    for rid_local, rid_ray in pairs:
+        assert store.get_run(rid_ray).worker.startswith("ray:")
+        assert store.get_run(rid_local).worker.startswith("local:")
+        a = [(t.cell_index, t.value) for t in store.trials(rid_local)]
+        b = [(t.cell_index, t.value) for t in store.trials(rid_ray)]
+        assert len(a) == 40 and a == b
