@@ -82,6 +82,12 @@ def test_unas_records_estimator_variance_and_a_linear_flops_surrogate(runs):
     assert np.mean(per_step["n:relax"]) < 0.6 * np.mean(per_step["n:reinforce"])
 
 
+def test_measuring_estimator_variance_does_not_change_the_run(bench, runs):
+    quiet = run_search(tiny("unas", variance_points=0, flops_variance_every_step=0, mi_samples=0), bench=bench)
+    assert not quiet.estimator_variance and runs["unas"].estimator_variance
+    np.testing.assert_allclose(quiet.probs, runs["unas"].probs, rtol=0, atol=1e-6)
+
+
 def test_runs_are_reproducible_from_the_seed(bench):
     a = run_search(tiny("vimnas", max_steps=2), bench=bench)
     b = run_search(tiny("vimnas", max_steps=2), bench=bench)

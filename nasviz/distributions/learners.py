@@ -366,13 +366,17 @@ class UNASLearner(DARTSLearner):
             out.append(lt + self.cfg.lam * (lv - lt).abs())
         return torch.stack(out)
 
-    def estimator_grads(self, batch: Batch, n: int, which: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], dict]:
+    def estimator_grads(self, batch: Batch, n: int, which: tuple[str, ...],
+                        generator: torch.Generator | None = None) -> tuple[dict[str, torch.Tensor], dict]:
         """Per-sample gradients (n, 6, 5) of each estimator in ``which`` on the same samples.
 
         Names: ``d:reinforce``, ``d:gumbel``, ``d:rebar`` for the Eq. 8 loss; ``n:reinforce``,
-        ``n:gumbel``, ``n:relax`` for the FLOPs term (unscaled).
+        ``n:gumbel``, ``n:relax`` for the FLOPs term (unscaled). ``generator`` (default: the
+        learner's own) draws the Gumbel noise; measurements pass their own so they do not change
+        the run (the supernet's BN layers normalise with batch statistics in every pass, so the extra
+        forward passes do not change the training trajectory either).
         """
-        s = est.draw(self.alpha.detach(), n, self.cfg.rebar_tau, self.gen)
+        s = est.draw(self.alpha.detach(), n, self.cfg.rebar_tau, self.gen if generator is None else generator)
         f_d = lambda w: self._gen_loss(batch, w)  # noqa: E731
         out: dict[str, torch.Tensor] = {}
         with torch.no_grad():

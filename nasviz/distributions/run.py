@@ -90,6 +90,7 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
                             max_images=cfg.max_images).to(device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
+    var_gen = torch.Generator().manual_seed(cfg.seed + 104729)  # measurements only: the run is the same without them
     net = NB201Supernet(SupernetConfig(cfg.channels, cfg.cells_per_stage, data.in_channels,
                                        data.num_classes)).to(device)
     n_tr, n_va = len(data.x_train), len(data.x_val)
@@ -131,14 +132,14 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
             batch = Batch(data.x_train[it], data.y_train[it], data.x_val[iv], data.y_val[iv])
             if step in var_steps:
                 tv, cv = time.perf_counter(), time.process_time()
-                variances.append(_measure_variance(learner, batch, cfg, step))
+                variances.append(_measure_variance(learner, batch, cfg, step, var_gen))
                 paused += time.perf_counter() - tv
                 paused_cpu += time.process_time() - cv
             if isinstance(learner, UNASLearner) and cfg.flops_variance_every_step > 1:
                 # the FLOPs term needs no network pass, so its estimators' variance is cheap at every step
                 tv, cv = time.perf_counter(), time.process_time()
                 gn, _ = learner.estimator_grads(batch, cfg.flops_variance_every_step,
-                                                tuple(n for n in VARIANCE_ESTIMATORS if n.startswith("n:")))
+                                                tuple(n for n in VARIANCE_ESTIMATORS if n.startswith("n:")), var_gen)
                 for k, v in gn.items():
                     step_var.setdefault(k, []).append(_trace_var(v))
                 paused += time.perf_counter() - tv
@@ -191,12 +192,13 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
     )
 
 
-def _measure_variance(learner: UNASLearner, batch: Batch, cfg: SearchConfig, step: int) -> dict:
+def _measure_variance(learner: UNASLearner, batch: Batch, cfg: SearchConfig, step: int,
+                      generator: torch.Generator) -> dict:
     """Paired estimator gradients on one frozen state; returns the trace of each covariance."""
     d_names = tuple(n for n in VARIANCE_ESTIMATORS if n.startswith("d:"))
     n_names = tuple(n for n in VARIANCE_ESTIMATORS if n.startswith("n:"))
-    gd, _ = learner.estimator_grads(batch, cfg.variance_samples, d_names)
-    gn, _ = learner.estimator_grads(batch, cfg.variance_samples_flops, n_names)
+    gd, _ = learner.estimator_grads(batch, cfg.variance_samples, d_names, generator)
+    gn, _ = learner.estimator_grads(batch, cfg.variance_samples_flops, n_names, generator)
     grads = {**gd, **gn}
     return {
         "step": step,
