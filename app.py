@@ -9,6 +9,7 @@ PAGES = [
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
     st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:"),
     st.Page("pages/controller.py", title="Controller study", icon=":material/psychology:"),
+    st.Page("pages/correlations.py", title="Correlations", icon=":material/insights:"),
     st.Page("pages/distributions.py", title="Distributions", icon=":material/stacked_line_chart:"),
 ]
 

@@ -241,3 +241,38 @@ def test_distributions_page_plots_the_stored_runs_and_follows_the_widgets():
     at.multiselect(key="dist_runs").set_value([])
     _run(DIST, at)
     assert any("Pick at least one run" in i.value for i in at.info)
+
+
+# -- correlations ------------------------------------------------------------------------
+CORR = "pages/correlations.py"
+
+
+def test_correlations_page_ranks_dims_walks_and_fits_gps():
+    at = _run(CORR)
+    chosen = at.multiselect(key="corr_models").value
+    assert chosen
+    ranking = at.dataframe[0].value
+    assert ranking["|rho accuracy|"].is_monotonic_decreasing
+    edit = next(f for f in _figures(at) if "edit distance" in f["layout"]["title"]["text"])
+    assert len(edit["data"]) == len(chosen)
+    # another accuracy column: other correlations
+    at.selectbox(key="corr_acc").set_value("ImageNet16-120 test %")
+    _run(CORR, at)
+    assert not np.allclose(at.dataframe[0].value.sort_values("dim")["rho accuracy"],
+                           ranking.sort_values("dim")["rho accuracy"])
+    # only the one-hot encoding: its top dims are 3x3-conv slots
+    at.multiselect(key="corr_models").set_value(["discrete"])
+    at.selectbox(key="corr_acc").set_value("cifar10 test %")
+    _run(CORR, at)
+    top = at.dataframe[0].value.head(2)
+    assert all(d % 5 == 3 for d in top["dim"])
+    # GP only on request; then a predicted-vs-true scatter with its RMSE
+    assert any("press 'Fit the GPs'" in i.value for i in at.info)
+    at.select_slider(key="corr_gp_train").set_value(50)
+    at.button(key="corr_gp_run").click()
+    _run(CORR, at)
+    gp = next(f for f in _figures(at) if "GP on the embeddings" in f["layout"]["title"]["text"])
+    assert "RMSE" in gp["layout"]["annotations"][0]["text"] and len(_arr(gp["data"][0]["x"])) == 2000
+    at.multiselect(key="corr_models").set_value([])
+    _run(CORR, at)
+    assert any("Pick at least one embedding" in i.value for i in at.info)
