@@ -14,7 +14,9 @@ from nasviz.viz.markdown import escape_markdown
 
 SPACES = tuple(maps.SPACE_LABELS)
 CHART, CELL, REGION, SHOWN = "map_chart", "map_cell", "map_region", "map_shown"
+TABLE_ROWS = 20_000  # rows of the selection table sent to the browser
 SEARCH_REGION = "search_region"  # what the search pages read (format: nasviz.viz.maps module docstring)
+T0 = time.perf_counter()  # server time of this run, shown at the bottom (and read by benchmarks/bench_app.py)
 
 
 @st.cache_resource(show_spinner=False)
@@ -227,10 +229,12 @@ with right:
                 else ["index", "vertices", "edges", *hover_cols])
         sel = maps.selection_frame(table, region["indices"], list(dict.fromkeys(cols)))
         st.markdown(f"**{region['n']:,} cells selected** ({region['kind']}); click a column header to sort.")
-        st.dataframe(sel, hide_index=True, height=320, key="map_selection_table")
+        if len(sel) > TABLE_ROWS:
+            st.caption(f"The table shows the first {TABLE_ROWS:,} (by index); the downloads hold all {len(sel):,}.")
+        st.dataframe(sel.head(TABLE_ROWS), hide_index=True, height=320, key="map_selection_table")
         d1, d2, d3 = st.columns(3)
-        d1.download_button("CSV", sel.to_csv(index=False), f"{space}-selection.csv", mime="text/csv")
-        d2.download_button("JSON", sel.to_json(orient="records"), f"{space}-selection.json",
+        d1.download_button("CSV", lambda: sel.to_csv(index=False), f"{space}-selection.csv", mime="text/csv")
+        d2.download_button("JSON", lambda: sel.to_json(orient="records"), f"{space}-selection.json",
                            mime="application/json")
         if d3.button("Use as search region", key="map_use_region"):
             st.session_state[SEARCH_REGION] = region
@@ -238,3 +242,6 @@ with right:
             st.success(f"Search region set: {region['n']:,} cells ({region['kind']} in {region['embedding']} "
                        f"{region['projection']}); the search pages read it from the session.")
             st.code(json.dumps({k: v for k, v in region.items() if k != "indices"}), language="json")
+
+st.session_state["map_server_ms"] = (time.perf_counter() - T0) * 1000
+st.caption(f"Server time for this view: {st.session_state['map_server_ms']:.0f} ms.")

@@ -17,6 +17,7 @@ from nasviz.viz.markdown import escape_markdown
 METRICS = {"nb201": ["cifar10 test %", "cifar100 test %", "ImageNet16-120 test %", "params (M)"],
            "nb101": ["valid % (108 ep)", "params (M)"]}
 PER_ROW = 5
+T0 = time.perf_counter()  # server time of this run, shown at the bottom (and read by benchmarks/bench_app.py)
 
 
 @st.cache_resource(show_spinner=False)
@@ -59,6 +60,11 @@ def stats(name: str):
 def embedding(name: str):
     m = model(name)
     return T.embeddings(m, bench(m.space).space.enumerate())
+
+
+@st.cache_data(show_spinner=False)
+def walk(name: str, start: int, n: int):
+    return T.nn_walk(embedding(name), start, n)
 
 
 def cell_caption(space: str, index: int, extra: str) -> str:
@@ -181,8 +187,8 @@ n_walk = st.slider("Walk length", 5, 30, 15, key="trav_walk_len")
 walk_edits = {}
 for mname in models:
     with st.spinner(f"Embedding every cell with {mname}..."):
-        emb = embedding(mname)
-    path, _ = T.nn_walk(emb, anchor_index, n_walk)
+        embedding(mname)
+    path, _ = walk(mname, anchor_index, n_walk)
     cells = [sp.cell(i) for i in path]
     edits = [T.edit_distance(a, b) for a, b in zip(cells, cells[1:])]
     walk_edits[mname] = edits
@@ -191,3 +197,5 @@ for mname in models:
     draw_sequence(space, cells, caps, f"walk-{mname}")
 st.caption("Paper (NB101): arch2vec's walk averages 2.9 edits per step, the supervised encoder's 8.9.")
 st.plotly_chart(T.walk_figure(walk_edits), key="walk_fig")
+st.session_state["trav_server_ms"] = (time.perf_counter() - T0) * 1000
+st.caption(f"Server time for this view: {st.session_state['trav_server_ms']:.0f} ms.")

@@ -96,7 +96,12 @@ def test_map_figure_points_then_density(nb201):
     xy = src["pca"]
     shown = np.arange(15_625)
     hover = maps.hover_texts("nb201", f, shown, ["cifar10 test %"])
-    assert hover[6111].startswith("#6111<br>|nor_conv_3x3~0|") and "cifar10 test %: 94.37" in hover[6111]
+    assert hover[6111] == "#6111<br>3x3 + 3x3 3x3 + skip 3x3 1x1<br>cifar10 test %: 94.37"
+    assert hover[0].split("<br>")[1] == " + ".join(
+        " ".join({"none": "none", "skip_connect": "skip", "nor_conv_1x1": "1x1", "nor_conv_3x3": "3x3",
+                  "avg_pool_3x3": "pool"}[o] for o in g) for g in ((f.at[0, "arch"].split("|+|")[k].strip("|")
+                                                                     .replace("~0", "").replace("~1", "")
+                                                                     .replace("~2", "").split("|")) for k in range(3)))
     fig, mode, in_view = maps.map_figure(xy, f["cifar10 test %"].to_numpy(), shown, color_label="c10",
                                          hover=hover, highlight=6111, neighbours=np.array([1, 2]))
     assert mode == "points" and len(in_view) == 15_625
@@ -118,6 +123,19 @@ def test_map_figure_points_then_density(nb201):
                                          hover=maps.hover_texts("nb201", f, inside, []))
     assert mode == "points" and np.array_equal(np.sort(in_view), np.sort(inside))
     assert list(fig.layout.xaxis.range) == list(w[0])
+
+
+def test_binned_matches_histogram2d():
+    rng = np.random.default_rng(0)
+    pts = rng.standard_normal((5000, 2))
+    vals = rng.uniform(size=5000)
+    vals[::7] = np.nan
+    ex, ey = np.linspace(-2, 2.5, 31), np.linspace(-1.5, 2, 21)
+    count, n_val, s_val = maps._binned(pts, vals, ex, ey)
+    have = ~np.isnan(vals)
+    assert np.array_equal(count, np.histogram2d(pts[:, 0], pts[:, 1], bins=[ex, ey])[0])
+    assert np.array_equal(n_val, np.histogram2d(pts[have, 0], pts[have, 1], bins=[ex, ey])[0])
+    assert np.allclose(s_val, np.histogram2d(pts[have, 0], pts[have, 1], bins=[ex, ey], weights=vals[have])[0])
 
 
 def test_selection_region_box_lasso_points(nb201):

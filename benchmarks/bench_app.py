@@ -1,0 +1,285 @@
+"""App responsiveness: cold start, traversal interactions, the NB101 map with all 423,624 cells.
+
+Writes benchmarks/results/app.json and benchmarks/results/app.md. Run from the repository
+root: ``python benchmarks/bench_app.py [--repeats 3]``. Needs Debian's Chromium
+(/usr/bin/chromium) and Playwright's Python package (never its browser download).
+
+* cold start: from launching ``streamlit run app.py`` (a fresh process, nothing cached) to
+  the latent map's WebGL canvas and its "cells in view" caption being drawn in headless
+  Chromium, opened directly on /latent_map (target < 5 s);
+* traversal: server time of one traversal interaction (the page script rerun after
+  changing the latent coordinate, warm caches), measured with Streamlit's AppTest, and
+  the library call alone (encode + decode + edit distances) (target < 300 ms);
+* NB101 map: time to first draw in the browser (cold: the first session loads the
+  enumeration, encodes and projects 423,624 cells; warm: a second session), and the
+  server time per zoom (window slider) and per box selection (AppTest reruns).
+
+The machine is shared; every measurement records ``os.getloadavg()`` next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CHROMIUM = os.environ.get("NASVIZ_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_map(page, mode: str, timeout_ms: int = 180_000) -> None:
+    """Until the map's chart is drawn (WebGL canvas for points, heatmap for density) and captioned."""
+    import re
+
+    from playwright.sync_api import expect
+
+    if mode == "points":
+        expect(page.locator(".js-plotly-plot .gl-container canvas").first).to_be_attached(timeout=timeout_ms)
+    else:
+        expect(page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").first
+               ).to_be_attached(timeout=timeout_ms)
+    expect(page.get_by_text(re.compile(r"cells in view \(" + mode))).to_be_visible(timeout=timeout_ms)
+
+
+def browser_measurements(repeats: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    out: dict = {"cold_start": [], "nb101_first_draw": []}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            for r in range(repeats):
+                port = free_port()
+                la = load()
+                t0 = time.perf_counter()
+                proc = start_server(port)
+                try:
+                    while True:
+                        try:
+                            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                                break
+                        except OSError:
+                            time.sleep(0.05)
+                    healthy = time.perf_counter() - t0
+                    ctx = browser.new_context(viewport={"width": 1600, "height": 1400})
+                    page = ctx.new_page()
+                    page.goto(f"http://127.0.0.1:{port}/latent_map")
+                    wait_map(page, "points")
+                    drawn = time.perf_counter() - t0
+                    out["cold_start"].append({"seconds": round(drawn, 2), "server_healthy_s": round(healthy, 2),
+                                              "loadavg": la})
+                    print(f"cold start {r}: {drawn:.2f} s (healthy after {healthy:.2f} s), load {la}", flush=True)
+                    ctx.close()
+                    if r == 0:  # NB101 on this fresh server: first session cold, second warm
+                        for kind in ("cold", "warm"):
+                            ctx = browser.new_context(viewport={"width": 1600, "height": 1400})
+                            page = ctx.new_page()
+                            la = load()
+                            t1 = time.perf_counter()
+                            page.goto(f"http://127.0.0.1:{port}/latent_map?space=nb101")
+                            wait_map(page, "density")
+                            s = time.perf_counter() - t1
+                            out["nb101_first_draw"].append({"cache": kind, "seconds": round(s, 2), "loadavg": la})
+                            print(f"NB101 map first draw ({kind}): {s:.2f} s, load {la}", flush=True)
+                            ctx.close()
+                finally:
+                    stop(proc)
+        finally:
+            browser.close()
+    return out
+
+
+def server_measurements(n: int) -> dict:
+    import numpy as np
+    from streamlit.testing.v1 import AppTest
+
+    from nasviz.bench import get_benchmark
+    from nasviz.models import load_model
+    from nasviz.paths import models_dir
+    from nasviz.viz import traversal as T
+
+    out: dict = {}
+    # -- the map page on the server: first run in this process (imports, tables, embeddings), then warm
+    la = load()
+    t = time.perf_counter()
+    at = AppTest.from_file(str(ROOT / "pages" / "latent_map.py"), default_timeout=600)
+    at.run()
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    at.selectbox(key="map_colour_nb201").set_value("params (M)").run()
+    warm = time.perf_counter() - t
+    out["map_page_server"] = {"first_run_s": round(first, 2), "rerun_colour_change_s": round(warm, 2),
+                              "loadavg": la}
+    print(f"map page on the server: first run {first:.2f} s, colour change {warm:.2f} s", flush=True)
+    # -- traversal: rerun after changing the latent coordinate (warm caches) ------------------
+    at = AppTest.from_file(str(ROOT / "pages" / "traversal.py"), default_timeout=600)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    name = at.selectbox(key="trav_model").value
+    model = load_model(models_dir() / name)
+    total = T.n_dims(model)
+    rng = np.random.default_rng(0)
+    runs = []
+    for d in rng.choice(total, size=n, replace=False):
+        la = load()
+        t = time.perf_counter()
+        at.number_input(key="trav_dim").set_value(int(d)).run()
+        runs.append({"dim": int(d), "ms": round((time.perf_counter() - t) * 1000, 1),
+                     "script_ms": round(at.session_state["trav_server_ms"], 1), "loadavg": la})
+        assert not at.exception
+    out["traversal_page_rerun"] = runs
+    sp = get_benchmark("nb201").space
+    _, std = T.latent_stats(model, sp.enumerate())
+    lib = []
+    for d in rng.choice(total, size=n, replace=False):
+        la = load()
+        t = time.perf_counter()
+        T.traverse(model, sp, sp.cell(6111), int(d), std, span=4.0, steps=9)
+        lib.append({"dim": int(d), "ms": round((time.perf_counter() - t) * 1000, 2), "loadavg": la})
+    out["traversal_library_call"] = lib
+    out["traversal_model"] = name
+
+    # -- NB101 map: zoom (window) and box selection, server time per rerun ------------------------
+    at = AppTest.from_file(str(ROOT / "pages" / "latent_map.py"), default_timeout=600)
+    at.query_params["space"] = "nb101"
+    at.run()
+    wx, wy = at.slider(key="map_wx_nb101_discrete_pca"), at.slider(key="map_wy_nb101_discrete_pca")
+    (x0, x1), (y0, y1) = wx.value, wy.value
+    zoom = []
+    for frac in (0.5, 0.25, 0.12, 0.06, 1.0):
+        la = load()
+        t = time.perf_counter()
+        at.slider(key="map_wx_nb101_discrete_pca").set_value((x0, x0 + (x1 - x0) * frac))
+        at.slider(key="map_wy_nb101_discrete_pca").set_value((y0, y0 + (y1 - y0) * max(frac, 0.3)))
+        at.run()
+        ms = (time.perf_counter() - t) * 1000
+        cap = next(c.value for c in at.caption if "cells in view" in c.value and c.value[:1].isdigit())
+        zoom.append({"window_fraction": frac, "ms": round(ms, 1), "script_ms": round(at.session_state["map_server_ms"], 1),
+                     "caption": cap.split(";")[0] + ")", "loadavg": la})
+        print(f"NB101 zoom {frac}: {ms:.0f} ms ({cap.split(';')[0]})", flush=True)
+    out["nb101_zoom_rerun"] = zoom
+    select = []
+    for frac in (0.1, 0.3, 0.6):
+        la = load()
+        t = time.perf_counter()
+        at.number_input(key="map_bx1").set_value(x0 + (x1 - x0) * frac)
+        at.number_input(key="map_by1").set_value(y0 + (y1 - y0) * frac)
+        at.button(key="map_box_button").click()
+        at.run()
+        ms = (time.perf_counter() - t) * 1000
+        n_sel = at.session_state["map_region"]["n"]
+        select.append({"box_fraction": frac, "ms": round(ms, 1), "script_ms": round(at.session_state["map_server_ms"], 1),
+                       "cells_selected": n_sel, "loadavg": la})
+        print(f"NB101 box select {frac}: {ms:.0f} ms, {n_sel:,} cells", flush=True)
+    out["nb101_select_rerun"] = select
+    return out
+
+
+def stats(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2),
+            "n": len(values)}
+
+
+def markdown(res: dict) -> str:
+    cs = res["summary"]["cold_start_s"]
+    tr = res["summary"]["traversal_page_ms"]
+    tl = res["summary"]["traversal_library_ms"]
+    ts = res["summary"]["traversal_script_ms"]
+    lines = [
+        "## App responsiveness (`benchmarks/bench_app.py`)",
+        "",
+        f"Machine: {res['machine']}; load average at start {res['loadavg_start']} (shared 2-core machine; every "
+        "measurement in app.json carries its own load average).",
+        "",
+        "| measurement | median | min | max | n | target |",
+        "|---|---|---|---|---|---|",
+        f"| cold start: `streamlit run app.py` to the NB201 latent map drawn in Chromium (s) | {cs['median']} | "
+        f"{cs['min']} | {cs['max']} | {cs['n']} | < 5 s |",
+        f"| traversal interaction: the page script's own server time after changing the latent coordinate (ms) | "
+        f"{ts['median']} | {ts['min']} | {ts['max']} | {ts['n']} | < 300 ms |",
+        f"| same interaction, AppTest wall time around the rerun (adds the test harness's polling) (ms) | "
+        f"{tr['median']} | {tr['min']} | {tr['max']} | {tr['n']} | |",
+        f"| traversal library call alone: encode + decode 9 steps + edit distances (ms) | {tl['median']} | "
+        f"{tl['min']} | {tl['max']} | {tl['n']} | |",
+    ]
+    mp = res["map_page_server"]
+    lines.append(f"| NB201 map page script on the server: first run in a fresh process (imports, table, embedding, "
+                 f"figure) / rerun after a colour change (s) | {mp['first_run_s']} / {mp['rerun_colour_change_s']} | | "
+                 f"| 1 | |")
+    for m in res["nb101_first_draw"]:
+        lines.append(f"| NB101 map (423,624 cells, density) first draw in Chromium, {m['cache']} server cache (s) | "
+                     f"{m['seconds']} | | | 1 | |")
+    for z in res["nb101_zoom_rerun"]:
+        lines.append(f"| NB101 zoom to {z['window_fraction']:g} of the x range: server script / AppTest rerun (ms); "
+                     f"{z['caption']} | {z['script_ms']} / {z['ms']} | | | 1 | |")
+    for s in res["nb101_select_rerun"]:
+        lines.append(f"| NB101 box selection of {s['cells_selected']:,} cells: server script / AppTest rerun (ms) | "
+                     f"{s['script_ms']} / {s['ms']} | | | 1 | |")
+    lines += ["", "Server reruns are AppTest script runs (what the server does per interaction); the browser "
+              "then redraws the figure, which for the WebGL scatter of 15,625 points is part of the cold-start time."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3, help="cold starts (fresh server processes)")
+    ap.add_argument("--interactions", type=int, default=10, help="traversal reruns")
+    args = ap.parse_args()
+    res: dict = {"loadavg_start": load(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                                                     f"Python {platform.python_version()}"}
+    res.update(browser_measurements(args.repeats))
+    res.update(server_measurements(args.interactions))
+    res["summary"] = {
+        "cold_start_s": stats([m["seconds"] for m in res["cold_start"]]),
+        "traversal_page_ms": stats([m["ms"] for m in res["traversal_page_rerun"]]),
+        "traversal_script_ms": stats([m["script_ms"] for m in res["traversal_page_rerun"]]),
+        "traversal_library_ms": stats([m["ms"] for m in res["traversal_library_call"]]),
+    }
+    res["loadavg_end"] = load()
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "app.json").write_text(json.dumps(res, indent=2) + "\n")
+    (out / "app.md").write_text(markdown(res))
+    print(markdown(res))
+
+
+if __name__ == "__main__":
+    main()
