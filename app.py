@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/controller.py", title="Controller study", icon=":material/psychology:"),
     st.Page("pages/correlations.py", title="Correlations", icon=":material/insights:"),
     st.Page("pages/distributions.py", title="Distributions", icon=":material/stacked_line_chart:"),
+    st.Page("pages/runs.py", title="Search runs", icon=":material/history:"),
 ]
 
 st.navigation(PAGES).run()

@@ -276,3 +276,67 @@ def test_correlations_page_ranks_dims_walks_and_fits_gps():
     at.multiselect(key="corr_models").set_value([])
     _run(CORR, at)
     assert any("Pick at least one embedding" in i.value for i in at.info)
+
+
+# -- runs --------------------------------------------------------------------------------
+RUNS = "pages/runs.py"
+
+
+@pytest.fixture()
+def run_store(tmp_path, monkeypatch):
+    """A real run store with two finished random searches on NB201 and one queued run."""
+    from nasviz.search.jobs import execute_run
+    from nasviz.search.runs import validate_config
+    from nasviz.search.store import Store
+
+    db = tmp_path / "search.sqlite"
+    monkeypatch.setenv("NASVIZ_DB", str(db))
+    store = Store(db)
+    ids = []
+    for seed, budget in ((1, 15), (2, 25), (3, 10)):
+        cfg = validate_config("random", budget=budget, seed=seed)
+        ids.append(store.create_run(strategy=cfg.strategy, space=cfg.space, dataset=cfg.dataset, budget=cfg.budget,
+                                    seed=cfg.seed, config=cfg.to_dict()))
+    for rid in ids[:2]:
+        execute_run(db, rid)
+    return store, ids
+
+
+def test_runs_page_lists_compares_exports_and_cancels(run_store):
+    store, ids = run_store
+    at = _run(RUNS)
+    table = at.dataframe[0].value
+    assert sorted(table["id"]) == ids and set(table["state"]) == {"complete", "queued"}
+    curves = _figures(at)[0]
+    assert len(curves["data"]) == 3
+    best = {i: max(t.value for t in store.trials(i)) for i in ids[:2]}
+    for trace, i in zip(curves["data"], sorted(table["id"], reverse=True)):
+        if i in best:
+            assert _arr(trace["y"]).max() == pytest.approx(best[i])
+    # filter by state
+    at.multiselect(key="runs_state").set_value(["complete"])
+    _run(RUNS, at)
+    assert sorted(at.dataframe[0].value["id"]) == ids[:2]
+    # one run: its trials, best cells with diagrams
+    at.selectbox(key="runs_one").set_value(ids[1])
+    _run(RUNS, at)
+    trials = at.dataframe[1].value
+    assert len(trials) == 25 and trials["best so far"].is_monotonic_increasing
+    top = max(store.trials(ids[1]), key=lambda t: t.value)
+    assert any(m.value.startswith(f"**#{top.cell_index}**") for m in at.markdown)
+    assert len(at.get("graphviz_chart")) == 3
+    # the queued run can be cancelled from the page
+    at.multiselect(key="runs_state").set_value([])
+    _run(RUNS, at)
+    at.selectbox(key="runs_one").set_value(ids[2])
+    _run(RUNS, at)
+    at.button(key="runs_cancel").click()
+    _run(RUNS, at)
+    assert store.get_run(ids[2]).state.value == "cancelled"
+    assert any("cancelled" in s.value for s in at.success)
+
+
+def test_runs_page_without_a_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASVIZ_DB", str(tmp_path / "none.sqlite"))
+    at = _run(RUNS)
+    assert "No run store" in at.info[0].value
