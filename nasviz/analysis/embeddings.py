@@ -84,8 +84,9 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
 
     root = Path(models_root) if models_root else models_dir()
     out_dir = Path(out_dir) if out_dir else embeddings_dir()
-    names = list(models) if models else sorted(p.name for p in root.iterdir() if (p / "config.json").is_file()) \
-        if root.is_dir() else []
+    from nasviz.models import shipped_models
+
+    names = list(models) if models else shipped_models(root)
     if not names:
         raise NasvizError(f"no model checkpoints found under {root}; train one with `nasviz train ...`")
     for m in methods:

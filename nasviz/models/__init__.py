@@ -74,14 +74,24 @@ def load_model(folder: str | Path, *, space: str | None = None, device: str = "c
     return get_model_class(ckpt.kind).from_checkpoint(ckpt, device=device)
 
 
-def shipped_models() -> list[str]:
-    """Names of the checkpoint folders under ``models/`` (each has a config.json)."""
+def shipped_models(root: str | Path | None = None) -> list[str]:
+    """Names of the latent-model checkpoint folders under ``models/`` (other kinds of folder are skipped)."""
+    import json
+
+    from nasviz.models._checkpoint import CONFIG, FORMAT
     from nasviz.paths import models_dir
 
-    root = models_dir()
+    root = Path(root) if root is not None else models_dir()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
+    names = []
+    for p in sorted(root.iterdir()):
+        try:
+            if json.loads((p / CONFIG).read_text()).get("format") == FORMAT:
+                names.append(p.name)
+        except (OSError, ValueError, AttributeError):
+            continue
+    return names
 
 
 __all__ = ["Arch2Vec", "BetaVAE", "Encoder", "get_model_class", "Invalid", "MODELS", "NotFittedError", "is_valid", "load_model", "shipped_models"]

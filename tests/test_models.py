@@ -1,0 +1,360 @@
+"""Latent models: interface, checkpoints, determinism, input errors, shipped models, analysis functions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from nasviz.analysis import latent as L
+from nasviz.analysis.projections import project
+from nasviz.errors import DataFileError, NasvizError
+from nasviz.models import MODELS, Arch2Vec, BetaVAE, Encoder, Invalid, NotFittedError, load_model, shipped_models
+from nasviz.models._common import split_indices
+from nasviz.paths import models_dir
+from nasviz.spaces.nb201 import EDGES, N_OPS, NB201Cell, NB201Space
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def space():
+    return NB201Space()
+
+
+@pytest.fixture(scope="module")
+def cells(space):
+    return list(space.enumerate())
+
+
+def tiny_a2v(**kw):
+    cfg = dict(gin_dims=(32, 32, 32, 32, 32), latent_dim=8, epochs=2, seed=0)
+    cfg.update(kw)
+    return Arch2Vec(**cfg)
+
+
+def tiny_bvae(**kw):
+    cfg = dict(latent_dim=6, hidden=16, embed_dim=8, epochs=2, seed=0)
+    cfg.update(kw)
+    return BetaVAE(**cfg)
+
+
+@pytest.fixture(scope="module")
+def fitted_a2v(cells):
+    return tiny_a2v().fit(cells[:256])
+
+
+@pytest.fixture(scope="module")
+def fitted_bvae(cells):
+    acc = np.full(256, np.nan)
+    acc[:64] = np.linspace(50, 90, 64)
+    return tiny_bvae().fit(cells[:256], acc=acc, flops=np.linspace(10, 200, 256))
+
+
+# -- interface -------------------------------------------------------------------------
+def test_registry_and_protocol(fitted_a2v, fitted_bvae):
+    assert set(MODELS) == {"arch2vec", "beta-vae"}
+    assert isinstance(fitted_a2v, Encoder) and isinstance(fitted_bvae, Encoder)
+
+
+@pytest.mark.parametrize("make", [tiny_a2v, tiny_bvae])
+def test_transform_before_fit_is_clear(make, cells):
+    m = make()
+    for call in (lambda: m.transform(cells[:3]), lambda: m.decode(np.zeros(m.latent_shape))):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            call()
+
+
+def test_shapes_and_fit_returns_self(cells, fitted_a2v, fitted_bvae):
+    assert fitted_a2v.transform(cells[:5]).shape == (5, 8)
+    assert fitted_a2v.latent(cells[:5]).shape == (5, 8, 8)
+    np.testing.assert_allclose(fitted_a2v.transform(cells[:5]), fitted_a2v.latent(cells[:5]).sum(1), rtol=1e-5)
+    assert fitted_bvae.transform(cells[:5]).shape == (5, 6)
+    m = tiny_bvae(epochs=1)
+    assert m.fit(cells[:64]) is m
+
+
+def test_training_reduces_loss(cells):
+    m = tiny_a2v(epochs=4).fit(cells[:512])
+    assert m.history_[-1] < 0.85 * m.history_[0]
+    b = tiny_bvae(epochs=4).fit(cells[:512], flops=np.arange(512.0))
+    assert b.history_[-1] < b.history_[0]
+
+
+@pytest.mark.parametrize("bad,msg", [
+    (np.zeros(5), "shape"), (np.zeros((2, 7)), "shape"),
+    (np.array([[np.nan] * 6]), "NaN"), (np.array([[0, 0, np.inf, 0, 0, 0]]), "inf"), ("abc", "numeric"),
+])
+def test_bad_latent_input_bvae(fitted_bvae, bad, msg):
+    with pytest.raises(NasvizError, match=msg):
+        fitted_bvae.decode(bad)
+
+
+def test_bad_latent_input_arch2vec(fitted_a2v):
+    with pytest.raises(NasvizError, match="shape"):
+        fitted_a2v.decode(np.zeros((3, 7, 8)))
+    z = np.zeros((2, 8, 8))
+    z[1, 3, 2] = np.nan
+    with pytest.raises(NasvizError, match="code 1 contains NaN"):
+        fitted_a2v.decode(z)
+    assert len(fitted_a2v.decode(np.zeros((2, 64)))) == 2  # flat codes are accepted
+
+
+def test_arch2vec_decode_gives_explicit_invalid(fitted_a2v):
+    # all-zero node latents: sigma(0) = 0.5 is not an edge, so the graph misses NB201's fixed data flow
+    out = fitted_a2v.decode(np.zeros((1, 8, 8)))[0]
+    assert isinstance(out, Invalid) and not out and "adjacency" in out.reason
+
+
+def test_wrong_cell_type(fitted_a2v):
+    with pytest.raises(NasvizError, match="NB201"):
+        fitted_a2v.transform(["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+
+
+def test_unsupervised_has_no_predictor(fitted_a2v, cells):
+    with pytest.raises(NasvizError, match="no accuracy predictor"):
+        fitted_a2v.predict(cells[:2])
+
+
+def test_supervised_needs_labels(cells):
+    with pytest.raises(NasvizError, match="needs y"):
+        tiny_a2v(supervised=True).fit(cells[:64])
+
+
+def test_bvae_predictors_learn_flops(cells):
+    flops = np.array([sum(o in (2, 3) for o in c.ops) for c in cells[:512]], dtype=float)  # convs per cell
+    m = tiny_bvae(epochs=6, alpha=0.0, mu=0.2).fit(cells[:512], flops=flops)
+    pf = m.predict_flops(cells[:512])
+    assert np.corrcoef(pf, flops)[0, 1] > 0.5
+
+
+# -- determinism & checkpoints ------------------------------------------------------------
+def test_deterministic_from_seed(cells, fitted_a2v):
+    again = tiny_a2v().fit(cells[:256])
+    np.testing.assert_array_equal(again.latent(cells[:50]), fitted_a2v.latent(cells[:50]))
+    other = tiny_a2v(seed=1).fit(cells[:256])
+    assert not np.allclose(other.latent(cells[:50]), fitted_a2v.latent(cells[:50]))
+
+
+def test_split_is_seeded():
+    a, b = split_indices(15625, 0), split_indices(15625, 0)
+    assert np.array_equal(a[1], b[1]) and len(a[1]) == 1562 and len(np.intersect1d(a[0], a[1])) == 0
+    assert not np.array_equal(split_indices(15625, 1)[1], a[1])
+
+
+@pytest.mark.parametrize("which", ["a2v", "bvae"])
+def test_save_load_roundtrip(tmp_path, cells, fitted_a2v, fitted_bvae, which):
+    m = fitted_a2v if which == "a2v" else fitted_bvae
+    m.save(tmp_path / "ck", info={"data": {"cells": 256}})
+    assert {p.name for p in (tmp_path / "ck").iterdir()} == {"model.safetensors", "config.json", "README.md"}
+    back = load_model(tmp_path / "ck", space="nb201")
+    np.testing.assert_array_equal(back.latent(cells[:20]), m.latent(cells[:20]))
+    z = m.latent(cells[:20])
+    assert back.decode(z) == m.decode(z)
+    if which == "bvae":
+        np.testing.assert_allclose(back.predict(cells[:5]), m.predict(cells[:5]), rtol=1e-6)
+
+
+def test_bad_checkpoints(tmp_path, fitted_a2v):
+    good = tmp_path / "good"
+    fitted_a2v.save(good)
+    with pytest.raises(DataFileError, match="not a folder"):
+        load_model(tmp_path / "nope")
+    # missing weights
+    miss = tmp_path / "miss"
+    shutil.copytree(good, miss)
+    (miss / "model.safetensors").unlink()
+    with pytest.raises(DataFileError, match="missing model.safetensors"):
+        load_model(miss)
+    # corrupt weights
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    (bad / "model.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(DataFileError, match="safetensors"):
+        load_model(bad)
+    # corrupt JSON
+    bj = tmp_path / "bj"
+    shutil.copytree(good, bj)
+    (bj / "config.json").write_text("{not json")
+    with pytest.raises(DataFileError, match="not valid JSON"):
+        load_model(bj)
+    # other space
+    with pytest.raises(DataFileError, match="trained on space 'nb201', not 'nb101'"):
+        load_model(good, space="nb101")
+    # weights that do not fit the config
+    wf = tmp_path / "wf"
+    shutil.copytree(good, wf)
+    doc = json.loads((wf / "config.json").read_text())
+    doc["config"]["latent_dim"] = 9
+    (wf / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(DataFileError, match="do not fit"):
+        load_model(wf)
+    # a pickle is never read: a torch.save file in place of the weights is refused
+    pk = tmp_path / "pk"
+    shutil.copytree(good, pk)
+    torch.save(fitted_a2v.model_.state_dict(), pk / "model.safetensors")
+    with pytest.raises(DataFileError):
+        load_model(pk)
+
+
+# -- shipped checkpoints ---------------------------------------------------------------
+SHIPPED = [m for m in shipped_models() if m.startswith("nb201-")]
+# held-out reconstruction each shipped model must keep (measured values are in models/*/README.md)
+# (measured on the full held-out split: arch2vec 100 %, beta0 98.6 %, beta1 79.3 %; the supervised arch2vec and the
+# beta=4 VAE do not reconstruct — 0 % and 0.8 % — so for them only the embedding checks below apply)
+RECON_FLOOR = {"nb201-arch2vec": 0.99, "nb201-bvae-beta0": 0.96, "nb201-bvae-beta1": 0.72,
+               "nb201-arch2vec-supervised": 0.0, "nb201-bvae-beta4": 0.0}
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped NB201 checkpoints in models/")
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint_reconstructs_real_cells(name, cells):
+    m = load_model(models_dir() / name, space="nb201")
+    _, test = split_indices(len(cells), m.config.seed)
+    sample = [cells[i] for i in test[:400]]
+    rec = L.reconstruction_accuracy(m, sample)
+    assert rec >= RECON_FLOOR[name], f"{name}: held-out reconstruction {rec:.3f}"
+    emb = m.transform(sample)
+    assert emb.shape == (400, m.embedding_dim) and np.isfinite(emb).all()
+
+
+def test_core_models_are_shipped():
+    for name in ("nb201-arch2vec", "nb201-arch2vec-supervised", "nb201-bvae-beta0", "nb201-bvae-beta1",
+                 "nb201-bvae-beta4"):
+        assert name in SHIPPED, f"{name} missing from models/"
+
+
+# -- analysis functions on models with known structure ---------------------------------------
+class EdgeCoded:
+    """A decoder whose latent dim k sets the op of edge k (perfectly disentangled by construction)."""
+
+    latent_shape = (6,)
+    embedding_dim = 6
+
+    def latent(self, cells):
+        return np.array([c.ops for c in cells], dtype=np.float32) - 2.0
+
+    transform = latent
+
+    def decode(self, z):
+        z = np.asarray(z, dtype=np.float32).reshape(-1, 6)
+        ops = np.clip(np.rint(z + 2.0), 0, N_OPS - 1).astype(int)
+        return [NB201Cell(tuple(o)) for o in ops]
+
+
+def test_disentanglement_scores_a_disentangled_decoder(cells):
+    res = L.disentanglement(EdgeCoded(), cells, n_anchors=20, n_points=11, seed=0)
+    assert res.score() == pytest.approx(1.0)
+    assert res.top_factor == [f"op of edge {frm}->{to}" for to, frm in EDGES]
+    assert (res.steps_changed > 0).all() and res.invalid.sum() == 0
+
+
+class Mixed(EdgeCoded):
+    """Every latent dim moves two edges at once: share must drop to 0.5."""
+
+    def decode(self, z):
+        z = np.asarray(z, dtype=np.float32).reshape(-1, 6)
+        mixed = z + np.roll(z, 1, axis=1)
+        ops = np.clip(np.rint(mixed / 2 + 2.0), 0, N_OPS - 1).astype(int)
+        return [NB201Cell(tuple(o)) for o in ops]
+
+
+def test_disentanglement_detects_mixing(cells):
+    res = L.disentanglement(Mixed(), cells, n_anchors=20, seed=0)
+    assert res.score() == pytest.approx(0.5, abs=0.05)
+
+
+def test_reconstruction_and_validity_on_known_decoder(cells):
+    assert L.reconstruction_accuracy(EdgeCoded(), cells[:100]) == 1.0
+    vu = L.validity_uniqueness(EdgeCoded(), cells, n=2000, seed=0)
+    assert vu["validity"] == 1.0 and 0.3 < vu["uniqueness"] <= 1.0
+
+
+def test_distance_by_edit_is_monotone_for_onehots(space):
+    walk = L.random_walk(space, 200, np.random.default_rng(0))
+    assert all(a.hamming(b) == 1 for a, b in zip(walk, walk[1:]))
+    onehot = np.array([np.eye(N_OPS)[list(c.ops)].ravel() for c in walk])
+    res = L.distance_by_edit(onehot, walk)
+    for k, v in res["by_edit"].items():
+        assert v["mean"] == pytest.approx(np.sqrt(2 * k))
+    assert res["monotonic"]
+    rnd = L.distance_by_edit(np.random.default_rng(0).normal(size=(200, 6)), walk)
+    assert not all(abs(v["mean"] - np.sqrt(2 * k)) < 1e-6 for k, v in rnd["by_edit"].items())
+
+
+def test_gp_predicts_smooth_function_not_noise():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 3))
+    smooth = L.gp_predictive(x, np.sin(x[:, 0]) + 0.5 * x[:, 1], n_train=80, seeds=[0], restarts=0)
+    noise = L.gp_predictive(x, rng.normal(size=500), n_train=80, seeds=[0], restarts=0)
+    assert smooth["pearson_mean"] > 0.9 and abs(noise["pearson_mean"]) < 0.15
+    assert smooth["rmse_mean"] < noise["rmse_mean"]
+
+
+def test_latent_correlations_sign():
+    x = np.arange(100.0)[:, None] * np.array([[1.0, -1.0]])
+    rho = L.latent_correlations(x, acc=np.arange(100.0) ** 2)
+    assert rho["acc"] == pytest.approx([1.0, -1.0])
+
+
+def test_projection_cache_and_errors():
+    x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    cache = {}
+    a = project(x, "pca", cache=cache)
+    assert a.shape == (50, 2) and len(cache) == 1
+    assert project(x, "pca", cache=cache) is a
+    with pytest.raises(NasvizError, match="unknown projection"):
+        project(x, "mds")
+    with pytest.raises(NasvizError, match="NaN"):
+        project(np.full((5, 2), np.nan), "pca")
+
+
+def test_decode_latency_measures(fitted_bvae, cells):
+    r = L.decode_latency(fitted_bvae, fitted_bvae.latent(cells[:1])[0], n_points=11, repeats=5)
+    assert 0 < r["median_ms"] < 1000
+
+
+# -- NB101 encodings (models are not trained on NB101 yet; see benchmarks/results/models.md) ----------
+def test_nb101_encodings_round_trip():
+    pytest.importorskip("nasviz.spaces.nb101")
+    from nasviz.models._common import get_encoding
+    from nasviz.spaces import get_space
+
+    try:
+        sp = get_space("nb101")
+    except DataFileError:
+        pytest.skip("NB101 enumeration not available")
+    rng = np.random.default_rng(0)
+    cells = [sp.sample(rng) for _ in range(60)]
+    g, s = get_encoding("nb101", "graph"), get_encoding("nb101", "sequence")
+    A, X = g.encode(cells)
+    assert A.shape == (60, 7, 7) and X.shape == (60, 7, 6) and (X.sum(-1) == 1).all()
+    T = s.encode(cells)
+    assert T.shape == (60, 26)
+    for i, c in enumerate(cells):
+        assert g.decode_one(np.triu(A[i], 1), X[i].argmax(1)).hash == c.hash
+        assert s.decode_one(T[i]).hash == c.hash
+    bad = T[0].copy()
+    bad[21:] = [5, 2, 5, 5, 5]  # a pad vertex before a real one
+    assert isinstance(s.decode_one(bad), Invalid)
+
+
+def test_precompute_embeddings_and_cache(tmp_path, fitted_bvae):
+    from nasviz.analysis.embeddings import load_embeddings, precompute
+
+    root, out = tmp_path / "models", tmp_path / "emb"
+    fitted_bvae.save(root / "nb201-tiny")
+    r1 = precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)
+    assert r1[0]["status"] == "computed"
+    e = load_embeddings("nb201-tiny", out)
+    assert e["means"].shape == (15625, 6) and e["pca"].shape == (15625, 2)
+    assert e["meta"]["means_max_abs_err_float16"] < 0.01
+    space = NB201Space()
+    np.testing.assert_allclose(e["means"][:50], fitted_bvae.transform([space.cell(i) for i in range(50)]),
+                               atol=0.01)
+    assert precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)[0]["status"] == "cached"
+    (root / "nb201-tiny" / "config.json").write_text((root / "nb201-tiny" / "config.json").read_text() + " ")
+    assert precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)[0]["status"] == "computed"
