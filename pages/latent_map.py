@@ -88,7 +88,8 @@ with st.spinner(f"Loading the {space} table and embeddings..."):
     table = frame(space)
 names = list(srcs)
 learned = [n for n in names if n != maps.DISCRETE]
-preferred = next((n for n in learned if "arch2vec" in n), learned[0] if learned else maps.DISCRETE)
+preferred = next((n for key in ("arch2vec", "bvae", "supervised") for n in learned if key in n),
+                 learned[0] if learned else maps.DISCRETE)
 _init(f"map_source_{space}", qp.get("embedding") if qp.get("embedding") in srcs else preferred)
 name = c2.selectbox("Embedding", names, key=f"map_source_{space}", format_func=lambda n: srcs[n].label,
                     help="Precomputed latent means in data/embeddings/ (nasviz embed), plus the plain one-hot "
@@ -163,7 +164,7 @@ else:
     st.plotly_chart(fig, key=CHART, on_select=_on_select, selection_mode=("points", "box", "lasso"),
                     config={"toImageButtonOptions": {"format": "png", "filename": f"nasviz-map-{space}-{name}"}})
     st.caption(f"{len(in_view):,} of {len(table):,} cells in view ({mode}; {len(shown):,} pass the filters); "
-               f"figure built in {build_ms:.0f} ms. Drag to box-select, or pick the lasso in the chart toolbar.")
+               f"figure built in {build_ms:.0f} ms. Click a point to show that cell; pick box or lasso select in the chart's toolbar to select a region.")
 
 st.query_params.update({"space": space, "embedding": name, "projection": proj})
 if st.session_state[CELL].strip():

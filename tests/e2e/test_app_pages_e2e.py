@@ -47,11 +47,12 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     }""")
     page.mouse.move(xy[0], xy[1])
     hover = plot.locator(".hoverlayer .hovertext").first
-    expect(hover).to_contain_text("|", timeout=10_000)  # the hover label: '#<index>' + arch string + metrics
+    expect(hover).to_contain_text(re.compile(r"^#\d+"), timeout=10_000)  # the label of the point under the cursor
     picked = re.match(r"#(\d+)", hover.text_content()).group(1)  # the point under the cursor (closest)
     page.mouse.click(xy[0], xy[1])
     expect(page.get_by_text(f"Cell #{picked}", exact=True)).to_be_visible(timeout=60_000)
-    assert page.get_by_label("Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", exact=True).input_value() == picked
+    expect(page.get_by_label("Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", exact=True)
+           ).to_have_value(picked)
     page.screenshot(path=str(artifacts / "11-map-clicked-neighbour.png"))
     # box select (chart toolbar), then drag a box over the upper left of the plot area
     plot.hover()
