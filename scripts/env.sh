@@ -44,10 +44,13 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 
-stamp=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)-$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
+# NASVIZ_REQUIREMENTS: requirements.txt for the app; ./nasviz-test uses requirements-dev.txt
+# (which includes requirements.txt plus pytest, playwright and the optional extras under test).
+REQS=${NASVIZ_REQUIREMENTS:-requirements.txt}
+stamp=$(cat "$REQS" requirements.txt pyproject.toml | sha256sum | cut -c1-16)-$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
 if [ "${NASVIZ_REINSTALL:-0}" = 1 ] || [ "$(cat "$VENV/.nasviz-installed" 2>/dev/null)" != "$stamp" ]; then
-    say "installing requirements.txt and nasviz into .venv (first run: a few minutes)"
-    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --progress-bar off -r requirements.txt -e .
+    say "installing $REQS and nasviz into .venv (first run: a few minutes)"
+    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --progress-bar off -r "$REQS" -e .
     echo "$stamp" >"$VENV/.nasviz-installed"
 fi
 export PATH="$VENV/bin:$PATH"
