@@ -43,7 +43,8 @@ def test_registered_and_summary(bench):
 def test_columns_in_documented_order(bench):
     got = [(c.metric.value, c.epochs, c.column) for c in bench.columns()]
     assert got == [("valid_acc", 4, "valid_e4"), ("valid_acc", 12, "valid_e12"), ("valid_acc", 36, "valid_e36"),
-                   ("valid_acc", 108, "valid_e108"), ("train_time", 108, "time_e108"), ("params", None, "params_m")]
+                   ("valid_acc", 108, "valid_e108"), ("train_time", 108, "time_e108"), ("params", None, "params_m"),
+                   ("flops", None, "flops_m")]
     assert all(c.dataset == "cifar10" for c in bench.columns())
 
 
@@ -169,3 +170,20 @@ def test_write_table_rejects_bad_input(tmp_path):
     with pytest.raises(NasvizError, match="unknown NB101 column"):
         write_table(tmp_path / "t.npz", [1, 2], h, {"params": [1, 2], "accuracy": [1.0, 2.0]}, {})
     assert not (tmp_path / "t.npz").exists()
+
+
+def test_flops_column_comes_from_the_built_networks():
+    """data/nb101/flops.npz (tools/nb101_flops.py) is served for the sample rows and for the whole space."""
+    from nasviz.bench import get_benchmark
+
+    bench = get_benchmark("nb101")
+    flops = bench.column("flops")
+    assert flops.shape == (30_001,) and (flops > 0).all()
+    assert bench.space_flops().shape == (423_624,)
+    assert np.array_equal(bench.space_flops()[bench.indices], flops)
+    # more parameters means more compute: the two columns are strongly related
+    from scipy.stats import spearmanr
+
+    assert spearmanr(bench.column("params"), flops).statistic > 0.8
+    # the cheapest cell (input -> output) has only the stem, projections and classifier
+    assert bench.space_flops().min() == pytest.approx(74.196992)

@@ -123,6 +123,28 @@ def write_table(path: Path | str, index: np.ndarray, hashes: np.ndarray, columns
     return path
 
 
+_FLOPS_NOTE = ("forward FLOPs (FlopCounterMode: 2 per multiply-add) of the built NB101 CIFAR-10 network on a "
+               "1x3x32x32 input, computed by tools/nb101_flops.py for every enumerated cell")
+
+
+def _load_space_flops(n_cells: int) -> np.ndarray | None:
+    """The FLOPs of every enumerated cell in millions, or None when the file is absent or stale."""
+    path = data_dir() / "nb101" / "flops.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            flops = z["flops"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+        raise DataFileError(f"NB101 FLOPs file {path} is corrupt ({e}); rebuild it with `python tools/nb101_flops.py`"
+                            ) from e
+    if flops.shape != (n_cells,):
+        return None
+    out = flops / 1e6
+    out.setflags(write=False)
+    return out
+
+
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     if not path.exists():
         raise DataFileError(
@@ -177,6 +199,11 @@ class NB101Benchmark:
         note = ("official file, mean of the repeats" if kind == "official"
                 else "real 30,001-cell sample, single training run (data/nb101/SOURCE.md)")
         self._columns = column_specs(list(self._data), note)
+        self._space_flops = _load_space_flops(len(self.space))
+        if self._space_flops is not None:
+            self._data["flops_m"] = self._space_flops[self.indices]
+            self._data["flops_m"].setflags(write=False)
+            self._columns.append(ColumnSpec(DATASET, None, Metric.FLOPS, "flops_m", "M", _FLOPS_NOTE))
         self._specs = {(c.dataset, c.epochs, c.metric): c for c in self._columns}
 
     # -- budget -------------------------------------------------------------------
@@ -202,13 +229,15 @@ class NB101Benchmark:
     def spec(self, metric: Metric | str, dataset: str = DATASET, epochs: int | None = 108) -> ColumnSpec:
         m = Metric.parse(metric)
         ds = parse_dataset(dataset)
-        ep = None if m is Metric.PARAMS else (None if epochs is None else int(epochs))
+        ep = None if m in (Metric.PARAMS, Metric.FLOPS) else (None if epochs is None else int(epochs))
         spec = self._specs.get((ds, ep, m))
         if spec is None:
             if m is Metric.TEST_ACC and not self.has_test:
                 raise NasvizError(_NO_TEST)
             if m is Metric.FLOPS:
-                raise NasvizError("NB101 tables hold no FLOPs; available: " + self._available())
+                raise NasvizError("the NB101 FLOPs column (data/nb101/flops.npz) is missing or does not match the "
+                                  "enumeration; rebuild it with `python tools/nb101_flops.py`; available: "
+                                  + self._available())
             raise NasvizError(f"NB101 has no {m.value} after {epochs} epochs in {self.path.name}; available: "
                               + self._available())
         return spec
@@ -321,6 +350,12 @@ class NB101Benchmark:
         col = self.column(metric, dataset, epochs)
         r = int(np.nanargmax(col))
         return int(self.indices[r]), float(col[r])
+
+    def space_flops(self) -> np.ndarray:
+        """FLOPs (millions) of all 423,624 enumerated cells in enumeration order (read-only)."""
+        if self._space_flops is None:
+            self.spec(Metric.FLOPS)  # raises the explanatory error
+        return self._space_flops  # type: ignore[return-value]
 
     def summary(self) -> dict:
         kind = "imported official file" if self.meta.get("kind") == "official" else "embedded real sample"
