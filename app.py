@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/correlations.py", title="Correlations", icon=":material/insights:"),
     st.Page("pages/distributions.py", title="Distributions", icon=":material/stacked_line_chart:"),
     st.Page("pages/runs.py", title="Search runs", icon=":material/history:"),
+    st.Page("pages/dense_sampling.py", title="Dense sampling", icon=":material/travel_explore:"),
 ]
 
 st.navigation(PAGES).run()

@@ -1,0 +1,226 @@
+"""Dense sampling: DNAS Eq. 4 regions, launch a background search, watch it, see its best cells."""
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from nasviz.errors import NasvizError
+from nasviz.search.embeddings import available_embeddings
+from nasviz.search.problem import DATASETS
+from nasviz.search.store import Store, default_db_path
+from nasviz.spaces import get_space
+from nasviz.viz import dense as D
+from nasviz.viz import runs as R
+from nasviz.viz.diagrams import cell_dot
+from nasviz.viz.markdown import escape_markdown
+
+BATCH, JOBS = "dense_batch", "dense_jobs"
+
+
+@st.cache_resource(show_spinner="Loading the embedding...")
+def table(embedding: str, dataset: str) -> D.LatentTable:
+    return D.latent_table(embedding, dataset)
+
+
+@st.cache_data(show_spinner=False)
+def region_size(region_json: str, dataset: str) -> int:
+    return D.region_size(json.loads(region_json), dataset)
+
+
+st.title("Dense sampling")
+st.markdown(
+    "DNAS samples densely where good cells live: the promising region of Eq. 4 is, per latent dimension, the "
+    "union of intervals of width 2 sigma around the top-k cells found so far, and Algorithm 1 draws candidates "
+    "there (eps1), at the FLOPs edge (eps2) or anywhere (eps3 = 1 - eps1 - eps2), screens them with a learned "
+    "accuracy predictor and queries the best. Below, each chosen latent dimension is plotted against the accuracy "
+    "the search sees, with the top-k bands of Eq. 4; launch a search (or a search restricted to your region, or "
+    "a baseline) as a background job and watch its best-so-far curve."
+)
+
+# -- embedding, dimensions, Eq. 4 bands ---------------------------------------------------------
+c1, c2 = st.columns(2)
+names = [n for n in available_embeddings("nb201") if n != "onehot"] + ["onehot"]
+embedding = c1.selectbox("Embedding", names, index=names.index("nb201-arch2vec") if "nb201-arch2vec" in names else 0,
+                         key="dense_embedding")
+dataset = c2.selectbox("Dataset", list(DATASETS["nb201"]), key="dense_dataset")
+try:
+    t = table(embedding, dataset)
+except NasvizError as e:
+    st.error(escape_markdown(e))
+    st.stop()
+d = t.z.shape[1]
+c1, c2, c3 = st.columns(3)
+dims = c1.multiselect("Latent dimensions", list(range(d)), default=[0, 1, 2][: min(3, d)], key="dense_dims")
+top_k = c2.slider("top-k (Eq. 4)", 1, 10, 3, key="dense_topk")
+sigma = c3.slider("sigma (standardised units)", 0.05, 1.0, 0.25, 0.05, key="dense_sigma")
+
+map_region = st.session_state.get("search_region")
+sources = ["Eq. 4 bands (sliders below)"] + (["map selection"] if map_region else [])
+source = st.radio("Region for region search", sources, index=len(sources) - 1, horizontal=True, key="dense_source")
+if not map_region:
+    st.caption("No map selection yet: box- or lasso-select cells on the Latent map and press \"Use as search "
+               "region\" to bring it here.")
+
+chosen = {}
+if dims:
+    bands = D.eq4_bands(t, dims, top_k, sigma)
+    with st.expander("Your interval per dimension (defaults: the hull of the Eq. 4 bands)",
+                     expanded=source.startswith("Eq")):
+        for s in dims:
+            lo, hi = float(t.z[:, s].min()), float(t.z[:, s].max())
+            hlo, hhi = D.band_hull(bands[s])
+            chosen[s] = st.slider(f"dim {s}", lo, hi, (max(lo, hlo), min(hi, hhi)), key=f"dense_iv_{embedding}_{s}")
+    fig = D.fig_bands(t, bands, chosen)
+    st.plotly_chart(fig, key="dense_bands")
+    st.caption(f"Bands: the top {top_k} cells by {t.signal}, +- {sigma:g} standard deviations of each dimension.")
+else:
+    st.info("Choose at least one latent dimension to see the Eq. 4 bands.")
+
+# -- search settings --------------------------------------------------------------------------
+st.header("Search")
+strategy = st.selectbox("Strategy", list(D.STRATEGY_LABELS), format_func=D.STRATEGY_LABELS.get, key="dense_strategy")
+c1, c2, c3 = st.columns(3)
+eps1 = c1.slider("eps1: sample in the promising region", 0.0, 1.0, 0.5, 0.05, key="dense_eps1")
+eps2 = c2.slider("eps2: sample at the FLOPs edge", 0.0, 1.0, 0.1, 0.05, key="dense_eps2")
+eps3 = 1.0 - eps1 - eps2
+c3.metric("eps3 = 1 - eps1 - eps2: anywhere", f"{eps3:.2f}")
+problems = []
+if eps1 + eps2 > 1 + 1e-9:
+    problems.append(f"eps1 + eps2 = {eps1 + eps2:.2f} exceeds 1: eps3 = 1 - eps1 - eps2 would be negative. "
+                    "Lower eps1 or eps2 so that they add up to at most 1.")
+fmax = float(np.max(t.flops))
+c1, c2, c3, c4 = st.columns(4)
+flops = c1.number_input("FLOPs limit F (MFLOPs; max = no limit)", 1.0, fmax, fmax, key="dense_flops")
+budget = int(c2.number_input("Budget (queries)", 1, 5000, 100, key="dense_budget"))
+seeds = int(c3.number_input("Seeds", 1, 20, 1, key="dense_seeds"))
+seed0 = int(c4.number_input("First seed", 0, 10_000, 0, key="dense_seed0"))
+c1, c2, c3 = st.columns(3)
+device = c1.selectbox("Device", ["cpu", "cuda"], key="dense_device")
+backend = c2.selectbox("Backend", ["local", "ray"], key="dense_backend")
+compare = c3.multiselect("Also launch baselines (same budget and seeds)", list(D.BASELINES), key="dense_compare")
+
+region = None
+if strategy == "region":
+    try:
+        if source == "map selection":
+            region = D.map_region(map_region)
+            what = f"the map selection ({map_region.get('n', '?')} cells selected, {region['kind']})"
+        else:
+            region = D.intervals_region(embedding, chosen)
+            what = "your intervals on dims " + ", ".join(map(str, chosen))
+        n = region_size(json.dumps(region, sort_keys=True), dataset)
+        st.caption(f"Region: {what}; {n:,} cells inside.")
+    except NasvizError as e:
+        problems.append(f"The region cannot be searched: {e}")
+        region = None
+elif strategy == "dense":
+    st.caption("Dense sampling learns its own Eq. 4 region from the cells it queries (top-k and sigma above).")
+
+for p in problems:
+    st.error(escape_markdown(p))
+db = default_db_path()
+st.caption(f"Runs are stored in {db} (NASVIZ_DB picks another file); the Search runs page lists them.")
+if st.button("Launch", type="primary", disabled=bool(problems), key="dense_launch"):
+    try:
+        params = D.dense_params(strategy, embedding=embedding, eps1=eps1, eps2=eps2,
+                                flops_limit=None if flops >= fmax else float(flops), top_k=top_k, sigma=sigma)
+        with st.spinner("Validating and starting the workers..."):
+            kw = dict(dataset=dataset, budget=budget, seeds=seeds, seed0=seed0, device=device, backend=backend, db=db)
+            store, ids, handles = D.launch(strategy, params=params, region=region, **kw)
+            base_ids = []
+            for b in compare:
+                if b == strategy:
+                    continue
+                _, bi, bh = D.launch(b, store=store, **kw)
+                base_ids += bi
+                handles += bh
+            store.close()  # no connection is held between reruns: each poll opens the file afresh
+        st.session_state[BATCH] = {"db": str(db), "ids": ids, "baselines": base_ids, "dataset": dataset,
+                                   "strategy": strategy}
+        st.session_state[JOBS] = handles
+        st.success(f"Started run(s) {', '.join(f'#{i}' for i in ids + base_ids)} in the background.")
+    except NasvizError as e:
+        st.error(escape_markdown(e))
+
+# -- progress and results ---------------------------------------------------------------------
+batch = st.session_state.get(BATCH)
+if not batch:
+    st.stop()
+all_ids = batch["ids"] + batch["baselines"]
+try:
+    with Store(batch["db"], create=False) as s:
+        running = not all(s.get_run(i).state.finished for i in all_ids)
+except NasvizError as e:
+    st.error(escape_markdown(e))
+    st.stop()
+
+
+@st.fragment(run_every=1.0 if running else None)
+def progress() -> None:
+    with Store(batch["db"], create=False) as s:
+        runs = _progress(s)
+    if running and all(r.state.finished for r in runs):
+        st.rerun()  # the whole page, to draw the results
+
+
+def _progress(s: Store) -> list:
+    from nasviz.search import jobs as J
+
+    local = [j for j in st.session_state.get(JOBS, []) if isinstance(j, J.LocalJob)]
+    for j in local:
+        j.poll()  # reaps the worker; a worker that died leaves its run failed
+    if not local:
+        J.reap_stale(s)
+    runs = [s.get_run(i) for i in all_ids]
+    st.subheader("Progress")
+    for r in runs:
+        st.progress(min(1.0, r.progress / r.budget),
+                    text=f"run #{r.id} {r.strategy} seed {r.seed}: {r.progress}/{r.budget} [{r.state.value}]")
+        if r.error:
+            st.error(escape_markdown(f"Run #{r.id} failed: {r.error}"))
+            if r.traceback:
+                with st.expander(f"Traceback of run #{r.id}"):
+                    st.code(r.traceback)
+    curves = {f"#{r.id} {r.strategy} (seed {r.seed})": R.trials_frame(s.trials(r.id)) for r in runs}
+    curves = {k: f for k, f in curves.items() if len(f)}
+    if curves:
+        st.plotly_chart(R.fig_curves(curves), key="dense_progress_curve")
+    main = [tr for i in batch["ids"] for tr in s.trials(i)]
+    st.dataframe(R.trials_frame(s.trials(batch["ids"][0])), hide_index=True, height=240, key="dense_trials")
+    st.caption(f"Trials of run #{batch['ids'][0]} ({len(main)} trials in this launch's {batch['strategy']} runs).")
+    return runs
+
+
+progress()
+if running:
+    st.info("The search runs in the background; this section refreshes every second. You can leave the page.")
+    st.stop()
+
+st.header("Results")
+with Store(batch["db"], create=False) as store:
+    runs = [store.get_run(i) for i in batch["ids"]]
+    trials = [tr for r in runs for tr in store.trials(r.id)]
+    curves = {f"#{r.id} {r.strategy} (seed {r.seed})": R.trials_frame(store.trials(r.id)) for r in runs}
+    for i in batch["baselines"]:
+        b = store.get_run(i)
+        curves[f"#{i} {b.strategy} (seed {b.seed}, baseline)"] = R.trials_frame(store.trials(i))
+    curves.update(D.baseline_curves(store, dataset=batch["dataset"], exclude=set(all_ids)))
+top = D.top_cells_frame(trials, batch["dataset"])
+if top.empty:
+    st.warning("The runs finished without a completed trial (see the errors above).")
+    st.stop()
+st.dataframe(top, hide_index=True, key="dense_top")
+space = get_space("nb201")
+cols = st.columns(min(3, len(top)))
+for rank, (col, row) in enumerate(zip(cols, top.to_dict("records"))):
+    with col:
+        metrics = ", ".join(f"{k} {v:.2f}" for k, v in row.items() if k not in ("index", "cell"))
+        st.markdown(f"**{'Best cell' if rank == 0 else f'Cell {rank + 1}'} #{row['index']}**: {metrics}")
+        st.graphviz_chart(cell_dot("nb201", space.parse(row["cell"])))
+curves = {k: f for k, f in curves.items() if len(f)}
+if len(curves) > len(runs):
+    st.plotly_chart(R.fig_curves(curves), key="dense_vs_baselines")
+    st.caption("Best so far against the baselines' runs (this launch's and stored complete ones).")
+else:
+    st.caption("No baseline runs stored for this dataset yet: tick a baseline above to compare.")

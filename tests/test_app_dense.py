@@ -1,0 +1,144 @@
+"""The dense-sampling page, headless (AppTest) on the real data, with a real background run in a tmp store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nasviz.search.store import RunState, Store
+from nasviz.viz import dense as D
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = str(REPO / "pages" / "dense_sampling.py")
+
+
+def _run(at: AppTest | None = None) -> AppTest:
+    if at is None:
+        at = AppTest.from_file(PAGE, default_timeout=300)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _bands_fig(at: AppTest) -> dict:
+    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return figs[0]
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.error]  # shown verbatim: Markdown-escaped
+
+
+@pytest.fixture()
+def db(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("NASVIZ_DB", str(path))
+    return path
+
+
+def test_eq4_bands_are_the_top_k_cells_plus_minus_sigma():
+    t = D.latent_table("nb201-arch2vec")
+    bands = D.eq4_bands(t, [0, 5], k=2, sigma=0.5)
+    top = np.argsort(-t.acc)[:2]
+    for s in (0, 5):
+        assert bands[s] == pytest.approx([(t.z[i, s] - 0.5 * t.sd[s], t.z[i, s] + 0.5 * t.sd[s]) for i in top])
+    r = D.intervals_region("nb201-arch2vec", {0: D.band_hull(bands[0])})
+    assert 0 < D.region_size(r) < 15_625
+
+
+def test_page_draws_bands_and_top_k_changes_them(db):
+    at = _run()
+    fig = _bands_fig(at)
+    green = [s for s in fig["layout"]["shapes"] if s.get("fillcolor") == "#2ca02c"]
+    assert len(green) == 3 * 3  # 3 dims x top-3 bands
+    at.slider(key="dense_topk").set_value(5)
+    _run(at)
+    green = [s for s in _bands_fig(at)["layout"]["shapes"] if s.get("fillcolor") == "#2ca02c"]
+    assert len(green) == 3 * 5
+    at.multiselect(key="dense_dims").set_value([4])
+    _run(at)
+    fig = _bands_fig(at)
+    assert fig["layout"]["annotations"][0]["text"] == "dim 4"
+
+
+def test_eps_over_one_is_refused_and_eps3_shown(db):
+    at = _run()
+    assert at.metric[0].value == "0.40"
+    assert not at.button(key="dense_launch").disabled
+    at.slider(key="dense_eps1").set_value(0.7)
+    at.slider(key="dense_eps2").set_value(0.5)
+    _run(at)
+    assert any("eps1 + eps2 = 1.20 exceeds 1" in e for e in _errors(at))
+    assert at.button(key="dense_launch").disabled
+
+
+def test_map_region_is_used_and_an_empty_one_is_refused(db):
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    t = D.latent_table("nb201-arch2vec")
+    at.session_state["search_region"] = {"space": "nb201", "embedding": "nb201-arch2vec", "projection": "pca",
+                                         "kind": "box", "dims": [0, 1], "x": [0.0, 0.5], "y": [0.0, 0.5],
+                                         "indices": [1, 2, 3], "n": 3}
+    _run(at)
+    at.selectbox(key="dense_strategy").set_value("region")
+    _run(at)
+    assert at.radio(key="dense_source").value == "map selection"
+    cap = [c.value for c in at.caption if c.value.startswith("Region: the map selection")]
+    assert cap and "cells inside" in cap[0]
+    at.session_state["search_region"] = {"space": "nb201", "embedding": "nb201-arch2vec", "projection": "pca",
+                                         "kind": "box", "dims": [0, 1], "x": [1e3, 1e3 + 1], "y": [1e3, 1e3 + 1],
+                                         "indices": [], "n": 0}
+    _run(at)
+    assert any("contains no cell" in e for e in _errors(at)), _errors(at)
+    assert at.button(key="dense_launch").disabled
+    assert t.z.shape == (15_625, 16)
+
+
+def test_launch_runs_a_real_background_search_to_completion(db):
+    at = _run()
+    at.number_input(key="dense_budget").set_value(6)
+    at.multiselect(key="dense_compare").set_value(["random"])
+    _run(at)
+    at.button(key="dense_launch").click()
+    _run(at)
+    assert not _errors(at), _errors(at)
+    def runs():  # a fresh connection per poll, closed at once, as the page does
+        with Store(db, create=False) as s:
+            return s.list_runs()
+
+    got = runs()
+    assert sorted(r.strategy for r in got) == ["dense", "random"]
+    dense = [r for r in got if r.strategy == "dense"][0]
+    assert dense.config["params"]["embedding"] == "nb201-arch2vec"
+    assert dense.config["params"]["eps1"] == 0.5 and dense.budget == 6
+    deadline = time.monotonic() + 150
+    while not all(r.state.finished for r in runs()):
+        assert time.monotonic() < deadline, [r.state for r in runs()]
+        time.sleep(0.5)
+    assert [r.state for r in runs()] == [RunState.COMPLETE, RunState.COMPLETE]
+    with Store(db, create=False) as s:
+        trials = s.trials(dense.id)
+    _run(at)  # the page now draws the results
+    top = [d.value for d in at.dataframe if "search value" in d.value.columns][0]
+    assert len(trials) == 6
+    assert top["search value"].iloc[0] == pytest.approx(max(tr.value for tr in trials))
+    assert len(at.get("graphviz_chart")) == 3
+    assert any(h.value == "Results" for h in at.header)
+
+
+def test_a_failed_run_shows_its_error(db):
+    at = _run()
+    with Store(db) as s:
+        rid = s.create_run(strategy="dense", space="nb201", dataset="cifar10", budget=5, seed=0,
+                           config={"strategy": "dense"})
+        s.mark_running(rid, "local:test:1")
+        s.finish_run(rid, RunState.FAILED, error="RuntimeError: predictor diverged", traceback="Traceback ...")
+    at.session_state["dense_batch"] = {"db": str(db), "ids": [rid], "baselines": [], "dataset": "cifar10",
+                                       "strategy": "dense"}
+    _run(at)
+    assert any("predictor diverged" in e for e in _errors(at))
+    assert any("without a completed trial" in w.value for w in at.warning)
