@@ -71,7 +71,7 @@ if dims:
             lo, hi = float(t.z[:, s].min()), float(t.z[:, s].max())
             hlo, hhi = D.band_hull(bands[s])
             chosen[s] = st.slider(f"dim {s}", lo, hi, (max(lo, hlo), min(hi, hhi)), key=f"dense_iv_{embedding}_{s}")
-    fig = D.fig_bands(t, bands, chosen)
+    fig = D.fig_bands(t, bands, chosen if source.startswith("Eq") else None)
     st.plotly_chart(fig, key="dense_bands")
     st.caption(f"Bands: the top {top_k} cells by {t.signal}, +- {sigma:g} standard deviations of each dimension.")
 else:

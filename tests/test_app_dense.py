@@ -89,6 +89,15 @@ def test_map_region_is_used_and_an_empty_one_is_refused(db):
     assert at.radio(key="dense_source").value == "map selection"
     cap = [c.value for c in at.caption if c.value.startswith("Region: the map selection")]
     assert cap and "cells inside" in cap[0]
+    red = [x for x in _bands_fig(at)["layout"]["shapes"] if x.get("line", {}).get("color") == "#d62728"]
+    assert red == []  # the map's region is searched, not the interval sliders
+    at.radio(key="dense_source").set_value("Eq. 4 bands (sliders below)")
+    _run(at)
+    red = [x for x in _bands_fig(at)["layout"]["shapes"] if x.get("line", {}).get("color") == "#d62728"]
+    assert len(red) == 3
+    assert any(c.value.startswith("Region: your intervals on dims 0, 1, 2;") for c in at.caption)
+    at.radio(key="dense_source").set_value("map selection")
+    _run(at)
     at.session_state["search_region"] = {"space": "nb201", "embedding": "nb201-arch2vec", "projection": "pca",
                                          "kind": "box", "dims": [0, 1], "x": [1e3, 1e3 + 1], "y": [1e3, 1e3 + 1],
                                          "indices": [], "n": 0}

@@ -113,7 +113,7 @@ def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
             fig.add_vrect(x0=lo, x1=hi, fillcolor="rgba(0,0,0,0)", line=dict(color="#d62728", width=2), row=r, col=c)
     fig.update_layout(template="plotly_white", height=300 * rows, margin=dict(l=40, r=20, t=50, b=40),
                       title=f"{t.embedding}: latent dimension vs {t.signal}; green = Eq. 4 top-k bands, "
-                            "red = your interval")
+                            + ("red = your interval" if chosen else "(region search uses the map selection)"))
     return fig
 
 

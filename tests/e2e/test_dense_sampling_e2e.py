@@ -1,0 +1,123 @@
+"""Issue 7's search flow in a real browser: box-select cells on the NB201 latent map, use them as
+the search region, launch a region search with a small budget on the Dense sampling page, watch it
+complete and open its best cell's diagram. The app runs with its own empty run store (NASVIZ_DB in
+a temporary folder), so the user's runs are never touched. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from nasviz.search.store import RunState, Store
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dense_app(tmp_path_factory):
+    """`streamlit run app.py` with NASVIZ_DB pointing at an empty store; yields (url, db path)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = tmp_path_factory.mktemp("dense-e2e") / "runs.sqlite"
+    log = tempfile.NamedTemporaryFile(prefix="nasviz-dense-e2e-", suffix=".log", delete=False)
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", NASVIZ_DB=str(db))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, Path(log.name).read_text()[-4000:]
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, Path(log.name).read_text()[-4000:]
+            time.sleep(0.3)
+        yield url, db
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+
+
+def test_box_select_on_map_then_dense_search_to_best_cell(browser, dense_app, artifacts):
+    url, db = dense_app
+    context = browser.new_context(viewport={"width": 1600, "height": 2400})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(url)
+        expect(page.locator("h1").first).to_be_visible(timeout=90_000)
+        page.get_by_role("link", name="Latent map").click()
+        plot = page.locator(".js-plotly-plot").first
+        expect(page.get_by_text(re.compile(r"^15,625 of 15,625 cells in view \(points"))).to_be_visible(
+            timeout=90_000)
+        plot.hover()
+        plot.locator(".modebar-btn[data-title='Box Select']").click()
+        b = plot.locator(".nsewdrag").first.bounding_box()
+        assert b is not None
+        page.mouse.move(b["x"] + b["width"] * 0.05, b["y"] + b["height"] * 0.05)
+        page.mouse.down()
+        page.mouse.move(b["x"] + b["width"] * 0.5, b["y"] + b["height"] * 0.6, steps=12)
+        page.mouse.up()
+        heading = page.get_by_text(re.compile(r"^[\d,]+ cells selected \(box\)"))
+        expect(heading).to_be_visible(timeout=60_000)
+        n = int(heading.inner_text().split(" ")[0].replace(",", ""))
+        page.get_by_role("button", name="Use as search region").click()
+        expect(page.get_by_text(f"Search region set: {n:,} cells")).to_be_visible(timeout=60_000)
+
+        page.get_by_role("link", name="Dense sampling").click()
+        expect(page.get_by_role("heading", name="Dense sampling")).to_be_visible(timeout=90_000)
+        page.get_by_label("Strategy").click()
+        page.get_by_role("option", name=re.compile(r"^region search")).click()
+        expect(page.get_by_text(re.compile(r"^Region: the map selection \([\d,]+ cells selected, box\); "
+                                           r"[\d,]+ cells inside"))).to_be_visible(timeout=60_000)
+        budget = page.get_by_label("Budget (queries)")
+        budget.fill("10")
+        budget.press("Enter")
+        expect(budget).to_have_value("10")
+        page.screenshot(path=str(artifacts / "30-dense-setup.png"))
+        page.get_by_role("button", name="Launch").click()
+        expect(page.get_by_text(re.compile(r"^Started run\(s\) #1"))).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
+        best = page.get_by_text(re.compile(r"^Best cell #\d+"))
+        expect(best).to_be_visible()
+        diagram = page.locator("[data-testid='stGraphVizChart'] svg").first
+        expect(diagram).to_be_visible()
+        diagram.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "31-dense-results.png"), full_page=True)
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
+        with Store(db, create=False) as s:
+            run = s.get_run(1)
+            assert run.state == RunState.COMPLETE and run.strategy == "region"
+            assert run.config["region"]["kind"] == "box" and len(s.trials(1)) == 10
+            idx = re.match(r"Best cell #(\d+)", best.inner_text()).group(1)
+            assert int(idx) == max(s.trials(1), key=lambda t: t.value).cell_index
+    finally:
+        context.close()
