@@ -55,6 +55,7 @@ class BetaVAEConfig:
     latent_dim: int = 26  # z size (paper: 26)
     hidden: int = 26  # LSTM width of encoder and decoder (paper: 26)
     embed_dim: int = 26  # token embedding width
+    logvar_init: float = -5.0  # initial log-variance bias: unit noise at init stalls learning (measured)
     pool: str = "mean"  # encoder summary: "mean" of LSTM outputs (NAO) or "last" hidden state
     predictor_hidden: int = 64  # accuracy predictor latent -> 64 -> 1 (paper)
     alpha: float = 0.8  # weight of L_acc (paper: 0.8)
@@ -76,6 +77,7 @@ class BetaVAEModel(nn.Module):
         self.enc = nn.LSTM(cfg.embed_dim, cfg.hidden, num_layers=1, batch_first=True)
         self.fc_mu = nn.Linear(cfg.hidden, cfg.latent_dim)
         self.fc_logvar = nn.Linear(cfg.hidden, cfg.latent_dim)
+        nn.init.constant_(self.fc_logvar.bias, cfg.logvar_init)  # start near-deterministic (see config)
         self.dec_init = nn.Linear(cfg.latent_dim, cfg.hidden)
         self.dec = nn.LSTM(cfg.latent_dim, cfg.hidden, num_layers=1, batch_first=True)
         self.out = nn.Linear(cfg.hidden, cfg.n_tokens)
