@@ -162,3 +162,34 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     for rid in rids:
         assert [t.number for t in s.trials(rid)] == list(range(50))
         assert s.get_run(rid).progress == 50
+
+
+def test_opening_a_second_store_keeps_held_connections_consistent(tmp_path):
+    """Checking the file must not drop this process's SQLite locks (POSIX locks die with any
+    close() of the file): a Streamlit session's held Store must see another session's writes."""
+    p = tmp_path / "shared.sqlite"
+    held = Store(p)
+    rid = _run(held)
+    assert held.get_run(rid).state == RunState.QUEUED
+    for _ in range(3):
+        other = Store(p)  # what another browser session does on every poll
+        other.mark_running(rid, "worker-1")
+        other.close()
+        assert held.get_run(rid).state == RunState.RUNNING
+        other = Store(p)
+        other.finish_run(rid, "failed", error="worker lost")
+        other.close()
+        assert held.get_run(rid).state == RunState.FAILED
+        other = Store(p)
+        other.requeue(rid)
+        other.close()
+        assert held.get_run(rid).state == RunState.QUEUED
+    held.close()
+
+
+def test_text_file_is_refused_without_python_open(tmp_path):
+    p = tmp_path / "notes.sqlite"
+    p.write_text("my notes, not a database\n" * 50)
+    with pytest.raises(NasvizError, match="not an SQLite file"):
+        Store(p)
+    assert p.read_text().startswith("my notes")

@@ -45,7 +45,6 @@ from nasviz.errors import NasvizError
 SCHEMA_VERSION = 1
 APP_ID = "nasviz.search"
 DB_ENV = "NASVIZ_DB"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class RunState(str, Enum):
@@ -189,13 +188,10 @@ def check_db_file(path: Path) -> bool:
         raise NasvizError(f"the run database path {path} is a folder; give a file path (e.g. {path / 'search.sqlite'})")
     if not path.exists() or path.stat().st_size == 0:
         return False
-    with open(path, "rb") as f:
-        head = f.read(len(_SQLITE_MAGIC))
-    if head != _SQLITE_MAGIC:
-        raise NasvizError(
-            f"{path} is not a nasviz run database (not an SQLite file); nothing was written. "
-            f"Give another --db path or set {DB_ENV}."
-        )
+    # Read the file through SQLite only: opening and closing it with Python's open() would
+    # drop every POSIX lock this process's other SQLite connections hold on it (fcntl locks
+    # belong to the process and inode), leaving them reading stale pages. SQLite's own VFS
+    # shares one lock set per inode between connections, so this check is safe.
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
@@ -204,6 +200,11 @@ def check_db_file(path: Path) -> bool:
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise NasvizError(
+                f"{path} is not a nasviz run database (not an SQLite file); nothing was written. "
+                f"Give another --db path or set {DB_ENV}."
+            ) from e
         raise NasvizError(f"{path} is not a readable nasviz run database ({e}); nothing was written") from e
     if meta.get("app") != APP_ID:
         raise NasvizError(
