@@ -29,10 +29,7 @@ the same cell) has no Spearman correlation; it is reported as ``nan``.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -41,6 +38,7 @@ import numpy as np
 import torch
 
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.fileio import atomic_savez, meta_array
 
 log = logging.getLogger(__name__)
 
@@ -366,19 +364,7 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
             "pca_explained": [float(x) for x in (s[:2] ** 2 / (s**2).sum())],
             "definition": "LSTM hidden state after teacher-forcing the cell's decisions and reading the last one",
             "seconds": round(time.perf_counter() - t0, 2)}
-    arrays = {"latent": latent, "pca": pca,
-              "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.stem + "-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_savez(path, {"latent": latent, "pca": pca, "meta": meta_array(meta)})
     return meta
 
 

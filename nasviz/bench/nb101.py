@@ -22,9 +22,7 @@ exact count), training time in seconds.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Mapping
@@ -33,6 +31,7 @@ import numpy as np
 
 from nasviz.bench import ColumnSpec, Metric, QueryCounter
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.fileio import atomic_savez, meta_array
 from nasviz.paths import data_dir, user_dir
 from nasviz.spaces.nb101 import NB101Cell, NB101Space
 
@@ -108,19 +107,8 @@ def write_table(path: Path | str, index: np.ndarray, hashes: np.ndarray, columns
     if "params" not in arrays:
         raise NasvizError("an NB101 table needs a params column")
     arrays["params_m"] = arrays["params"] / 1e6
-    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".nb101-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    arrays["meta"] = meta_array(meta)
+    return atomic_savez(path, arrays)
 
 
 _FLOPS_NOTE = ("forward FLOPs (FlopCounterMode: 2 per multiply-add) of the built NB101 CIFAR-10 network on a "

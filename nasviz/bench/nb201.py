@@ -18,8 +18,6 @@ are in millions.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -28,6 +26,7 @@ import numpy as np
 
 from nasviz.bench import ColumnSpec, Metric, QueryCounter
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.fileio import atomic_savez, meta_array
 from nasviz.paths import data_dir, user_dir
 from nasviz.spaces.nb201 import N_CELLS, N_EDGES, NB201Cell, NB201Space
 
@@ -112,26 +111,13 @@ def write_table(path: Path, ops: np.ndarray, columns: Mapping[str, np.ndarray], 
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise NasvizError(f"NB201 table is missing columns: {', '.join(missing)}")
-    arrays = {"ops": ops, "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
+    arrays = {"ops": ops, "meta": meta_array(meta)}
     for name, values in columns.items():
         v = np.asarray(values, dtype=np.float64)
         if v.shape != (N_CELLS,):
             raise NasvizError(f"column {name} must have {N_CELLS} values; got shape {v.shape}")
         arrays[name] = v
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".nb201-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)  # mkstemp makes 0600; a table is ordinary shared data
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_savez(path, arrays)
 
 
 class NB201Benchmark:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 
 import torch
 
 from nasviz.controllers.enas import ControllerConfig, ENASController, get_decision_space
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.fileio import atomic_write_path
 from nasviz.paths import models_dir
 
 FORMAT = "nasviz-controller"
@@ -55,22 +55,10 @@ def save(ctrl: ENASController, folder: Path, meta: dict, card: str) -> Path:
     cfg["choices"] = list(cfg["choices"])
     doc = {"format": FORMAT, "version": VERSION, "space": ctrl.config.space, "config": cfg, **meta}
     tensors = {k: v.detach().cpu().contiguous() for k, v in ctrl.state_dict().items()}
-    _atomic(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"format": FORMAT}))
-    _atomic(folder / "config.json", lambda p: Path(p).write_text(json.dumps(doc, indent=2) + "\n"))
-    _atomic(folder / "README.md", lambda p: Path(p).write_text(card))
+    atomic_write_path(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"format": FORMAT}))
+    atomic_write_path(folder / "config.json", lambda p: Path(p).write_text(json.dumps(doc, indent=2) + "\n"))
+    atomic_write_path(folder / "README.md", lambda p: Path(p).write_text(card))
     return folder
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_config(folder: Path | str) -> dict:

@@ -33,14 +33,13 @@ files as artifacts; :func:`load_run_from_store` reads it from there.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.fileio import atomic_savez, atomic_write_bytes
 from nasviz.paths import user_dir
 from nasviz.spaces.nb201 import N_EDGES, N_OPS, NB201Cell
 
@@ -204,8 +203,8 @@ class RunResult:
         except OSError as e:
             raise NasvizError(f"cannot create the run folder {folder} ({e}); give another --out") from e
         arrays = self.arrays()
-        _atomic_write(folder / "history.npz", lambda f: np.savez_compressed(f, **arrays), binary=True)
-        _atomic_write(folder / "result.json", lambda f: f.write(json.dumps(_jsonable(self.to_json()), indent=1)))
+        atomic_savez(folder / "history.npz", arrays)
+        atomic_write_bytes(folder / "result.json", json.dumps(_jsonable(self.to_json()), indent=1))
         return folder
 
     def save_to_store(self, store=None) -> int:
@@ -268,17 +267,6 @@ def _jsonable(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
-
-
-def _atomic_write(path: Path, write, binary: bool = False) -> None:
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_run(folder: str | Path) -> RunResult:

@@ -20,14 +20,13 @@ Neither form holds trained weights: the benchmarks publish none.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from nasviz.errors import NasvizError
+from nasviz.fileio import atomic_write_bytes
 from nasviz.nets import build_net
 
 #: Output suffixes and what each writes.
@@ -69,18 +68,6 @@ def parse_arch(space: str, text: str) -> Any:
     if key not in PARSERS:
         raise NasvizError(f"unknown space {space!r}; accepted: {', '.join(PARSERS)}")
     return PARSERS[key](text)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _PY_TEMPLATE = '''"""{title}
@@ -180,9 +167,9 @@ def export(space: str, arch: str, out: str | Path, num_classes: int = 10, seed: 
     torch.manual_seed(int(seed))
     net = build_net(space, cell, num_classes)
     if suffix == ".py":
-        _atomic_write(path, python_source(space, net, path.name).encode())
+        atomic_write_bytes(path, python_source(space, net, path.name).encode())
     else:
-        _atomic_write(path, torchscript_bytes(net))
+        atomic_write_bytes(path, torchscript_bytes(net))
     cfg = asdict(net.config)
     arch_out = cfg["arch"] if "arch" in cfg else {"matrix": cfg["matrix"], "ops": cfg["ops"]}
     return {

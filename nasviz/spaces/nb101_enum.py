@@ -37,7 +37,6 @@ import itertools
 import json
 import logging
 import os
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from nasviz.fileio import atomic_savez, meta_array
 from nasviz.errors import DataFileError, NasvizError
 from nasviz.paths import data_dir
 from nasviz.spaces.nb101 import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, NB101Cell, edge_bit
@@ -274,18 +274,10 @@ def write_enumeration(path: Path | str, result: EnumerationResult) -> Path:
         "bits": np.asarray(result.bits, dtype=np.uint32),
         "labels": np.asarray(result.labels, dtype=np.uint8),
         "hash": np.asarray(result.hashes, dtype=np.uint8).reshape(-1, 16),
-        "meta": np.frombuffer(json.dumps(result.meta, sort_keys=True).encode(), dtype=np.uint8),
+        "meta": meta_array(result.meta),
     }
-    fd, tmp = tempfile.mkstemp(prefix=".nb101-enum-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # uncompressed: the hashes do not compress, and loading is 10x faster
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    # uncompressed: the hashes do not compress, and loading is 10x faster
+    return atomic_savez(path, arrays, compressed=False)
 
 
 class Enumeration:
