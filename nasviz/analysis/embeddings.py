@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.fileio import atomic_savez
 from nasviz.paths import data_dir, models_dir
 
 log = logging.getLogger(__name__)
@@ -58,19 +57,6 @@ def load_embeddings(model: str, folder: Path | None = None) -> dict:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as e:
         raise DataFileError(f"{p} is corrupt or not a nasviz embeddings file ({e}); run `nasviz embed --force`") from e
     return out
-
-
-def _write_npz(path: Path, arrays: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.stem + "-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are shared data files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = ("pca", "umap", "tsne"),
@@ -128,7 +114,7 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
                     "dim": int(means.shape[1]), "order": "official index order", "methods": done,
                     "seed": seed, "means_max_abs_err_float16": err, "seconds": timing}
             arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-            _write_npz(path, arrays)  # after every projection, so a long run keeps what it finished
+            atomic_savez(path, arrays)  # after every projection, so a long run keeps what it finished
         log.info("wrote %s", path)
         results.append({"model": name, "path": str(path), "status": "computed", "projections": list(methods),
                         "seconds": timing})

@@ -9,13 +9,12 @@ says which file and what to do.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nasviz.errors import DataFileError
+from nasviz.fileio import atomic_write_bytes
 
 FORMAT = "nasviz-latent-model"
 FORMAT_VERSION = 1
@@ -35,25 +34,13 @@ class Checkpoint:
     folder: Path | None = None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + "-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are shared files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_checkpoint(folder: str | Path, ckpt: Checkpoint, card: str) -> Path:
     from safetensors.torch import save
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in ckpt.tensors.items()}
-    _atomic_write(folder / WEIGHTS, save(tensors, metadata={"format": FORMAT, "kind": ckpt.kind, "space": ckpt.space}))
+    atomic_write_bytes(folder / WEIGHTS, save(tensors, metadata={"format": FORMAT, "kind": ckpt.kind, "space": ckpt.space}))
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -63,8 +50,8 @@ def write_checkpoint(folder: str | Path, ckpt: Checkpoint, card: str) -> Path:
         "state": ckpt.state,
         "info": ckpt.info,
     }
-    _atomic_write(folder / CONFIG, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
-    _atomic_write(folder / CARD, card.encode())
+    atomic_write_bytes(folder / CONFIG, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(folder / CARD, card.encode())
     return folder
 
 
