@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Callable
@@ -38,14 +37,9 @@ def _config_from_dict(cls, d: dict):
 def hardware() -> str:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from nasviz.machine import cpu_name
+
+    cpu = cpu_name()
     try:
         load = f"; machine load average {os.getloadavg()[1]:.1f} on {os.cpu_count()} cores (shared)"
     except OSError:
