@@ -68,3 +68,34 @@ def atomic_savez(path: Path | str, arrays: Mapping[str, np.ndarray], *, compress
     """Write an ``.npz`` atomically (``compressed=False`` for data that does not compress)."""
     save = np.savez_compressed if compressed else np.savez
     return atomic_write(path, lambda f: save(f, **arrays))
+
+
+def read_npz(path: Path | str, *, what: str, required: tuple[str, ...], not_found: str,
+             remedy: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Load a nasviz ``.npz`` table: every array read-only, ``meta`` parsed from JSON.
+
+    Missing, corrupt or incomplete files raise :class:`DataFileError` naming ``what`` and
+    the ``remedy``; the file is opened with ``allow_pickle=False``.
+    """
+    import zipfile
+
+    from nasviz.errors import DataFileError
+
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{what} not found at {path}; {not_found}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
+        raise DataFileError(f"{what} {path} is corrupt or not a nasviz table ({e}); {remedy}") from e
+    missing = [c for c in required if c not in data]
+    if missing:
+        raise DataFileError(f"{what} {path} lacks columns {', '.join(missing)}; {remedy}")
+    try:
+        meta = json.loads(bytes(data.pop("meta")).decode()) if "meta" in data else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataFileError(f"{what} {path} has unreadable metadata ({e}); {remedy}") from e
+    for v in data.values():
+        v.setflags(write=False)
+    return data, meta

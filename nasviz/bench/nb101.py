@@ -21,7 +21,6 @@ exact count), training time in seconds.
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 
 from nasviz.bench import ColumnSpec, Metric, QueryCounter
 from nasviz.errors import DataFileError, NasvizError
-from nasviz.fileio import atomic_savez, meta_array
+from nasviz.fileio import atomic_savez, meta_array, read_npz
 from nasviz.paths import data_dir, user_dir
 from nasviz.spaces.nb101 import NB101Cell, NB101Space
 
@@ -134,26 +133,10 @@ def _load_space_flops(n_cells: int) -> np.ndarray | None:
 
 
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    if not path.exists():
-        raise DataFileError(
-            f"NB101 table not found at {path}; the embedded sample ships in data/nb101/ "
-            "(or run `nasviz import nb101 nasbench_only108.tfrecord`)"
-        )
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataFileError(f"NB101 table {path} is corrupt or not a nasviz table ({e}); re-import it") from e
-    missing = [c for c in ("index", "hash", "params", "params_m") if c not in data]
-    if missing:
-        raise DataFileError(f"NB101 table {path} lacks columns {', '.join(missing)}; re-import it")
-    try:
-        meta = json.loads(bytes(data.pop("meta")).decode()) if "meta" in data else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFileError(f"NB101 table {path} has unreadable metadata ({e})") from e
-    for v in data.values():
-        v.setflags(write=False)
-    return data, meta
+    return read_npz(path, what="NB101 table", required=("index", "hash", "params", "params_m"),
+                    not_found="the embedded sample ships in data/nb101/ "
+                              "(or run `nasviz import nb101 nasbench_only108.tfrecord`)",
+                    remedy="re-import it")
 
 
 class NB101Benchmark:

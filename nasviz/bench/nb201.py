@@ -17,16 +17,14 @@ are in millions.
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
 
 from nasviz.bench import ColumnSpec, Metric, QueryCounter
-from nasviz.errors import DataFileError, NasvizError
-from nasviz.fileio import atomic_savez, meta_array
+from nasviz.errors import NasvizError
+from nasviz.fileio import atomic_savez, meta_array, read_npz
 from nasviz.paths import data_dir, user_dir
 from nasviz.spaces.nb201 import N_CELLS, N_EDGES, NB201Cell, NB201Space
 
@@ -227,26 +225,9 @@ class NB201Benchmark:
 
 
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    if not path.exists():
-        raise DataFileError(
-            f"NB201 table not found at {path}; the embedded one ships in data/nb201/ "
-            "(or run `nasviz import nb201 OFFICIAL_FILE`)"
-        )
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
-        raise DataFileError(f"NB201 table {path} is corrupt or not a nasviz table ({e})") from e
-    missing = [c for c in ("ops", *REQUIRED_COLUMNS) if c not in data]
-    if missing:
-        raise DataFileError(f"NB201 table {path} lacks columns {', '.join(missing)}; rebuild or re-import it")
-    try:
-        meta = json.loads(bytes(data.pop("meta")).decode()) if "meta" in data else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFileError(f"NB201 table {path} has unreadable metadata ({e})") from e
-    for v in data.values():
-        v.setflags(write=False)
-    return data, meta
+    return read_npz(path, what="NB201 table", required=("ops", *REQUIRED_COLUMNS),
+                    not_found="the embedded one ships in data/nb201/ (or run `nasviz import nb201 OFFICIAL_FILE`)",
+                    remedy="rebuild or re-import it")
 
 
 def columns_from_records(records: Iterable[tuple[int, str, dict[str, float]]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
