@@ -4,7 +4,12 @@ Writes benchmarks/results/controller.json (machine-readable) and
 benchmarks/results/controller.md (a markdown section for BENCHMARKS.md). Run from the
 repository root:
 
-    python benchmarks/bench_controller.py [--n-archs 1000] [--n-pairs 10000]
+    python benchmarks/bench_controller.py [--space nb201|nb101] [--n-archs 1000] [--n-pairs 10000]
+
+Each space is its own section: ``--space nb201`` (the default) rewrites the NB201
+numbers (top level of controller.json, first section of controller.md) and keeps the
+NB101 ones; ``--space nb101`` rewrites only the NB101 section (``"nb101"`` key of
+controller.json, the part of controller.md after the ``<!-- nb101 -->`` marker).
 
 Every number is measured here from the checkpoints under models/; the paper's Table 1
 is quoted beside ours. Besides Table 1 it reports the two diagnostics behind the
@@ -34,15 +39,25 @@ from nasviz.controllers import io  # noqa: E402
 from nasviz.spaces.nb201 import NB201Space  # noqa: E402
 
 
-def conditioning(ctrl, n: int = 100, seed: int = 0) -> dict:
-    """How much the step distributions of n sampled archs differ from each other (0 = independent of the past)."""
-    with torch.no_grad():
-        roll = ctrl.sample(n, torch.Generator().manual_seed(seed))
+NB101_MARKER = "<!-- nb101 -->"
+
+
+def conditioning(ctrl, n: int = 100, seed: int = 0, valid_only: bool = False) -> dict:
+    """How much the step distributions of n sampled archs differ from each other (0 = independent of the past).
+
+    ``valid_only``: the n sampled sequences are cells of the space (NB101: as in Fig. 3)."""
+    if valid_only:
+        roll, _ = A.sample_valid(ctrl, n, seed)
+        roll.step_probs = [p.detach() for p in roll.step_probs]
+        roll.hidden = roll.hidden.detach()
+    else:
+        with torch.no_grad():
+            roll = ctrl.sample(n, torch.Generator().manual_seed(seed))
     tv = []
     for p in roll.step_probs[1:]:  # step 0 has no past
         p = p.numpy().astype(np.float64)
         tv.append(float(0.5 * np.abs(p - p.mean(0)).sum(1).mean()))
-    maxp = roll.max_probs.numpy()
+    maxp = roll.max_probs.detach().numpy()
     h = roll.hidden.numpy().astype(np.float64)
     return {
         "mean_tv_from_mean_distribution": float(np.mean(tv)),
@@ -56,11 +71,38 @@ def conditioning(ctrl, n: int = 100, seed: int = 0) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--space", choices=("nb201", "nb101"), default="nb201")
     ap.add_argument("--n-archs", type=int, default=1000)
     ap.add_argument("--n-pairs", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.space == "nb101":
+        return main_nb101(args)
+    main_nb201(args)
+
+
+def _write(nb201: dict | None = None, nb101: dict | None = None) -> str:
+    """Merge one space's result into controller.json/.md, keeping the other space's section."""
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    jpath, mpath = out / "controller.json", out / "controller.md"
+    old = json.loads(jpath.read_text()) if jpath.exists() else {}
+    old_md = mpath.read_text() if mpath.exists() else ""
+    head_md, _, tail_md = old_md.partition(NB101_MARKER)
+    if nb201 is not None:
+        doc = {**A.jsonable(nb201), **({"nb101": old["nb101"]} if "nb101" in old else {})}
+        head_md = markdown(nb201)
+    else:
+        doc = {**old, "nb101": A.jsonable(nb101)}
+        tail_md = "\n" + markdown_nb101(nb101)
+    jpath.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    md = head_md.rstrip("\n") + "\n\n" + (NB101_MARKER + tail_md if tail_md else "")
+    mpath.write_text(md.rstrip("\n") + "\n")
+    return md
+
+
+def main_nb201(args) -> None:
     t_all = time.perf_counter()
     bench = get_benchmark("nb201")
     ctrls = A.load_shipped("nb201")
@@ -144,10 +186,7 @@ def main() -> None:
         "seconds": round(time.perf_counter() - t_all, 1),
     }
     result["verdict"] = verdict(result)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "controller.json").write_text(json.dumps(A.jsonable(result), indent=2, allow_nan=False) + "\n")
-    (out / "controller.md").write_text(markdown(result))
+    _write(nb201=result)
     print(markdown(result))
 
 
@@ -282,6 +321,153 @@ def sentence(r: dict) -> str:
                   f"{un['abs_acc_diff']:+.3f})")
     return f"On NB201 with our shortened schedule, {part1}, but {part2}{why}{longer}." if why else \
         f"On NB201 with our shortened schedule, {part1}, and {part2}{longer}."
+
+
+# -- NB101 ----------------------------------------------------------------------------------------
+def main_nb101(args) -> None:
+    from nasviz.spaces.nb101 import NB101Space
+
+    t_all = time.perf_counter()
+    bench = get_benchmark("nb101")
+    ctrls = A.load_shipped("nb101")
+    t0 = time.perf_counter()
+    both = A.table1_both(ctrls, bench, n_archs=args.n_archs, n_pairs=args.n_pairs, seed=args.seed)
+    table_s = time.perf_counter() - t0
+
+    per_kind: dict[str, dict] = {}
+    for kind, items in ctrls.items():
+        rows = []
+        for ctrl, doc in items:
+            vals = A.reward_values(doc, bench)
+            sr = A.sampled_rewards(ctrl, vals, args.n_archs, args.seed, bench)
+            roll, _ = A.sample_valid(ctrl, args.n_archs, args.seed)
+            d = roll.decisions.numpy()
+            tr = doc.get("training", {})
+            cnt = tr.get("sampled") or {}
+            n_tr = sum(cnt.values())
+            rows.append({
+                "seed": doc["seed"],
+                "checkpoint": str(io.checkpoint_dir("nb101", kind, doc["seed"]).relative_to(ROOT)),
+                "train_seconds": tr.get("seconds"), "train_cpu_seconds": tr.get("cpu_seconds"),
+                "epochs": doc["train"]["epochs"], "steps_per_epoch": doc["train"]["steps_per_epoch"],
+                "final_train_reward": (tr.get("final_epoch") or {}).get("reward"),
+                "final_entropy": (tr.get("final_epoch") or {}).get("entropy"),
+                "train_sampled": cnt,
+                "train_invalid_frac": cnt.get("invalid", 0) / n_tr if n_tr else None,
+                "train_mapped_frac": cnt.get("mapped", 0) / n_tr if n_tr else None,
+                "last_epoch_invalid_frac": ((tr.get("final_epoch") or {}).get("invalid", 0) / doc["train"]["steps_per_epoch"]
+                                            / doc["train"]["batch_size"]) if n_tr else None,
+                "sampled_acc_mean": float(sr["values"].mean()), "sampled_acc_std": float(sr["values"].std()),
+                "sampled_in_table": sr["in_table"], "sampled_mapped": sr["mapped"],
+                "sampled_invalid_draws": sr["invalid_draws"],
+                "unique_archs_in_samples": int(len(np.unique(d, axis=0))),
+                **conditioning(ctrl, 100, args.seed, valid_only=True),
+            })
+        agg = {}
+        for key in ("sampled_acc_mean", "unique_archs_in_samples", "mean_tv_from_mean_distribution",
+                    "hidden_mean_neuron_variance", "train_seconds", "train_cpu_seconds", "sampled_invalid_draws",
+                    "sampled_in_table", "train_invalid_frac", "last_epoch_invalid_frac"):
+            v = np.array([r[key] for r in rows if r[key] is not None], dtype=np.float64)
+            agg[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0} if len(v) else None
+        per_kind[kind] = {"checkpoints": rows, "summary": agg}
+
+    space = NB101Space()
+    rng = np.random.default_rng(0)
+    a = [space.sample(rng) for _ in range(10_000)]
+    b = [space.sample(rng) for _ in range(10_000)]
+    t0 = time.perf_counter()
+    g = G.pairwise("nb101", a, b)
+    ged_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    A.all_hidden(ctrls["supervised"][0][0])
+    latent_s = time.perf_counter() - t0
+    result = {
+        "space": "nb101",
+        "reward": ctrls["supervised"][0][1]["reward"],
+        "table": bench.summary()["source"],
+        "n_archs": args.n_archs, "n_pairs": args.n_pairs, "seed": args.seed,
+        "table1": both["spearman"], "table1_distinct_pairs": both["spearman_distinct"],
+        "table1_seconds": round(table_s, 1),
+        "controllers": per_kind,
+        "ged": {"pairs": 10_000, "seconds": round(ged_s, 3), "mean": float(g.mean()),
+                "identical": int((g == 0).sum())},
+        "sample_cells_hidden_seconds": round(latent_s, 2), "sample_cells": len(bench),
+        "hardware": io.hardware(),
+        "seconds": round(time.perf_counter() - t_all, 1),
+    }
+    result["verdict"] = verdict(result)
+    _write(nb101=result)
+    print(markdown_nb101(result))
+
+
+def markdown_nb101(r: dict) -> str:
+    pk = r["controllers"]
+    lines = [
+        "## ENAS controller study (paper 001, Adam & Lorraine) on NB101",
+        "",
+        f"Reward `{r['reward']}` from the {r['table']} table. Controllers: `models/nb101-controller-<kind>/seed<N>/`, "
+        "26 decisions per cell (for vertices 1..6: the op of an interior vertex, then one input bit per earlier "
+        "vertex; `nasviz/controllers/nb101.py`). Sequences outside the space (no input -> output path, more than 9 "
+        "edges after pruning) get reward 0 during training; valid cells missing from the 30,001-cell sample get the "
+        "accuracy of the nearest sample cell (Hamming distance of canonical decision sequences). The analyses draw "
+        "valid cells only (invalid draws are dropped and counted). Table 1 as for NB201: Spearman correlation between "
+        f"||h(A1) - h(A2)||_2 and each measure over {r['n_pairs']:,} random pairs of {r['n_archs']:,} sampled cells, "
+        "mean ± std over seeds. Measured by `benchmarks/bench_controller.py --space nb101`.",
+        "",
+        A.table1_markdown(r["table1"]),
+        "",
+        "Pairs of different architectures only:",
+        "",
+        A.table1_markdown(r["table1_distinct_pairs"]),
+        "",
+        "NB101 measures: common ops = multiset overlap of the interior ops of the pruned cells; common connections = "
+        "input connections u -> v chosen in both decision sequences; GED = exact graph edit distance of the pruned "
+        "cells (unit costs, isomorphic cells at 0); abs. acc. diff = |difference| of the reward column (nearest sample "
+        "cell for cells outside the sample).",
+        "",
+        f"| controller | seeds | training time (s wall / CPU) | invalid while training (all / last epoch) | sampled acc (%) "
+        f"| in sample / {r['n_archs']} | invalid draws per {r['n_archs']} cells | unique archs | hidden var per neuron "
+        "| past-dependence (mean TV) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind, d in pk.items():
+        s = d["summary"]
+        ts, tc = s["train_seconds"], s["train_cpu_seconds"]
+        tt = "0 (untrained)" if kind == "random" or ts is None else \
+            f"{ts['mean']:.0f} ± {ts['std']:.0f} / {tc['mean']:.0f} ± {tc['std']:.0f}" if tc else f"{ts['mean']:.0f}"
+        inv = "-" if s["train_invalid_frac"] is None else \
+            f"{100 * s['train_invalid_frac']['mean']:.1f}% / {100 * s['last_epoch_invalid_frac']['mean']:.1f}%"
+        lines.append(
+            f"| {kind} | {len(d['checkpoints'])} | {tt} | {inv} | {s['sampled_acc_mean']['mean']:.2f} ± "
+            f"{s['sampled_acc_mean']['std']:.2f} | {s['sampled_in_table']['mean']:.0f} | "
+            f"{s['sampled_invalid_draws']['mean']:.0f} | {s['unique_archs_in_samples']['mean']:.0f} | "
+            f"{s['hidden_mean_neuron_variance']['mean']:.2e} | {s['mean_tv_from_mean_distribution']['mean']:.4f} |")
+    ck = pk["supervised"]["checkpoints"][0]
+    lines += [
+        "",
+        f"Schedule as for NB201: {ck['epochs']} epochs x {ck['steps_per_epoch']} steps, one architecture per step, "
+        f"ENAS-pytorch hyper-parameters, paper buffer counts. Times on {r['hardware']} (shared, two runs in parallel, "
+        f"niced). Exact GED of {r['ged']['pairs']:,} random NB101 pairs: {r['ged']['seconds']} s. Hidden states of the "
+        f"{r['sample_cells']:,} table cells: {r['sample_cells_hidden_seconds']} s per controller.",
+        "",
+        "**Does it reproduce on NB101?** " + sentence_nb101(r),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def sentence_nb101(r: dict) -> str:
+    v = r["verdict"]
+    n = v["numbers"]
+    t = r["table1"]["rows"]
+    co = {k: t[k]["measures"]["common_ops"]["mean"] for k in t}
+    ad = {k: t[k]["measures"]["abs_acc_diff"]["mean"] for k in t}
+    return (f"With our shortened schedule the collapse without the buffer {'is' if v['collapse_without_buffer'] else 'is not'} "
+            f"reproduced (per-neuron variance of h over sampled cells: unsupervised {n['hidden_var_unsup']:.1e} vs "
+            f"supervised {n['hidden_var_sup']:.1e}; past-dependence {n['tv_unsup']:.4f} vs {n['tv_sup']:.4f}), and the "
+            f"Table 1 separation {'is' if v['separation_with_buffer'] else 'is not'} (Spearman with # common ops: "
+            f"supervised {co['supervised']:+.3f} vs unsupervised {co['unsupervised']:+.3f}, paper -0.404 vs -0.315; "
+            f"with |acc diff|: {ad['supervised']:+.3f} vs {ad['unsupervised']:+.3f}, paper +0.163 vs -0.001).")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,22 @@ input per node; NB201 cells choose an op per edge, so we translate):
 * absolute accuracy difference: on the reward column (NB201 default: 12-epoch
   cifar10-valid validation accuracy, in percent).
 
+Similarity measures for NB101 (26 decisions: per vertex an op, then one input bit per
+earlier vertex; :mod:`nasviz.controllers.nb101`):
+
+* common operations: multiset intersection of the interior ops of the two (pruned)
+  cells, as for NB201;
+* common connections: input connections ``u -> v`` switched on in both decision
+  sequences (same vertex pair, as sampled, before pruning) - the analogue of the
+  paper's "same input chosen for a node";
+* graph edit distance: exact, on the pruned cells (isomorphic cells are at 0);
+* absolute accuracy difference: on the reward column (default 108-epoch validation
+  accuracy); a cell missing from the embedded 30,001-cell sample takes the value of
+  its nearest table cell, as during training.
+
+Sampled architectures are *cells*: for NB101, sequences outside the space are
+dropped and sampled again (:func:`sample_valid`); how many is reported.
+
 A measure that is constant over the pairs (e.g. a controller that always samples
 the same cell) has no Spearman correlation; it is reported as ``nan``.
 """
@@ -88,19 +104,63 @@ def _gen(seed: int) -> torch.Generator:
 
 
 def reward_values(doc: dict, bench) -> np.ndarray:
-    """The benchmark column a checkpoint was trained on, in official order (percent for accuracies)."""
+    """The benchmark column a checkpoint was trained on, in table-row order (percent for accuracies)."""
     from nasviz.controllers.train import RewardSpec
 
-    spec = RewardSpec(**doc["train"]["reward"]) if "train" in doc else RewardSpec()
+    if "train" in doc and doc["train"].get("reward"):
+        spec = RewardSpec(**doc["train"]["reward"])
+    else:
+        spec = RewardSpec.default(doc.get("space") or getattr(bench, "space_name", "nb201"))
     return spec.values(bench)
+
+
+def _bench_for(ctrl, values: np.ndarray | None = None, bench=None):
+    """The benchmark whose rows ``values`` follows (the space's default table unless given)."""
+    if bench is None:
+        from nasviz.bench import get_benchmark
+
+        bench = get_benchmark(ctrl.config.space)
+    if values is not None and len(values) != len(bench):
+        raise NasvizError(f"{len(values)} values given for a {ctrl.config.space} table of {len(bench)} rows")
+    return bench
+
+
+def sample_valid(ctrl, n: int, seed: int = 0, max_draws: int | None = None):
+    """``(rollout, n_invalid)``: ``n`` sampled sequences that are cells of the space.
+
+    Draws in rounds from one generator and keeps the valid ones in order (NB201: every
+    sequence is valid, one round); the rollout is the teacher-forced run of the kept
+    sequences (identical probabilities and hidden states to the sampling run).
+    """
+    from nasviz.controllers.enas import get_decision_space
+
+    ds = get_decision_space(ctrl.config.space)
+    g = _gen(seed)
+    kept: list[np.ndarray] = []
+    got = invalid = drawn = 0
+    limit = max_draws if max_draws is not None else 200 * int(n)
+    with torch.no_grad():
+        while got < n:
+            if drawn >= limit:
+                raise NasvizError(f"the {ctrl.config.space} controller sampled {invalid} sequences outside the space "
+                                  f"in {drawn} draws; only {got} of {n} were cells")
+            k = max(n - got, 64)
+            d = ctrl.sample(k, g).decisions.cpu().numpy()
+            drawn += k
+            ok = ds.to_index(d) >= 0
+            invalid += int((~ok).sum())
+            kept.append(d[ok][: n - got])
+            got += int(min(ok.sum(), n - got))
+        dec = np.concatenate(kept)
+        roll = ctrl.teacher_force(dec, check_cells=False)
+    return roll, invalid
 
 
 # -- Fig. 1/4 --------------------------------------------------------------------------------
 def max_action_probs(ctrl, n: int = 100, seed: int = 0) -> np.ndarray:
     """(n, T) probability of the most likely action at each step, for n sampled cells."""
-    with torch.no_grad():
-        roll = ctrl.sample(n, _gen(seed))
-    return roll.max_probs.cpu().numpy()
+    roll, _ = sample_valid(ctrl, n, seed)
+    return roll.max_probs.detach().cpu().numpy()
 
 
 def fig_max_action_probs(data: dict[str, np.ndarray], title: str | None = None):
@@ -125,14 +185,23 @@ def fig_max_action_probs(data: dict[str, np.ndarray], title: str | None = None):
 
 
 # -- Fig. 2 ----------------------------------------------------------------------------------
-def sampled_accuracy(ctrl, values: np.ndarray, n: int = 1000, seed: int = 0) -> np.ndarray:
-    """(n,) benchmark values (``values`` in official order) of n sampled cells."""
+def sampled_accuracy(ctrl, values: np.ndarray, n: int = 1000, seed: int = 0, bench=None) -> np.ndarray:
+    """(n,) benchmark values (``values`` in table-row order of ``bench``, default the space's
+    table) of n sampled cells (NB101: nearest table cell for cells the table lacks)."""
+    return sampled_rewards(ctrl, values, n, seed, bench)["values"]
+
+
+def sampled_rewards(ctrl, values: np.ndarray, n: int = 1000, seed: int = 0, bench=None) -> dict:
+    """``{"values": (n,), "rows": (n,), "in_table": int, "mapped": int, "invalid_draws": int}`` for n
+    sampled cells: how their rewards were read (see :mod:`nasviz.controllers.nb101`)."""
     from nasviz.controllers.enas import get_decision_space
 
     ds = get_decision_space(ctrl.config.space)
-    with torch.no_grad():
-        d = ctrl.sample(n, _gen(seed)).decisions.cpu().numpy()
-    return np.asarray(values)[ds.to_index(d)]
+    bench = _bench_for(ctrl, values, bench)
+    roll, invalid = sample_valid(ctrl, n, seed)
+    rows, status = ds.rows(roll.decisions.cpu().numpy(), bench)
+    return {"values": np.asarray(values)[rows], "rows": rows, "in_table": int((status == 0).sum()),
+            "mapped": int((status == 1).sum()), "invalid_draws": int(invalid)}
 
 
 def fig_accuracy_distribution(data: dict[str, np.ndarray], label: str = "validation accuracy (%)",
@@ -154,9 +223,8 @@ def fig_accuracy_distribution(data: dict[str, np.ndarray], label: str = "validat
 # -- Fig. 3 ----------------------------------------------------------------------------------
 def sampled_hidden(ctrl, n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(hidden (n, H), decisions (n, T))`` for n sampled cells."""
-    with torch.no_grad():
-        roll = ctrl.sample(n, _gen(seed))
-    return roll.hidden.cpu().numpy(), roll.decisions.cpu().numpy()
+    roll, _ = sample_valid(ctrl, n, seed)
+    return roll.hidden.detach().cpu().numpy(), roll.decisions.cpu().numpy()
 
 
 def fig_hidden_heatmap(data: dict[str, np.ndarray], title: str | None = None):
@@ -184,29 +252,73 @@ def fig_hidden_heatmap(data: dict[str, np.ndarray], title: str | None = None):
 
 
 # -- Table 1 ---------------------------------------------------------------------------------
-def pair_measures(space: str, d1: np.ndarray, d2: np.ndarray, values: np.ndarray) -> dict[str, np.ndarray]:
-    """The four similarity measures between decision rows ``d1[k]`` and ``d2[k]`` (NB201)."""
+def pair_measures(space: str, d1: np.ndarray, d2: np.ndarray, values: np.ndarray, bench=None) -> dict[str, np.ndarray]:
+    """The four similarity measures between decision rows ``d1[k]`` and ``d2[k]`` (cells of ``space``)."""
+    key = str(space).lower()
+    if key not in PAIR_MEASURES:
+        raise NasvizError(f"similarity measures are defined for {', '.join(sorted(PAIR_MEASURES))}; got {space!r}")
+    return PAIR_MEASURES[key](np.asarray(d1, dtype=np.int64), np.asarray(d2, dtype=np.int64), np.asarray(values), bench)
+
+
+def _nb201_measures(d1: np.ndarray, d2: np.ndarray, v: np.ndarray, bench=None) -> dict[str, np.ndarray]:
     from nasviz.analysis import ged as G
     from nasviz.controllers.enas import get_decision_space
     from nasviz.spaces.nb201 import N_OPS, OPS
 
-    if space != "nb201":
-        raise NasvizError(f"similarity measures are defined for nb201 only so far; got {space!r}")
-    ds = get_decision_space(space)
-    d1 = np.asarray(d1, dtype=np.int64)
-    d2 = np.asarray(d2, dtype=np.int64)
+    ds = get_decision_space("nb201")
     c1 = np.stack([(d1 == o).sum(1) for o in range(N_OPS)], axis=1)
     c2 = np.stack([(d2 == o).sum(1) for o in range(N_OPS)], axis=1)
     none = OPS.index("none")
     solver = G._nb201_solver()
     lab = lambda d: np.concatenate([np.zeros((len(d), 1), np.int64), d + 1, np.full((len(d), 1), N_OPS + 1)], 1)
-    v = np.asarray(values)
     return {
         "common_ops": np.minimum(c1, c2).sum(1).astype(np.float64),
         "common_connections": ((d1 != none) & (d2 != none)).sum(1).astype(np.float64),
         "ged": solver.pairs(lab(d1), lab(d2)),
         "abs_acc_diff": np.abs(v[ds.to_index(d1)] - v[ds.to_index(d2)]),
     }
+
+
+def _nb101_measures(d1: np.ndarray, d2: np.ndarray, v: np.ndarray, bench=None) -> dict[str, np.ndarray]:
+    from nasviz.analysis import ged as G
+    from nasviz.controllers.enas import get_decision_space
+    from nasviz.controllers.nb101 import CONN_STEPS
+    from nasviz.spaces.nb101 import OPS
+
+    ds = get_decision_space("nb101")
+    if bench is None:
+        from nasviz.bench import get_benchmark
+
+        bench = get_benchmark("nb101")
+    if len(v) != len(bench):
+        raise NasvizError(f"{len(v)} values given for an NB101 table of {len(bench)} rows")
+    # one decode per distinct sequence (pairs reuse the same sampled cells)
+    allrows = np.concatenate([d1, d2])
+    uniq, inv = np.unique(allrows, axis=0, return_inverse=True)
+    cells = [ds.try_decode(r) for r in uniq]
+    bad = [k for k, c in enumerate(cells) if c is None]
+    if bad:
+        raise NasvizError(f"decision row {uniq[bad[0]].tolist()} is outside the NB101 space; "
+                          "similarity measures need cells (sample with sample_valid)")
+    counts = np.array([[sum(o == op for o in c.ops) for op in OPS] for c in cells], dtype=np.int64)
+    rows, _ = ds.rows(uniq, bench)
+    inv = inv.reshape(-1)
+    i1, i2 = inv[: len(d1)], inv[len(d1):]
+    # GED once per distinct unordered pair of cells
+    pair = np.stack([np.minimum(i1, i2), np.maximum(i1, i2)], 1)
+    up, pinv = np.unique(pair, axis=0, return_inverse=True)
+    ged = G.pairwise("nb101", [cells[a] for a in up[:, 0]], [cells[b] for b in up[:, 1]])[pinv.reshape(-1)]
+    conn = (d1[:, CONN_STEPS] == 1) & (d2[:, CONN_STEPS] == 1)
+    return {
+        "common_ops": np.minimum(counts[i1], counts[i2]).sum(1).astype(np.float64),
+        "common_connections": conn.sum(1).astype(np.float64),
+        "ged": ged.astype(np.float64),
+        "abs_acc_diff": np.abs(v[rows[i1]] - v[rows[i2]]),
+    }
+
+
+#: space -> function(d1, d2, values, bench) -> {measure: (N,) array}
+PAIR_MEASURES = {"nb201": _nb201_measures, "nb101": _nb101_measures}
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -218,20 +330,19 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def similarity_correlations(ctrl, values: np.ndarray, n_archs: int = 1000, n_pairs: int = 10_000,
-                            seed: int = 0) -> dict:
+                            seed: int = 0, bench=None) -> dict:
     """Spearman(||h(A1) - h(A2)||_2, measure) over random pairs of ``n_archs`` sampled cells.
 
-    Returns ``{"spearman": {measure: rho}, "n_pairs", "n_unique_archs", "mean_distance"}``.
+    Returns ``{"spearman": {measure: rho}, "n_pairs", "n_unique_archs", "mean_distance", "invalid_draws"}``.
     """
-    with torch.no_grad():
-        roll = ctrl.sample(n_archs, _gen(seed))
-    h = roll.hidden.cpu().numpy().astype(np.float64)
+    roll, invalid = sample_valid(ctrl, n_archs, seed)
+    h = roll.hidden.detach().cpu().numpy().astype(np.float64)
     d = roll.decisions.cpu().numpy()
     rng = np.random.default_rng(seed)
     i = rng.integers(0, n_archs, size=n_pairs)
     j = (i + rng.integers(1, n_archs, size=n_pairs)) % n_archs  # j != i (pairs of two draws)
     dist = np.linalg.norm(h[i] - h[j], axis=1)
-    meas = pair_measures(ctrl.config.space, d[i], d[j], values)
+    meas = pair_measures(ctrl.config.space, d[i], d[j], values, bench)
     distinct = ~(d[i] == d[j]).all(axis=1)  # a collapsed controller samples many identical pairs (distance 0)
     return {
         "spearman": {m: _spearman(dist, meas[m]) for m in MEASURES},
@@ -241,6 +352,7 @@ def similarity_correlations(ctrl, values: np.ndarray, n_archs: int = 1000, n_pai
         "n_unique_archs": int(len(np.unique(d, axis=0))),
         "identical_pairs": int((d[i] == d[j]).all(1).sum()),
         "mean_distance": float(dist.mean()),
+        "invalid_draws": int(invalid),
     }
 
 
@@ -259,10 +371,14 @@ def table1_both(controllers: dict[str, list[tuple]], bench, n_archs: int = 1000,
     results = {kind: [] for kind in controllers}
     for kind, items in controllers.items():
         for ctrl, doc in items:
-            res = similarity_correlations(ctrl, reward_values(doc, bench), n_archs, n_pairs, seed)
+            res = similarity_correlations(ctrl, reward_values(doc, bench), n_archs, n_pairs, seed, bench)
             res["seed"] = doc.get("seed")
             results[kind].append(res)
-    return {key: _aggregate(results, key, n_archs, n_pairs, seed) for key in ("spearman", "spearman_distinct")}
+    space = next((c.config.space for items in controllers.values() for c, _ in items), None)
+    out = {key: _aggregate(results, key, n_archs, n_pairs, seed) for key in ("spearman", "spearman_distinct")}
+    for t in out.values():
+        t["space"] = space
+    return out
 
 
 def _aggregate(results: dict[str, list[dict]], key: str, n_archs: int, n_pairs: int, seed: int) -> dict:
@@ -281,7 +397,8 @@ def _aggregate(results: dict[str, list[dict]], key: str, n_archs: int, n_pairs: 
             }
         rows[kind] = {"measures": stats, "seeds": [r["seed"] for r in per_seed],
                       "n_unique_archs": [r["n_unique_archs"] for r in per_seed],
-                      "identical_pairs": [r["identical_pairs"] for r in per_seed]}
+                      "identical_pairs": [r["identical_pairs"] for r in per_seed],
+                      "invalid_draws": [r.get("invalid_draws", 0) for r in per_seed]}
     return {"rows": rows, "n_archs": n_archs, "n_pairs": n_pairs, "seed": seed, "pairs": key,
             "measures": {m: MEASURE_LABELS[m] for m in MEASURES}}
 
@@ -303,7 +420,7 @@ def table1_markdown(t: dict) -> str:
     return "\n".join(lines)
 
 
-def fig_table1(t: dict):
+def fig_table1(t: dict, space: str | None = None):
     """Grouped bars: ours (mean ± std over seeds) next to the paper's value, per measure and controller."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -313,7 +430,7 @@ def fig_table1(t: dict):
     kinds = list(t["rows"])
     for c, m in enumerate(MEASURES, start=1):
         ours = [t["rows"][k]["measures"][m] for k in kinds]
-        fig.add_trace(go.Bar(x=kinds, y=[o["mean"] for o in ours], name="nasviz (NB201)", marker_color="#1f77b4",
+        fig.add_trace(go.Bar(x=kinds, y=[o["mean"] for o in ours], name=f"nasviz ({(space or t.get('space') or 'nb201').upper()})", marker_color="#1f77b4",
                              error_y=dict(type="data", array=[0 if np.isnan(o["std"]) else o["std"] for o in ours]),
                              showlegend=(c == 1)), row=1, col=c)
         fig.add_trace(go.Bar(x=kinds, y=[o["paper"] for o in ours], name="paper (ENAS, PTB)", marker_color="#bbbbbb",
@@ -325,16 +442,34 @@ def fig_table1(t: dict):
 
 
 # -- hidden states of every cell ---------------------------------------------------------------
-def all_hidden(ctrl) -> np.ndarray:
-    """(n_cells, H) float32 teacher-forced final hidden state of every cell, official index order."""
+def all_hidden(ctrl, indices: np.ndarray | None = None) -> np.ndarray:
+    """(n, H) float32 teacher-forced final hidden states in space-index order.
+
+    ``indices=None``: every cell of NB201 (15,625); for NB101 the cells of its
+    benchmark table (the 30,001-cell sample, or all 423,624 when imported).
+    """
     from nasviz.controllers.enas import get_decision_space
 
     ds = get_decision_space(ctrl.config.space)
-    return ctrl.final_hidden(ds.all_decisions())
+    if indices is None and ctrl.config.space == "nb201":
+        return ctrl.final_hidden(ds.all_decisions())
+    if indices is None:
+        indices = table_indices(ctrl.config.space)
+    return ctrl.final_hidden(ds.codes(indices), check_cells=False)  # canonical codes of stored cells: valid
+
+
+def table_indices(space: str) -> np.ndarray:
+    """Space indices of the rows of the space's benchmark table (NB201: all cells)."""
+    from nasviz.bench import get_benchmark
+
+    b = get_benchmark(space)
+    return np.asarray(getattr(b, "indices", np.arange(len(b))), dtype=np.int64)
 
 
 def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: float = 0.05) -> dict:
-    """Write ``path`` (npz): ``latent`` (n_cells, H) in official index order, ``pca`` (n, 2) and ``meta`` (JSON).
+    """Write ``path`` (npz): ``latent`` (n, H), ``pca`` (n, 2) and ``meta`` (JSON); rows in the order
+    of the space's benchmark table (NB201: the 15,625 cells in official index order; NB101: the table's
+    cells, with their space indices in ``index``).
 
     ``latent`` is float16 when float16 rounding moves every neuron by less than
     ``f16_tolerance`` of its spread over the cells (median over neurons), float32
@@ -344,7 +479,9 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
     from nasviz.analysis.embeddings import checkpoint_hash
 
     t0 = time.perf_counter()
-    h = all_hidden(ctrl)
+    subset = ctrl.config.space != "nb201"
+    idx = table_indices(ctrl.config.space) if subset else None
+    h = all_hidden(ctrl, idx)
     h16 = h.astype(np.float16)
     err16 = np.abs(h16.astype(np.float32) - h)
     spread = h.std(0)
@@ -360,11 +497,16 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
             "checkpoint": str(Path(folder).as_posix().split("models/")[-1]),
             "checkpoint_hash": checkpoint_hash(Path(folder)), "n_cells": int(h.shape[0]), "dim": int(h.shape[1]),
             "latent_dtype": str(latent.dtype), "latent_max_abs_err": err,
-            "float16_error_over_spread_median": rel, "order": "official index", "projections": ["pca"],
+            "float16_error_over_spread_median": rel,
+            "order": "benchmark table rows (space indices in `index`)" if subset else "official index",
+            "projections": ["pca"],
             "pca_explained": [float(x) for x in (s[:2] ** 2 / (s**2).sum())],
             "definition": "LSTM hidden state after teacher-forcing the cell's decisions and reading the last one",
             "seconds": round(time.perf_counter() - t0, 2)}
-    atomic_savez(path, {"latent": latent, "pca": pca, "meta": meta_array(meta)})
+    arrays = {"latent": latent, "pca": pca, "meta": meta_array(meta)}
+    if subset:
+        arrays["index"] = idx.astype(np.uint32)
+    atomic_savez(path, arrays)
     return meta
 
 

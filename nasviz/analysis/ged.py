@@ -36,10 +36,21 @@ non-trivial automorphism, so the GED is 0 exactly when the cells are equal. It n
 exceeds the Hamming distance and is smaller for about 0.2% of random pairs, e.g.
 Hamming 5 -> GED 4 when a bijection that breaks two edges saves three substitutions.
 
+NB101 (``space="nb101"``)
+-------------------------
+The pruned cell itself (ops on vertices, 2..7 vertices, at most 9 edges), padded to
+7 nodes with empty nodes. :class:`PaddedPermutationGED` enumerates all 5,040
+bijections of every pair exactly like :func:`ged`, vectorised over pairs: an
+adjacency is a 49-bit mask, the mask of graph 2 under every bijection is the sum of
+one precomputed bit per edge (at most 9), and the edge cost is the popcount of its
+XOR with graph 1's mask; with unit costs the node cost is the number of differing
+labels (an empty node against a real one is an insertion or deletion, cost 1).
+Isomorphic cells are at distance 0. About 0.2 ms a pair (10,000 pairs in a few
+seconds; the generic solver needs 3-5 ms a pair).
+
 Other spaces plug in by registering a function ``cells -> list[LabeledDAG]`` in
-:data:`GRAPH_VIEWS` (NB101: its node-op DAG, up to 7 nodes; the generic exact
-solver handles different sizes and topologies; for 7 nodes it enumerates 5,040
-bijections per pair, a few ms).
+:data:`GRAPH_VIEWS` (the generic exact solver handles different sizes and
+topologies; for 7 nodes it enumerates 5,040 bijections per pair, a few ms).
 """
 
 from __future__ import annotations
@@ -211,6 +222,77 @@ def _nb101_graphs(cells) -> list[LabeledDAG]:
     return out
 
 
+class PaddedPermutationGED:
+    """Exact unit-cost GED of graphs with at most ``n`` nodes, vectorised over pairs.
+
+    Graphs come as ``(N, n, n)`` 0/1 adjacencies and ``(N, n)`` integer labels with
+    :data:`EMPTY` on padding nodes (which must have no edges).
+    """
+
+    EMPTY = -1
+
+    def __init__(self, n: int = 7) -> None:
+        if not 1 <= n <= 7:  # n * n bits must fit an int64
+            raise NasvizError(f"PaddedPermutationGED handles at most 7 nodes; got {n}")
+        self.n = n
+        self.perms = _perms(n)  # (m, n): node i of graph 1 <-> node perms[:, i] of graph 2
+        inv = np.argsort(self.perms, axis=1)  # inv[p, x] = i with perms[p, i] = x
+        # bit of edge x -> y of graph 2 once graph 2 is relabelled by the bijection
+        x, y = np.divmod(np.arange(n * n), n)
+        self.edge_bit = np.zeros((len(self.perms), n * n + 1), dtype=np.int64)  # last column: "no edge"
+        self.edge_bit[:, : n * n] = np.left_shift(np.int64(1), inv[:, x] * n + inv[:, y])
+
+    def masks(self, adjacency: np.ndarray) -> np.ndarray:
+        a = np.asarray(adjacency, dtype=np.int64).reshape(len(adjacency), self.n * self.n)
+        return (a << np.arange(self.n * self.n, dtype=np.int64)).sum(axis=1)
+
+    def pairs(self, adj1: np.ndarray, lab1: np.ndarray, adj2: np.ndarray, lab2: np.ndarray,
+              chunk: int = 8) -> np.ndarray:
+        """(N,) exact GED between graph k of set 1 and graph k of set 2."""
+        adj1, adj2 = np.asarray(adj1), np.asarray(adj2)
+        lab1, lab2 = np.asarray(lab1, dtype=np.int64), np.asarray(lab2, dtype=np.int64)
+        N, n = len(adj1), self.n
+        if adj1.shape != (N, n, n) or adj2.shape != (N, n, n) or lab1.shape != (N, n) or lab2.shape != (N, n):
+            raise NasvizError(f"need (N, {n}, {n}) adjacencies and (N, {n}) labels for both sets")
+        m1 = self.masks(adj1)
+        flat2 = np.asarray(adj2, dtype=bool).reshape(N, n * n)
+        k = max(1, int(flat2.sum(1).max(initial=0)))
+        # the (at most k) edge positions of every graph 2, padded with the "no edge" column
+        order = np.argsort(~flat2, axis=1, kind="stable")[:, :k]
+        pos = np.where(np.take_along_axis(flat2, order, 1), order, n * n)  # (N, k)
+        out = np.empty(N, dtype=np.float64)
+        for s in range(0, N, chunk):
+            sl = slice(s, s + chunk)
+            m2p = self.edge_bit[:, pos[sl]].sum(axis=2)  # (m, B): graph 2's mask under every bijection
+            edge = np.bitwise_count(m2p ^ m1[sl][None, :])  # (m, B)
+            node = (lab1[sl][None, :, :] != lab2[sl][:, self.perms].transpose(1, 0, 2)).sum(axis=2)  # (m, B)
+            out[sl] = (edge + node).min(axis=0)
+        return out
+
+
+_NB101_LABELS = {"input": 0, "output": 1}
+
+
+def _nb101_padded(cells) -> tuple[np.ndarray, np.ndarray]:
+    from nasviz.spaces.nb101 import MAX_VERTICES, OPS, NB101Cell
+
+    adj = np.zeros((len(cells), MAX_VERTICES, MAX_VERTICES), dtype=np.int8)
+    lab = np.full((len(cells), MAX_VERTICES), PaddedPermutationGED.EMPTY, dtype=np.int64)
+    codes = {**_NB101_LABELS, **{o: 2 + k for k, o in enumerate(OPS)}}
+    for k, c in enumerate(cells):
+        if not isinstance(c, NB101Cell):
+            raise NasvizError(f"GED for space nb101 needs NB101Cell values; got {type(c).__name__}")
+        n = len(c.matrix)
+        adj[k, :n, :n] = c.matrix
+        lab[k, :n] = [codes[o] for o in c.ops]
+    return adj, lab
+
+
+@functools.lru_cache(maxsize=1)
+def _nb101_solver() -> PaddedPermutationGED:
+    return PaddedPermutationGED(7)
+
+
 #: space name -> function(cells) -> list[LabeledDAG] (the generic exact solver's input)
 GRAPH_VIEWS: dict[str, Callable[[Sequence], list[LabeledDAG]]] = {"nb201": _nb201_graphs, "nb101": _nb101_graphs}
 
@@ -226,6 +308,10 @@ def pairwise(space: str, cells1: Sequence, cells2: Sequence, costs: GEDCosts = U
         from nasviz.spaces.nb201 import NODE_ADJACENCY
 
         return FixedSkeletonGED(NODE_ADJACENCY, costs).pairs(_nb201_labels(cells1), _nb201_labels(cells2))
+    if key == "nb101" and costs == UNIT:
+        a1, l1 = _nb101_padded(cells1)
+        a2, l2 = _nb101_padded(cells2)
+        return _nb101_solver().pairs(a1, l1, a2, l2)
     if key not in GRAPH_VIEWS:
         raise NasvizError(f"no graph view for space {space!r}; accepted: {', '.join(sorted(GRAPH_VIEWS))}")
     view = GRAPH_VIEWS[key]

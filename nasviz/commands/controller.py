@@ -38,7 +38,7 @@ def _check_space(space: str) -> str:
 
 @app.command()
 def train(
-    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201)."),
+    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201 or nb101)."),
     kind: str = typer.Option(..., "--kind", "-k", help="random | unsupervised | supervised."),
     seed: int = typer.Option(0, "--seed", help="Seed of the initialisation, sampling and buffer."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: the paper's 150)."),
@@ -49,7 +49,8 @@ def train(
     hidden_size: int = typer.Option(64, "--hidden-size", help="LSTM hidden size."),
     reward_column: Optional[str] = typer.Option(
         None, "--reward-column",
-        help="dataset:metric:epochs (e.g. cifar100:valid_acc:200) or a stored column; default cifar10-valid:valid_acc:12."),
+        help="dataset:metric:epochs (e.g. cifar100:valid_acc:200) or a stored column; default nb201 "
+             "cifar10-valid:valid_acc:12, nb101 cifar10:valid_acc:108."),
     device: str = typer.Option("cpu", "--device", help="torch device (cpu, cuda)."),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads."),
     out: Optional[Path] = typer.Option(None, "--out", help="Checkpoint folder (default models/<space>-controller-<kind>/seed<N>)."),
@@ -73,7 +74,7 @@ def train(
     torch.set_num_threads(max(1, threads))
     overrides = {k: v for k, v in dict(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
                                         entropy_coeff=entropy_coeff).items() if v is not None}
-    cfg = TrainConfig(kind=kind, space=space, seed=seed, reward=RewardSpec.parse(reward_column),
+    cfg = TrainConfig(kind=kind, space=space, seed=seed, reward=RewardSpec.parse(reward_column, space),
                       controller=ControllerConfig(hidden_size=hidden_size, embed_size=hidden_size), device=device,
                       **overrides)
     from nasviz.bench import get_benchmark
@@ -116,7 +117,7 @@ def _write_figure(fig, base: Path) -> list[str]:
 
 @app.command()
 def analyze(
-    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201)."),
+    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201 or nb101)."),
     out: Path = typer.Option(Path("controller-analysis"), "--out", help="Output folder."),
     n_archs: int = typer.Option(1000, "--n-archs", help="Sampled architectures per controller for Fig. 2 and Table 1."),
     n_pairs: int = typer.Option(10_000, "--n-pairs", help="Sampled pairs per controller for Table 1."),
@@ -145,7 +146,8 @@ def analyze(
     probs = {k: A.max_action_probs(c, 100, seed) for k, (c, _) in first.items()}
     files += _write_figure(A.fig_max_action_probs(probs), out / "fig1_max_action_prob")
     steps.update(1)
-    acc = {k: A.sampled_accuracy(c, A.reward_values(d, bench), n_archs, seed) for k, (c, d) in first.items()}
+    sampled = {k: A.sampled_rewards(c, A.reward_values(d, bench), n_archs, seed, bench) for k, (c, d) in first.items()}
+    acc = {k: v["values"] for k, v in sampled.items()}
     files += _write_figure(A.fig_accuracy_distribution(acc, label=f"{first['random'][1]['reward']} (%)"),
                            out / "fig2_accuracy_distribution")
     steps.update(1)
@@ -154,7 +156,7 @@ def analyze(
     steps.update(1)
     both = A.table1_both(ctrls, bench, n_archs=n_archs, n_pairs=n_pairs, seed=seed)
     table = both["spearman"]
-    files += _write_figure(A.fig_table1(table), out / "table1_spearman")
+    files += _write_figure(A.fig_table1(table, space), out / "table1_spearman")
     steps.update(1)
     steps.close()
     summary = {
@@ -162,6 +164,7 @@ def analyze(
         "checkpoints": {k: [d["seed"] for _, d in v] for k, v in ctrls.items()},
         "fig1_mean_max_prob_per_step": {k: np.round(v.mean(0), 4).tolist() for k, v in probs.items()},
         "fig2_accuracy": {k: {"mean": float(v.mean()), "median": float(np.median(v)), "std": float(v.std())} for k, v in acc.items()},
+        "fig2_sampled": {k: {x: v[x] for x in ("in_table", "mapped", "invalid_draws")} for k, v in sampled.items()},
         "fig3_mean_neuron_variance": {k: float(np.var(v, axis=0).mean()) for k, v in hidden.items()},
         "table1": table,
         "table1_distinct_pairs": both["spearman_distinct"],
@@ -181,7 +184,7 @@ def analyze(
 
 @app.command()
 def embed(
-    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201)."),
+    space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201 or nb101)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Which shipped seed (default: the lowest)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder (default data/embeddings)."),
 ) -> None:

@@ -16,6 +16,11 @@ string order ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2``, 5 choices each
 (:data:`nasviz.spaces.nb201.OPS`). Every decision sequence is a valid NB201 cell,
 so nothing has to be resampled or repaired.
 
+NB101: 26 decisions, for each vertex 1..6 its op (interior vertices, 3 choices)
+then one binary input decision per earlier vertex; sequences outside the space
+(no input -> output path, more than 9 edges after pruning) and valid cells the
+benchmark table lacks are handled as documented in :mod:`nasviz.controllers.nb101`.
+
 Time steps
 ----------
 Step 0 reads a learned start token; step t > 0 reads the embedding of decision t-1
@@ -51,17 +56,23 @@ class DecisionSpace(Protocol):
 
     name: str
     choices: tuple[int, ...]  # number of options of each decision, in decision order
+    always_valid: bool  # False when some sequences are outside the space (try_decode -> None)
 
     def encode(self, cell: Any) -> tuple[int, ...]: ...
     def decode(self, decisions: Sequence[int]) -> Any: ...
     def to_index(self, decisions: np.ndarray) -> np.ndarray: ...
     def all_decisions(self) -> np.ndarray: ...
+    def rows(self, decisions: np.ndarray, bench) -> tuple[np.ndarray, np.ndarray]:
+        """(benchmark row whose value is the reward, -1 outside the space; status 0/1/2 =
+        in table / mapped to the nearest table cell / outside the space)."""
+        ...
 
 
 class NB201Decisions:
     """NB201 as 6 op decisions in official edge order (every sequence is a valid cell)."""
 
     name = "nb201"
+    always_valid = True  # every decision sequence is a cell
 
     def __init__(self, space=None) -> None:
         from nasviz.spaces.nb201 import N_EDGES, N_OPS, NB201Space
@@ -100,9 +111,23 @@ class NB201Decisions:
         """(15625, 6) decisions of every cell, in official index order."""
         return self._index_ops.copy()
 
+    def try_decode(self, decisions: Sequence[int]):
+        return self.decode(decisions)
+
+    def rows(self, decisions: np.ndarray, bench) -> tuple[np.ndarray, np.ndarray]:
+        """Benchmark rows are official indices; every sequence is a cell with a result (status 0)."""
+        idx = self.to_index(decisions)
+        return idx, np.zeros(len(idx), dtype=np.int64)
+
+
+def _nb101_decisions() -> DecisionSpace:
+    from nasviz.controllers.nb101 import NB101Decisions
+
+    return NB101Decisions()
+
 
 #: Decision views of the spaces a controller can search (a factory per space name).
-DECISION_SPACES: dict[str, Callable[[], DecisionSpace]] = {"nb201": NB201Decisions}
+DECISION_SPACES: dict[str, Callable[[], DecisionSpace]] = {"nb201": NB201Decisions, "nb101": _nb101_decisions}
 _DS_CACHE: dict[str, DecisionSpace] = {}
 
 
@@ -145,7 +170,7 @@ class Rollout:
     entropies: torch.Tensor  # (n,) sum over steps of the entropy of each step's distribution
     step_probs: list[torch.Tensor]  # T tensors (n, choices_t): the distribution at each step
     hidden: torch.Tensor  # (n, H) final hidden state h(A) (after reading the last decision)
-    cells: list = field(default_factory=list)  # decoded cells (sampling only)
+    cells: list = field(default_factory=list)  # decoded cells (sampling only; None for a sequence outside the space)
 
     @property
     def max_probs(self) -> torch.Tensor:
@@ -235,21 +260,22 @@ class ENASController(nn.Module):
         out = self._run(int(n), None, generator)
         ds = _maybe_space(self.config.space)
         if ds is not None:
-            out.cells = [ds.decode(row) for row in out.decisions.tolist()]
+            out.cells = [ds.try_decode(row) for row in out.decisions.tolist()]  # None: outside the space
         return out
 
-    def teacher_force(self, cells_or_decisions) -> Rollout:
+    def teacher_force(self, cells_or_decisions, check_cells: bool = True) -> Rollout:
         """Run the controller on given cells (or an (n, T) decision array).
 
         Cells are checked against this controller's space; a cell of another space,
-        a malformed string or an out-of-range decision raises :class:`NasvizError`.
+        a malformed string, an out-of-range decision or (``check_cells``) a decision
+        row that is no cell of the space raises :class:`NasvizError`.
         """
-        d = self.to_decisions(cells_or_decisions)
+        d = self.to_decisions(cells_or_decisions, check_cells)
         return self._run(d.shape[0], d.to(self.start.device), None)
 
-    def final_hidden(self, cells_or_decisions, batch_size: int = 4096) -> np.ndarray:
+    def final_hidden(self, cells_or_decisions, batch_size: int = 4096, check_cells: bool = True) -> np.ndarray:
         """(n, H) float32 final hidden states h(A), teacher-forced, without gradients."""
-        d = self.to_decisions(cells_or_decisions)
+        d = self.to_decisions(cells_or_decisions, check_cells)
         out = []
         with torch.no_grad():
             for i in range(0, d.shape[0], batch_size):
@@ -257,12 +283,16 @@ class ENASController(nn.Module):
         return torch.cat(out).cpu().numpy().astype(np.float32)
 
     def nll(self, cells_or_decisions) -> torch.Tensor:
-        """Mean over cells of -log p(cell): the reconstruction loss of the memory buffer."""
-        return -self.teacher_force(cells_or_decisions).log_probs.mean()
+        """Mean over sequences of -log p(sequence): the reconstruction loss of the memory buffer
+        (which holds whatever was sampled, so rows outside the space are allowed)."""
+        return -self.teacher_force(cells_or_decisions, check_cells=False).log_probs.mean()
 
-    def to_decisions(self, cells_or_decisions) -> torch.Tensor:
+    def to_decisions(self, cells_or_decisions, check_cells: bool = True) -> torch.Tensor:
+        """(n, T) int64 decisions of cells (or a decision array, checked: every row must be a
+        cell of the space unless ``check_cells`` is False, as for memory-buffer rows)."""
         c = self.config
-        if isinstance(cells_or_decisions, (np.ndarray, torch.Tensor)):
+        from_array = isinstance(cells_or_decisions, (np.ndarray, torch.Tensor))
+        if from_array:
             arr = torch.as_tensor(np.asarray(cells_or_decisions.cpu() if torch.is_tensor(cells_or_decisions)
                                              else cells_or_decisions))
             if arr.ndim != 2 or arr.shape[1] != self.n_decisions:
@@ -299,6 +329,19 @@ class ENASController(nn.Module):
                 raise NasvizError(
                     f"cell {i} is outside the {c.space} space: decision {t} is {int(col[i])}, accepted 0..{k - 1}"
                 )
+        if check_cells and from_array:
+            ds = _maybe_space(c.space)
+            if ds is not None:
+                bad_rows = np.nonzero(ds.to_index(arr.numpy()) < 0)[0]
+                if len(bad_rows):
+                    i = int(bad_rows[0])
+                    try:
+                        ds.decode(arr[i].tolist())
+                        why = "not in the stored enumeration"
+                    except NasvizError as e:
+                        why = str(e)
+                    raise NasvizError(f"cell {i} is outside the {c.space} space ({len(bad_rows)} of {len(arr)} "
+                                      f"rows are): {why}")
         return arr
 
 

@@ -9,7 +9,7 @@ A checkpoint folder holds::
                          "train": <TrainConfig>, "training": {...}}
     README.md           the model card
 
-Shipped checkpoints live under ``models/nb201-controller-<kind>/seed<N>/``.
+Shipped checkpoints live under ``models/<space>-controller-<kind>/seed<N>/`` (space nb201 or nb101).
 """
 
 from __future__ import annotations

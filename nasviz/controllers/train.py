@@ -18,8 +18,12 @@ Buffer schedule (epochs counted from 0; every count is a :class:`TrainConfig` fi
   architectures) to the policy-gradient loss.
 
 Reward: the benchmark column given by :class:`RewardSpec` (NB201 default: validation
-accuracy after 12 epochs on cifar10-valid), divided by 100 (accuracy in [0, 1]).
-Every sampled cell's reward is read from the real table.
+accuracy after 12 epochs on cifar10-valid; NB101: validation accuracy after 108
+epochs), divided by 100 (accuracy in [0, 1]). Every sampled cell's reward is read
+from the real table through the space's decision view (``DecisionSpace.rows``); for
+NB101, sequences outside the space get ``invalid_reward`` and valid cells the table
+lacks the value of the nearest table cell (:mod:`nasviz.controllers.nb101`); the
+three cases are counted per epoch (``in_table``, ``mapped``, ``invalid``).
 
 The paper states no schedule or optimiser settings, only the buffer counts above. The
 other defaults are those of ENAS-pytorch (carpedm20), the PyTorch port of ENAS's PTB
@@ -44,6 +48,8 @@ from nasviz.errors import NasvizError
 
 log = logging.getLogger(__name__)
 
+#: How a sampled sequence got its reward (see ``DecisionSpace.rows``): status code -> name.
+STATUS: tuple[str, ...] = ("in_table", "mapped", "invalid")
 KINDS: tuple[str, ...] = ("random", "unsupervised", "supervised")
 
 
@@ -58,10 +64,15 @@ class RewardSpec:
     scale: float = 0.01  # reward = value * scale (percent -> fraction)
 
     @classmethod
-    def parse(cls, text: str | None) -> "RewardSpec":
-        """``None`` (default), ``dataset:metric:epochs`` (``cifar100:valid_acc:200``) or a stored column name."""
+    def default(cls, space: str = "nb201") -> "RewardSpec":
+        """The default reward of a space (NB201: 12-epoch cifar10-valid; NB101: 108-epoch validation accuracy)."""
+        return cls(**DEFAULT_REWARDS.get(str(space).lower(), {}))
+
+    @classmethod
+    def parse(cls, text: str | None, space: str = "nb201") -> "RewardSpec":
+        """``None`` (the space's default), ``dataset:metric:epochs`` (``cifar100:valid_acc:200``) or a stored column name."""
         if text is None or str(text).strip() == "":
-            return cls()
+            return cls.default(space)
         s = str(text).strip()
         if ":" in s:
             parts = s.split(":")
@@ -96,6 +107,13 @@ class RewardSpec:
         return f"{self.dataset}:{self.metric}:{self.epochs}"
 
 
+#: Default reward column per space (RewardSpec fields).
+DEFAULT_REWARDS: dict[str, dict] = {
+    "nb201": {"metric": "valid_acc", "dataset": "cifar10-valid", "epochs": 12},
+    "nb101": {"metric": "valid_acc", "dataset": "cifar10", "epochs": 108},
+}
+
+
 @dataclass
 class TrainConfig:
     kind: str = "unsupervised"  # random | unsupervised | supervised
@@ -115,11 +133,14 @@ class TrainConfig:
     sup_start_epoch: int = 10  # paper: "at the 10th epoch"
     sup_batch: int = 100  # buffer architectures in the reconstruction loss per step
     sup_weight: float = 1.0  # L = L_PG + sup_weight * L_Sup (paper: 1)
-    reward: RewardSpec = field(default_factory=RewardSpec)
+    invalid_reward: float = 0.0  # reward of a sampled sequence outside the space (NB101; NB201 has none)
+    reward: RewardSpec | None = None  # None: the space's default (RewardSpec.default)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     device: str = "cpu"
 
     def __post_init__(self) -> None:
+        if self.reward is None:
+            self.reward = RewardSpec.default(self.space)
         if isinstance(self.reward, dict):
             self.reward = RewardSpec(**self.reward)
         if isinstance(self.controller, dict):
@@ -179,6 +200,7 @@ class TrainResult:
     seconds: float  # wall clock
     buffer: MemoryBuffer | None
     cpu_seconds: float = float("nan")  # CPU time of this process (wall clock is inflated on a shared machine)
+    counts: dict = field(default_factory=lambda: {k: 0 for k in STATUS})  # sampled sequences per case, all epochs
 
 
 def buffer_update(buffer: MemoryBuffer, epoch: int, cfg: TrainConfig, sample_fn: Callable[[int], np.ndarray],
@@ -214,11 +236,15 @@ def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | 
         from nasviz.bench import get_benchmark
 
         bench = get_benchmark(cfg.space)
-    reward_table = torch.tensor(cfg.reward.values(bench) * cfg.reward.scale, dtype=torch.float32)
+    bench_space = getattr(bench, "space_name", cfg.space)
+    if bench_space != cfg.space:
+        raise NasvizError(f"a {cfg.space} controller needs the {cfg.space} benchmark; got the {bench_space} one")
+    values = torch.tensor(cfg.reward.values(bench) * cfg.reward.scale, dtype=torch.float32)
     ctrl = make_controller(cfg).to(cfg.device)
     history: list[dict] = []
+    totals = {k: 0 for k in STATUS}
     if cfg.kind == "random":
-        return TrainResult(ctrl, cfg, history, time.perf_counter() - t0, None)
+        return TrainResult(ctrl, cfg, history, time.perf_counter() - t0, None, time.process_time() - c0, totals)
 
     gen = torch.Generator().manual_seed(int(cfg.seed) + 1)  # sampling stream
     rng = np.random.default_rng(int(cfg.seed) + 2)  # buffer stream
@@ -236,15 +262,19 @@ def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | 
             stored, replaced = buffer_update(buffer, epoch, cfg, sample_rows, rng)
         use_sup = buffer is not None and epoch >= cfg.sup_start_epoch and len(buffer) > 0
         sums = np.zeros(5)
+        counts = np.zeros(len(STATUS), dtype=np.int64)
         for _ in range(cfg.steps_per_epoch):
             B = cfg.batch_size
             rows = torch.from_numpy(buffer.sample(cfg.sup_batch, rng)) if use_sup else None
             roll = ctrl._run(B + (0 if rows is None else rows.shape[0]), rows, gen)  # sampled rows first
-            idx = torch.from_numpy(ds.to_index(roll.decisions[:B].numpy()))
-            r = reward_table[idx]  # (B,)
+            bench_rows, status = ds.rows(roll.decisions[:B].cpu().numpy(), bench)
+            counts += np.bincount(status, minlength=len(STATUS))
+            r = torch.where(torch.from_numpy(bench_rows >= 0),
+                            values[torch.from_numpy(np.maximum(bench_rows, 0))],
+                            torch.tensor(float(cfg.invalid_reward)))  # (B,)
             rm = float(r.mean())
             baseline = rm if baseline is None else cfg.baseline_decay * baseline + (1 - cfg.baseline_decay) * rm
-            adv = r - baseline
+            adv = (r - baseline).to(roll.log_probs.device)
             ent = roll.entropies[:B].mean()
             loss_pg = -(adv * roll.log_probs[:B]).mean() - cfg.entropy_coeff * ent
             loss = loss_pg
@@ -261,12 +291,14 @@ def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | 
             sums += (rm, float(ent.detach()), float(loss_pg.detach()), l_sup, baseline)
         row = dict(zip(("reward", "entropy", "loss_pg", "loss_sup", "baseline"), (sums / cfg.steps_per_epoch).tolist()))
         row.update(epoch=epoch, buffer=len(buffer) if buffer is not None else 0, stored=stored, replaced=replaced,
-                   sup=use_sup, seconds=time.perf_counter() - t0)
+                   sup=use_sup, seconds=time.perf_counter() - t0, **{k: int(n) for k, n in zip(STATUS, counts)})
+        for k, n in zip(STATUS, counts):
+            totals[k] += int(n)
         history.append(row)
         log.info("epoch %d: %s", epoch, row)
         if progress is not None:
             progress(epoch, row)
-    return TrainResult(ctrl, cfg, history, time.perf_counter() - t0, buffer, time.process_time() - c0)
+    return TrainResult(ctrl, cfg, history, time.perf_counter() - t0, buffer, time.process_time() - c0, totals)
 
 
 def config_dict(cfg: TrainConfig) -> dict:
@@ -294,10 +326,25 @@ def save_result(res: TrainResult, folder) -> "Path":
         "loss_sup_per_epoch": [round(h["loss_sup"], 4) for h in res.history],
         "buffer_per_epoch": [h["buffer"] for h in res.history],
         "buffer_replaced_total": res.buffer.replaced if res.buffer is not None else 0,
+        "sampled": dict(res.counts),
+        "invalid_per_epoch": [h.get("invalid", 0) for h in res.history],
+        "mapped_per_epoch": [h.get("mapped", 0) for h in res.history],
+        "reward_table": _table_note(cfg.space),
     }
     meta = {"kind": cfg.kind, "seed": cfg.seed, "reward": cfg.reward.label, "train": config_dict(cfg),
             "training": training}
     return io.save(res.controller, Path(folder), meta, model_card(cfg, training))
+
+
+def _table_note(space: str) -> str:
+    if space == "nb101":
+        from nasviz.bench import get_benchmark
+
+        b = get_benchmark("nb101")
+        kind = "imported official NAS-Bench-101 table (all cells)" if b.meta.get("kind") == "official" else \
+            "embedded real 30,001-cell NAS-Bench-101 sample (`data/nb101/nb101_sample.npz`, see `data/nb101/SOURCE.md`)"
+        return f"{kind}, {len(b):,} cells with results"
+    return "embedded real NAS-Bench-201 table (`data/nb201/nb201.npz`, see `data/nb201/SOURCE.md`)"
 
 
 def model_card(cfg: TrainConfig, training: dict) -> str:
@@ -317,9 +364,24 @@ def model_card(cfg: TrainConfig, training: dict) -> str:
         "",
         "## Data and reward",
         f"- Reward: benchmark column `{cfg.reward.label}` x {cfg.reward.scale} "
-        "(NB201 default: validation accuracy after 12 epochs on cifar10-valid), read from nasviz's embedded "
-        "real NAS-Bench-201 table (`data/nb201/nb201.npz`, see `data/nb201/SOURCE.md`).",
+        "(defaults: NB201 validation accuracy after 12 epochs on cifar10-valid, NB101 validation accuracy after "
+        f"108 epochs), read from nasviz's {training.get('reward_table') or _table_note(cfg.space)}.",
         "- No images are used: every sampled cell's reward is a table look-up.",
+    ]
+    if cfg.space == "nb101" and cfg.kind != "random":
+        cnt = training.get("sampled") or {}
+        n = sum(cnt.values()) or 1
+        lines += [
+            f"- Sequences outside the space (no input -> output path, > 9 edges after pruning) get reward "
+            f"{cfg.invalid_reward}; valid cells the table lacks get the value of the nearest table cell (Hamming "
+            "distance of the canonical 26-decision sequences); see `nasviz/controllers/nb101.py`.",
+            f"- Sampled during training: {cnt.get('in_table', 0):,} in the table ({100 * cnt.get('in_table', 0) / n:.1f}%), "
+            f"{cnt.get('mapped', 0):,} mapped to the nearest table cell ({100 * cnt.get('mapped', 0) / n:.1f}%), "
+            f"{cnt.get('invalid', 0):,} outside the space ({100 * cnt.get('invalid', 0) / n:.1f}%)"
+            + (f"; last epoch: {training['final_epoch'].get('in_table', 0)} / {training['final_epoch'].get('mapped', 0)}"
+               f" / {training['final_epoch'].get('invalid', 0)}" if training.get("final_epoch") else "") + ".",
+        ]
+    lines += [
         "",
         "## Model",
         f"- One `LSTMCell`, hidden {c.hidden_size}, embeddings {c.embed_size}, learned start token; "

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 DISCRETE = "discrete"
 PROJECTION_LABELS = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 SPACE_LABELS = {"nb201": "NAS-Bench-201 (15,625 cells)", "nb101": "NAS-Bench-101 (423,624 cells)"}
+SPACE_SIZES = {"nb201": 15_625, "nb101": 423_624}
 #: Above this many cells in view the map shades density instead of drawing points.
 MAX_POINTS = 20_000
 MISSING_COLOR = "#c7c7c7"
@@ -111,6 +112,10 @@ def list_sources(space: str, folder: Path | None = None) -> list[MapSource]:
             log.warning("skipping unreadable embeddings file %s (%s)", p, e)
             continue
         if meta.get("space") != space or not meta["_projections"] or not meta["_has_means"]:
+            continue
+        if meta.get("n_cells") not in (None, SPACE_SIZES[space]):  # e.g. NB101 controller states of the sample only
+            log.info("%s covers %s of the %s %s cells; the map shows whole-space embeddings only", p.name,
+                     meta.get("n_cells"), f"{SPACE_SIZES[space]:,}", space)
             continue
         out.append(MapSource(p.stem, space, _label(p.stem, meta), tuple(meta["_projections"]),
                              int(meta.get("dim", 0)), p))

@@ -49,6 +49,9 @@ class Reinforce(Strategy):
 
         ControllerConfig, ENASController, get_decision_space = _controller_cls()
         ds = get_decision_space(problem.space_name)
+        if not getattr(ds, "always_valid", True):  # NB101: sequences can fall outside the space
+            raise NasvizError(f"no controller for space {problem.space_name!r} in search yet: its decision sequences "
+                              "can fall outside the space (see nasviz.controllers.nb101); reinforce search runs on nb201")
         self._gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         cfg = ControllerConfig(space=problem.space_name, choices=tuple(ds.choices),
                                hidden_size=int(self.params["hidden_size"]))
