@@ -1,6 +1,8 @@
-"""nasviz app entry: `streamlit run app.py`. One st.Page per file in pages/."""
+"""nasviz app entry: `streamlit run app.py`. One st.Page per file in pages/ (pages/_ui.py is shared code)."""
 
 import streamlit as st
+
+from pages._ui import FORMAT, FORMATS
 
 st.set_page_config(page_title="nasviz", layout="wide")
 
@@ -15,4 +17,8 @@ PAGES = [
     st.Page("pages/dense_sampling.py", title="Dense sampling", icon=":material/travel_explore:"),
 ]
 
+# one control for every page (a widget of the entry file keeps its value across pages)
+st.sidebar.radio("Figure downloads", FORMATS, key=FORMAT, format_func=str.upper, horizontal=True,
+                 help="What the camera button in a chart's toolbar saves: PNG (a picture) or SVG (vector graphics, "
+                      "for papers and slides). Cell diagrams have their own SVG/PNG buttons.")
 st.navigation(PAGES).run()

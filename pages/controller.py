@@ -7,6 +7,7 @@ from nasviz.bench import get_benchmark
 from nasviz.errors import NasvizError
 from nasviz.viz import controller as V
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,19 +55,24 @@ cols = st.columns(len(kinds) + 2)
 seed_of = []
 for col, kind in zip(cols, kinds):
     seeds = [doc.get("seed") for _, doc in ctr[kind]]
+    _ui.from_url(f"ctrl_seed_{kind}", f"seed_{kind}", seeds[0], parse=int, valid=_ui.one_of(seeds))
     seed_of.append((kind, col.selectbox(f"{kind} checkpoint seed", seeds, key=f"ctrl_seed_{kind}")))
-n = cols[-2].slider("Sampled architectures", 20, 300, 100, 10, key="ctrl_n")
-sample_seed = cols[-1].number_input("Sampling seed", 0, 10_000, 0, key="ctrl_sample_seed")
+_ui.from_url("ctrl_n", "n", 100, parse=int, valid=lambda v: 20 <= v <= 300 and v % 10 == 0)
+n = cols[-2].slider("Sampled architectures", 20, 300, step=10, key="ctrl_n")
+_ui.from_url("ctrl_sample_seed", "sample_seed", 0, parse=int, valid=_ui.in_range(0, 10_000))
+sample_seed = cols[-1].number_input("Sampling seed", 0, 10_000, key="ctrl_sample_seed")
+_ui.to_url(**{f"seed_{k}": s for k, s in seed_of}, n=n, sample_seed=int(sample_seed))
 
 with st.spinner("Sampling architectures from each controller..."):
     data = figure_data(tuple(seed_of), n, int(sample_seed))
 reward = ctr[kinds[0]][0][1].get("reward") or ctr[kinds[0]][0][1].get("train", {}).get("reward")
-st.plotly_chart(A.fig_max_action_probs(data["probs"]), key="ctrl_probs")
+_ui.chart(A.fig_max_action_probs(data["probs"]), key="ctrl_probs", name="controller-max-action-probs")
 st.caption("Paper Fig. 1/4: trained ENAS controllers become near-deterministic after the first few decisions.")
-st.plotly_chart(A.fig_accuracy_distribution(data["acc"], label=f"reward column (%): {reward}"), key="ctrl_acc")
+_ui.chart(A.fig_accuracy_distribution(data["acc"], label=f"reward column (%): {reward}"), key="ctrl_acc",
+          name="controller-accuracy")
 med = ", ".join(f"{k} {float(sorted(v)[len(v) // 2]):.2f}" for k, v in data["acc"].items())
 st.caption(f"Paper Fig. 2: trained controllers sample better architectures than random ones. Median here: {med}.")
-st.plotly_chart(A.fig_hidden_heatmap(data["hidden"]), key="ctrl_hidden")
+_ui.chart(A.fig_hidden_heatmap(data["hidden"]), key="ctrl_hidden", name="controller-hidden-states")
 st.caption("Paper Fig. 3: the trained controllers' final hidden states barely vary across the architectures they "
            "sample (small per-neuron variance).")
 
@@ -76,7 +82,7 @@ if stored is not None:
     st.markdown(f"**Stored benchmark result** (`benchmarks/results/controller.json`: every shipped seed, "
                 f"{stored['n_archs']:,} sampled architectures, {stored['n_pairs']:,} pairs):")
     st.dataframe(V.table1_frame(stored["table1"]), hide_index=True)
-    st.plotly_chart(A.fig_table1(stored["table1"]), key="ctrl_table1_stored")
+    _ui.chart(A.fig_table1(stored["table1"]), key="ctrl_table1_stored", name="controller-table1-stored")
 st.markdown("**Computed here** (pick the size; larger takes longer):")
 t1, t2, t3 = st.columns(3)
 n_archs = t1.select_slider("Sampled architectures per controller", [200, 500, 1000], 200, key="ctrl_t_archs")
@@ -85,6 +91,6 @@ all_seeds = t3.toggle("All seeds (mean ± std)", False, key="ctrl_t_all")
 with st.spinner("Sampling pairs and computing graph edit distances..."):
     table = live_table(all_seeds, n_archs, n_pairs)
 st.dataframe(V.table1_frame(table), hide_index=True)
-st.plotly_chart(A.fig_table1(table), key="ctrl_table1_live")
+_ui.chart(A.fig_table1(table), key="ctrl_table1_live", name="controller-table1-computed")
 st.caption("Paper values are for ENAS RNN cells on PTB (Adam & Lorraine, Table 1); ours are NB201 cells, the "
            "reward column above, similarity measures as defined in nasviz.analysis.controller.")

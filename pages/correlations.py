@@ -6,6 +6,7 @@ from nasviz.errors import NasvizError
 from nasviz.viz import correlations as C
 from nasviz.viz import maps
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 
 SPACE = "nb201"
 
@@ -49,19 +50,22 @@ def gp(name: str, acc_col: str, n_train: int, seed: int):
 
 st.title("Latent dimensions vs accuracy, cost and structure")
 st.markdown(
-    "How much each embedding knows about what matters: every latent dimension's Spearman correlation with accuracy "
-    "and FLOPs, ranked, with the top dimensions plotted against accuracy (DNAS Fig. 4/5); the latent distance "
-    "between cells by how many edits apart they are (arch2vec Fig. 3); and a Gaussian process fitted on a few "
-    "labelled embeddings predicting the rest (arch2vec Fig. 2)."
+    "How much each embedding knows about what matters. Every latent dimension is ranked by its Spearman "
+    "correlation with accuracy and FLOPs, and the top ones are plotted against accuracy (DNAS Fig. 4/5). Below, "
+    "the latent distance between cells by how many edits apart they are (arch2vec Fig. 3), and a Gaussian process "
+    "fitted on a few labelled embeddings predicting the rest (arch2vec Fig. 2)."
 )
 
 srcs = sources()
 table = frame()
 acc_cols = [c for c in table.columns if isinstance(c, str) and "%" in c]
 c1, c2 = st.columns(2)
-chosen = c1.multiselect("Embeddings", list(srcs), default=[n for n in srcs if n != maps.DISCRETE][:2] or
-                        [maps.DISCRETE], format_func=lambda n: srcs[n].label, key="corr_models")
+_ui.from_url("corr_models", "embeddings", [n for n in srcs if n != maps.DISCRETE][:2] or [maps.DISCRETE],
+             valid=_ui.one_of(srcs), many=True)
+chosen = c1.multiselect("Embeddings", list(srcs), format_func=lambda n: srcs[n].label, key="corr_models")
+_ui.from_url("corr_acc", "accuracy", acc_cols[0], valid=_ui.one_of(acc_cols))
 acc_col = c2.selectbox("Accuracy column", acc_cols, key="corr_acc")
+_ui.to_url(embeddings=chosen or None, accuracy=acc_col)
 if not chosen:
     st.info("Pick at least one embedding.")
     st.stop()
@@ -72,9 +76,10 @@ for name in chosen:
     with st.spinner(f"Ranking the dimensions of {srcs[name].label}..."):
         r = ranking(name, acc_col)
     st.subheader(srcs[name].label)
-    st.plotly_chart(C.fig_dim_ranking(r, top), key=f"corr_rank_{name}")
-    st.plotly_chart(C.fig_dim_scatter(means(name), r["dim"].head(4), table[acc_col].to_numpy(),
-                                      table["FLOPs (M)"].to_numpy(), acc_label=acc_col), key=f"corr_scatter_{name}")
+    _ui.chart(C.fig_dim_ranking(r, top), key=f"corr_rank_{name}", name=f"dim-ranking-{name}")
+    _ui.chart(C.fig_dim_scatter(means(name), r["dim"].head(4), table[acc_col].to_numpy(),
+                                table["FLOPs (M)"].to_numpy(), acc_label=acc_col), key=f"corr_scatter_{name}",
+              name=f"dims-vs-accuracy-{name}")
     with st.expander("All dimensions as a table"):
         st.dataframe(r.round(4), hide_index=True)
 
@@ -83,7 +88,7 @@ w1, w2 = st.columns(2)
 walk_n = w1.select_slider("Random-walk length (cells one edit apart)", [200, 500, 1000], 1000, key="corr_walk")
 walk_seed = w2.number_input("Walk seed", 0, 10_000, 0, key="corr_walk_seed")
 curves = {srcs[n].label: edit_curve(n, walk_n, int(walk_seed)) for n in chosen}
-st.plotly_chart(C.fig_edit_distance(curves), key="corr_edit")
+_ui.chart(C.fig_edit_distance(curves), key="corr_edit", name="latent-distance-by-edit-distance")
 st.caption("arch2vec (NB101): the mean L2 grows with the edit distance for arch2vec, not for the supervised "
            "encoder. '(monotonic)' marks a curve that increases at every edit distance.")
 
@@ -101,7 +106,7 @@ else:
     try:
         with st.spinner("Fitting Gaussian processes..."):
             results = {srcs[n].label: gp(n, args[1], args[2], args[3]) for n in args[0] if n in srcs}
-        st.plotly_chart(C.fig_gp(results, args[1]), key="corr_gp_fig")
+        _ui.chart(C.fig_gp(results, args[1]), key="corr_gp_fig", name="gp-predictive")
         st.caption(f"{args[2]} labelled cells, 2,000 held-out cells, seed {args[3]}; kernel C * RBF (ARD) + white "
                    "noise on standardised embeddings, as nasviz.analysis.latent.gp_predictive.")
     except NasvizError as e:

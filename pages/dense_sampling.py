@@ -13,19 +13,21 @@ from nasviz.spaces import get_space
 from nasviz.viz import dense as D
 from nasviz.viz import runs as R
 from nasviz.viz.diagrams import cell_dot
+from nasviz.viz.maps import SPACE_LABELS
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 
 BATCH, JOBS = "dense_batch", "dense_jobs"
 
 
 @st.cache_resource(show_spinner="Loading the embedding...")
-def table(embedding: str, dataset: str) -> D.LatentTable:
-    return D.latent_table(embedding, dataset)
+def table(embedding: str, dataset: str, space: str) -> D.LatentTable:
+    return D.latent_table(embedding, dataset, space)
 
 
 @st.cache_data(show_spinner=False)
-def region_size(region_json: str, dataset: str) -> int:
-    return D.region_size(json.loads(region_json), dataset)
+def region_size(region_json: str, dataset: str, space: str) -> int:
+    return D.region_size(json.loads(region_json), dataset, space)
 
 
 st.title("Dense sampling")
@@ -38,24 +40,43 @@ st.markdown(
     "a baseline) as a background job and watch its best-so-far curve."
 )
 
-# -- embedding, dimensions, Eq. 4 bands ---------------------------------------------------------
-c1, c2 = st.columns(2)
-names = [n for n in available_embeddings("nb201") if n != "onehot"] + ["onehot"]
-embedding = c1.selectbox("Embedding", names, index=names.index("nb201-arch2vec") if "nb201-arch2vec" in names else 0,
-                         key="dense_embedding")
-dataset = c2.selectbox("Dataset", list(DATASETS["nb201"]), key="dense_dataset")
+# -- space, embedding, dimensions, Eq. 4 bands --------------------------------------------------
+# NB201 offers the one-hot encoding too; NB101 only learned embeddings (its one-hot matrix of
+# 423,624 cells takes minutes to build) and only once one is shipped.
+learned = {sp: [n for n in available_embeddings(sp) if n != "onehot"] for sp in SPACE_LABELS}
+spaces = ["nb201"] + (["nb101"] if learned.get("nb101") else [])
+_ui.from_url("dense_space", "space", "nb201", valid=_ui.one_of(spaces))
+c0, c1, c2 = st.columns([1.4, 1, 1])
+space = c0.radio("Space", spaces, format_func=SPACE_LABELS.get, key="dense_space", horizontal=True)
+if len(spaces) == 1:
+    c0.caption("NAS-Bench-101 appears here once an NB101 latent model's embedding is shipped "
+               "(data/embeddings/nb101-*.npz, written by `nasviz embed`); none is yet.")
+names = learned[space] + (["onehot"] if space == "nb201" else [])
+preferred = f"{space}-arch2vec" if f"{space}-arch2vec" in names else names[0]
+_ui.from_url(f"dense_embedding_{space}", "embedding", preferred, valid=_ui.one_of(names))
+embedding = c1.selectbox("Embedding", names, key=f"dense_embedding_{space}")
+datasets = list(DATASETS[space])
+_ui.from_url(f"dense_dataset_{space}", "dataset", datasets[0], valid=_ui.one_of(datasets))
+dataset = c2.selectbox("Dataset", datasets, key=f"dense_dataset_{space}")
 try:
-    t = table(embedding, dataset)
+    t = table(embedding, dataset, space)
 except NasvizError as e:
     st.error(escape_markdown(e))
     st.stop()
 d = t.z.shape[1]
 c1, c2, c3 = st.columns(3)
-dims = c1.multiselect("Latent dimensions", list(range(d)), default=[0, 1, 2][: min(3, d)], key="dense_dims")
-top_k = c2.slider("top-k (Eq. 4)", 1, 10, 3, key="dense_topk")
-sigma = c3.slider("sigma (standardised units)", 0.05, 1.0, 0.25, 0.05, key="dense_sigma")
+_ui.from_url("dense_dims", "dims", [0, 1, 2][: min(3, d)], parse=int, valid=_ui.in_range(0, d - 1), many=True)
+dims = c1.multiselect("Latent dimensions", list(range(d)), key="dense_dims")
+_ui.from_url("dense_topk", "top_k", 3, parse=int, valid=_ui.in_range(1, 10))
+top_k = c2.slider("top-k (Eq. 4)", 1, 10, key="dense_topk")
+_ui.from_url("dense_sigma", "sigma", 0.25, parse=float, valid=lambda v: 0.05 <= v <= 1.0)
+sigma = c3.slider("sigma (standardised units)", 0.05, 1.0, step=0.05, key="dense_sigma")
 
 map_region = st.session_state.get("search_region")
+if map_region and map_region.get("space", "nb201") != space:
+    st.caption(f"The map selection was drawn on the {map_region.get('space')} map; it can only be searched in "
+               "that space.")
+    map_region = None
 sources = ["Eq. 4 bands (sliders below)"] + (["map selection"] if map_region else [])
 source = st.radio("Region for region search", sources, index=len(sources) - 1, horizontal=True, key="dense_source")
 if not map_region:
@@ -72,13 +93,14 @@ if dims:
             hlo, hhi = D.band_hull(bands[s])
             chosen[s] = st.slider(f"dim {s}", lo, hi, (max(lo, hlo), min(hi, hhi)), key=f"dense_iv_{embedding}_{s}")
     fig = D.fig_bands(t, bands, chosen if source.startswith("Eq") else None)
-    st.plotly_chart(fig, key="dense_bands")
+    _ui.chart(fig, key="dense_bands", name=f"eq4-bands-{embedding}-dims-{'-'.join(map(str, dims))}")
     st.caption(f"Bands: the top {top_k} cells by {t.signal}, +- {sigma:g} standard deviations of each dimension.")
 else:
     st.info("Choose at least one latent dimension to see the Eq. 4 bands.")
 
 # -- search settings --------------------------------------------------------------------------
 st.header("Search")
+_ui.from_url("dense_strategy", "strategy", next(iter(D.STRATEGY_LABELS)), valid=_ui.one_of(D.STRATEGY_LABELS))
 strategy = st.selectbox("Strategy", list(D.STRATEGY_LABELS), format_func=D.STRATEGY_LABELS.get, key="dense_strategy")
 c1, c2, c3 = st.columns(3)
 eps1 = c1.slider("eps1: sample in the promising region", 0.0, 1.0, 0.5, 0.05, key="dense_eps1")
@@ -92,7 +114,8 @@ if eps1 + eps2 > 1 + 1e-9:
 fmax = float(np.max(t.flops))
 c1, c2, c3, c4 = st.columns(4)
 flops = c1.number_input("FLOPs limit F (MFLOPs; max = no limit)", 1.0, fmax, fmax, key="dense_flops")
-budget = int(c2.number_input("Budget (queries)", 1, 5000, 100, key="dense_budget"))
+_ui.from_url("dense_budget", "budget", 100, parse=int, valid=_ui.in_range(1, 5000))
+budget = int(c2.number_input("Budget (queries)", 1, 5000, key="dense_budget"))
 seeds = int(c3.number_input("Seeds", 1, 20, 1, key="dense_seeds"))
 seed0 = int(c4.number_input("First seed", 0, 10_000, 0, key="dense_seed0"))
 c1, c2, c3 = st.columns(3)
@@ -109,7 +132,7 @@ if strategy == "region":
         else:
             region = D.intervals_region(embedding, chosen)
             what = "your intervals on dims " + ", ".join(map(str, chosen))
-        n = region_size(json.dumps(region, sort_keys=True), dataset)
+        n = region_size(json.dumps(region, sort_keys=True), dataset, space)
         st.caption(f"Region: {what}; {n:,} cells inside.")
     except NasvizError as e:
         problems.append(f"The region cannot be searched: {e}")
@@ -126,7 +149,7 @@ if st.button("Launch", type="primary", disabled=bool(problems), key="dense_launc
         params = D.dense_params(strategy, embedding=embedding, eps1=eps1, eps2=eps2,
                                 flops_limit=None if flops >= fmax else float(flops), top_k=top_k, sigma=sigma)
         with st.spinner("Validating and starting the workers..."):
-            kw = dict(dataset=dataset, budget=budget, seeds=seeds, seed0=seed0, device=device, backend=backend, db=db)
+            kw = dict(space=space, dataset=dataset, budget=budget, seeds=seeds, seed0=seed0, device=device, backend=backend, db=db)
             store, ids, handles = D.launch(strategy, params=params, region=region, **kw)
             base_ids = []
             for b in compare:
@@ -137,11 +160,14 @@ if st.button("Launch", type="primary", disabled=bool(problems), key="dense_launc
                 handles += bh
             store.close()  # no connection is held between reruns: each poll opens the file afresh
         st.session_state[BATCH] = {"db": str(db), "ids": ids, "baselines": base_ids, "dataset": dataset,
-                                   "strategy": strategy}
+                                   "strategy": strategy, "space": space}
         st.session_state[JOBS] = handles
         st.success(f"Started run(s) {', '.join(f'#{i}' for i in ids + base_ids)} in the background.")
     except NasvizError as e:
         st.error(escape_markdown(e))
+
+_ui.to_url(space=space, embedding=embedding, dataset=dataset, dims=dims or None, top_k=top_k, sigma=sigma,
+           strategy=strategy, budget=budget)
 
 # -- progress and results ---------------------------------------------------------------------
 batch = st.session_state.get(BATCH)
@@ -185,7 +211,7 @@ def _progress(s: Store) -> list:
     curves = {f"#{r.id} {r.strategy} (seed {r.seed})": R.trials_frame(s.trials(r.id)) for r in runs}
     curves = {k: f for k, f in curves.items() if len(f)}
     if curves:
-        st.plotly_chart(R.fig_curves(curves), key="dense_progress_curve")
+        _ui.chart(R.fig_curves(curves), key="dense_progress_curve", name="dense-progress")
     main = [tr for i in batch["ids"] for tr in s.trials(i)]
     st.dataframe(R.trials_frame(s.trials(batch["ids"][0])), hide_index=True, height=240, key="dense_trials")
     st.caption(f"Trials of run #{batch['ids'][0]} ({len(main)} trials in this launch's {batch['strategy']} runs).")
@@ -198,6 +224,7 @@ if running:
     st.stop()
 
 st.header("Results")
+done_space = batch.get("space", "nb201")
 with Store(batch["db"], create=False) as store:
     runs = [store.get_run(i) for i in batch["ids"]]
     trials = [tr for r in runs for tr in store.trials(r.id)]
@@ -205,22 +232,23 @@ with Store(batch["db"], create=False) as store:
     for i in batch["baselines"]:
         b = store.get_run(i)
         curves[f"#{i} {b.strategy} (seed {b.seed}, baseline)"] = R.trials_frame(store.trials(i))
-    curves.update(D.baseline_curves(store, dataset=batch["dataset"], exclude=set(all_ids)))
-top = D.top_cells_frame(trials, batch["dataset"])
+    curves.update(D.baseline_curves(store, dataset=batch["dataset"], space=done_space, exclude=set(all_ids)))
+top = D.top_cells_frame(trials, batch["dataset"], done_space)
 if top.empty:
     st.warning("The runs finished without a completed trial (see the errors above).")
     st.stop()
 st.dataframe(top, hide_index=True, key="dense_top")
-space = get_space("nb201")
+sp = get_space(done_space)
 cols = st.columns(min(3, len(top)))
 for rank, (col, row) in enumerate(zip(cols, top.to_dict("records"))):
     with col:
         metrics = ", ".join(f"{k} {v:.2f}" for k, v in row.items() if k not in ("index", "cell"))
         st.markdown(f"**{'Best cell' if rank == 0 else f'Cell {rank + 1}'} #{row['index']}**: {metrics}")
-        st.graphviz_chart(cell_dot("nb201", space.parse(row["cell"])))
+        _ui.diagram(cell_dot(done_space, sp.parse(row["cell"])), name=f"{done_space}-cell-{row['index']}",
+                    key=f"dense_cell_{rank}")
 curves = {k: f for k, f in curves.items() if len(f)}
 if len(curves) > len(runs):
-    st.plotly_chart(R.fig_curves(curves), key="dense_vs_baselines")
+    _ui.chart(R.fig_curves(curves), key="dense_vs_baselines", name="dense-vs-baselines")
     st.caption("Best so far against the baselines' runs (this launch's and stored complete ones).")
 else:
     st.caption("No baseline runs stored for this dataset yet: tick a baseline above to compare.")

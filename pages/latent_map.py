@@ -9,8 +9,9 @@ import streamlit as st
 from nasviz.bench import get_benchmark
 from nasviz.errors import NasvizError
 from nasviz.viz import maps
-from nasviz.viz.diagrams import cell_dot, dot_available, render
+from nasviz.viz.diagrams import cell_dot
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 
 SPACES = tuple(maps.SPACE_LABELS)
 CHART, CELL, REGION, SHOWN = "map_chart", "map_cell", "map_region", "map_shown"
@@ -66,9 +67,13 @@ def _on_select() -> None:
     st.session_state[REGION] = maps.selection_region(sel, xy, shown, space=space, embedding=name, projection=proj)
 
 
-def _init(key: str, value) -> None:
-    if key not in st.session_state:
-        st.session_state[key] = value
+def _box_from_url() -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """``box=x0,x1,y0,y1`` of a shared URL, or None when absent or not four numbers."""
+    try:
+        v = [float(x) for x in st.query_params.get("box", "").split(",")]
+    except ValueError:
+        return None
+    return ((min(v[:2]), max(v[:2])), (min(v[2:]), max(v[2:]))) if len(v) == 4 and np.isfinite(v).all() else None
 
 
 st.title("Latent map")
@@ -79,8 +84,7 @@ st.markdown(
     "latent space; drag a box or lasso to list the cells inside and hand them to a search as its region."
 )
 
-qp = st.query_params
-_init("map_space", qp.get("space") if qp.get("space") in SPACES else "nb201")
+_ui.from_url("map_space", "space", "nb201", valid=_ui.one_of(SPACES))
 c1, c2, c3, c4 = st.columns([1.3, 1.6, 0.8, 1.3])
 space = c1.radio("Space", SPACES, format_func=maps.SPACE_LABELS.get, key="map_space", horizontal=True)
 with st.spinner(f"Loading the {space} table and embeddings..."):
@@ -88,17 +92,18 @@ with st.spinner(f"Loading the {space} table and embeddings..."):
     table = frame(space)
 names = list(srcs)
 learned = [n for n in names if n != maps.DISCRETE]
-preferred = next((n for key in ("arch2vec", "bvae", "supervised") for n in learned if key in n),
-                 learned[0] if learned else maps.DISCRETE)
-_init(f"map_source_{space}", qp.get("embedding") if qp.get("embedding") in srcs else preferred)
+preferred = f"{space}-arch2vec" if f"{space}-arch2vec" in learned else next(
+    (n for key in ("arch2vec", "bvae", "supervised") for n in learned if key in n), learned[0] if learned else maps.DISCRETE)
+_ui.from_url(f"map_source_{space}", "embedding", preferred, valid=_ui.one_of(srcs))
 name = c2.selectbox("Embedding", names, key=f"map_source_{space}", format_func=lambda n: srcs[n].label,
                     help="Precomputed latent means in data/embeddings/ (nasviz embed), plus the plain one-hot "
                          "encoding of the cell for comparison.")
 projs = srcs[name].projections
+_ui.from_url(f"map_proj_{space}_{name}", "projection", projs[0], valid=_ui.one_of(projs))
 proj = c3.selectbox("Projection", projs, format_func=maps.PROJECTION_LABELS.get, key=f"map_proj_{space}_{name}")
 colour_options = maps.numeric_columns(table)
-colour = c4.selectbox("Colour by", colour_options, index=colour_options.index(maps.default_color(space, table)),
-                      key=f"map_colour_{space}")
+_ui.from_url(f"map_colour_{space}", "colour", maps.default_color(space, table), valid=_ui.one_of(colour_options))
+colour = c4.selectbox("Colour by", colour_options, key=f"map_colour_{space}")
 
 with st.expander("Filters", expanded=False):
     f1, f2, f3 = st.columns(3)
@@ -136,7 +141,11 @@ with st.expander("Zoom window (drill down from density to points)", expanded=spa
     st.caption(f"Above {maps.MAX_POINTS:,} cells in view the map shades density (2-D histogram coloured by the "
                "mean of the colour column); narrow the window to see individual cells.")
 
-_init(CELL, qp.get("cell", ""))
+_ui.from_url(CELL, "cell", "")
+if "map_box_from_url" not in st.session_state:  # a shared URL's box selection, restored once per session
+    st.session_state["map_box_from_url"] = True
+    if (box := _box_from_url()) is not None:
+        st.session_state[REGION] = maps.box_region(*box, xy, shown, space=space, embedding=name, projection=proj)
 hover_cols = tuple(dict.fromkeys([colour, *(c for c in colour_options if "test %" in c or "108" in c)][:4]))
 if len(shown) == 0:
     st.info("No cell passes these filters: widen the ranges or remove an op condition.")
@@ -161,14 +170,12 @@ else:
         highlight=highlight, neighbours=nbrs, uirevision=f"{space}/{name}/{proj}")
     st.session_state[SHOWN] = (space, name, proj, in_view)
     build_ms = (time.perf_counter() - t0) * 1000
-    st.plotly_chart(fig, key=CHART, on_select=_on_select, selection_mode=("points", "box", "lasso"),
-                    config={"toImageButtonOptions": {"format": "png", "filename": f"nasviz-map-{space}-{name}"}})
+    _ui.chart(fig, key=CHART, name=f"map-{space}-{name}-{proj}", on_select=_on_select,
+              selection_mode=("points", "box", "lasso"))
     st.caption(f"{len(in_view):,} of {len(table):,} cells in view ({mode}; {len(shown):,} pass the filters); "
                f"figure built in {build_ms:.0f} ms. Click a point to show that cell; pick box or lasso select in the chart's toolbar to select a region.")
 
-st.query_params.update({"space": space, "embedding": name, "projection": proj})
-if st.session_state[CELL].strip():
-    st.query_params["cell"] = st.session_state[CELL].strip()
+_ui.to_url(space=space, embedding=name, projection=proj, colour=colour, cell=st.session_state[CELL].strip() or None)
 
 left, right = st.columns([1, 1])
 with left:
@@ -189,11 +196,7 @@ with left:
             st.session_state["map_anchor"] = {"space": space, "index": index}
             st.markdown(f"**Cell #{index}**")
             st.code(table.at[index, "arch"] if space == "nb201" else cell.to_json(), language=None)
-            dot = cell_dot(space, sp.cell(index))
-            st.graphviz_chart(dot)
-            if dot_available():
-                st.download_button("Diagram as SVG", lambda: render(dot, "svg"), f"{space}-cell-{index}.svg",
-                                   mime="image/svg+xml", key="map_svg")
+            _ui.diagram(cell_dot(space, sp.cell(index)), name=f"{space}-cell-{index}", key="map_diagram")
             row = table.loc[index]
             metric_cols = [c for c in colour_options if c not in maps.op_columns(table).values()]
             st.dataframe(row[metric_cols].to_frame("value").T, hide_index=True)
@@ -221,6 +224,8 @@ with right:
     region = st.session_state.get(REGION)
     if region is not None and (region["space"], region["embedding"], region["projection"]) != (space, name, proj):
         region = None  # a selection drawn in another map
+    _ui.to_url(box=",".join(f"{v:.10g}" for v in (*region["x"], *region["y"]))
+               if region is not None and region["kind"] == "box" else None)
     if region is None:
         st.info("Drag a box or lasso on the map (or select a box by numbers) to list the cells inside.")
     elif region["n"] == 0:

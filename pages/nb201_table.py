@@ -7,6 +7,7 @@ from nasviz.errors import NasvizError
 from nasviz.spaces.nb201 import OPS
 from nasviz.viz.diagrams import OP_LABELS, VIEWS, nb201_dot
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 from nasviz.viz.tables import (
     ACCURACY_COLUMNS, ARCH, FLOPS, INDEX, KEY_COLUMNS, OP_COUNT_COLUMNS, OP_COUNT_SHORT, PARAMS, column_range,
     filter_nb201,
@@ -47,14 +48,16 @@ best_c10, _ = bench.best("test", "cifar10", 200)
 
 st.title(f"NAS-Bench-201: all {len(table):,} cells")
 st.markdown(
-    "Each row is one NAS-Bench-201 cell with its real benchmark results: test accuracy after 200 epochs on "
+    "Each row is one NAS-Bench-201 cell (Dong & Yang, ICLR 2020: the benchmark itself, which every other page "
+    "builds on) with its real benchmark results: test accuracy after 200 epochs on "
     "CIFAR-10, CIFAR-100 and ImageNet16-120, the cheap 12-epoch CIFAR-10 validation accuracy, and the "
     "network's parameters and FLOPs. Filter and sort the table, then pick a row (or type an official arch "
     "string or index) to see that cell's diagram and every metric the benchmark holds for it."
 )
 
 c1, c2, c3 = st.columns([2, 1, 1])
-text = c1.text_input("Arch string contains", placeholder="e.g. skip_connect~0 or |+|nor_conv_3x3~0|",
+_ui.from_url("nb201_text", "q", "")
+text = c1.text_input("Arch string contains", key="nb201_text", placeholder="e.g. skip_connect~0 or |+|nor_conv_3x3~0|",
                      help="Case-insensitive substring of the official string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
 with_ops = c2.multiselect("Has op on some edge", OPS)
 without_ops = c3.multiselect("Has op on no edge", OPS)
@@ -90,16 +93,18 @@ st.dataframe(shown, hide_index=True, column_config=column_config, key=TABLE_KEY,
 
 st.header("Selected cell")
 s1, s2, s3 = st.columns([2, 1, 2])
-if ARCH_KEY not in st.session_state:
-    st.session_state[ARCH_KEY] = str(best_c10)
+_ui.from_url(ARCH_KEY, "cell", str(best_c10))
+_ui.from_url("nb201_view", "view", VIEWS[0], valid=_ui.one_of(VIEWS))
+_ui.from_url("nb201_compare", "compare", "")
 arch_text = s1.text_input("Official arch string or index", key=ARCH_KEY,
                           help="e.g. 6111 or |nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
                                "nor_conv_3x3~1|nor_conv_1x1~2|")
-view = s2.radio("Diagram view", VIEWS, horizontal=True,
+view = s2.radio("Diagram view", VIEWS, horizontal=True, key="nb201_view",
                 format_func={"edge": "edge ops (NB201)", "node": "node ops (arch2vec)"}.get)
-compare_text = s3.text_input("Compare with (optional)", placeholder="an arch string or index",
+compare_text = s3.text_input("Compare with (optional)", placeholder="an arch string or index", key="nb201_compare",
                              help="Edges whose op differs from this cell are outlined in red.")
 
+_ui.to_url(q=text or None, cell=arch_text.strip() or None, view=view, compare=compare_text.strip() or None)
 try:
     cell = bench.space.parse(arch_text)
     other = bench.space.parse(compare_text) if compare_text.strip() else None
@@ -124,7 +129,8 @@ tiles[-1].metric("params / FLOPs (M)", f"{table.at[record['index'], PARAMS]:.3f}
 
 d1, d2 = st.columns([1, 1.3])
 with d1:
-    st.graphviz_chart(nb201_dot(cell, view=view, compare=other), width="stretch")
+    _ui.diagram(nb201_dot(cell, view=view, compare=other), name=f"nb201-cell-{record['index']}-{view}",
+                key="nb201_diagram", width="stretch")
     if other is not None:
         st.caption(f"Compared with #{bench.space.index(other)}: {len(cell.diff(other))} edge(s) differ.")
 with d2:

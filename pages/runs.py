@@ -8,6 +8,7 @@ from nasviz.spaces import get_space
 from nasviz.viz import runs as R
 from nasviz.viz.diagrams import cell_dot
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 
 st.title("Search runs")
 st.markdown(
@@ -50,18 +51,24 @@ c2.download_button("Runs as JSON", lambda: shown.to_json(orient="records"), "nas
                    mime="application/json")
 
 ids = shown["id"].tolist()
-compare = st.multiselect("Compare the curves of", ids, default=ids[:3], key="runs_compare",
+_ui.from_url("runs_compare", "compare", ids[:3], parse=int, valid=_ui.one_of(ids), many=True)
+st.session_state["runs_compare"] = [i for i in st.session_state["runs_compare"] if i in ids]  # after a filter
+compare = st.multiselect("Compare the curves of", ids, key="runs_compare",
                          format_func=lambda i: f"#{i} {table.set_index('id').at[i, 'strategy']}")
 if compare:
     curves = {f"#{i} {store.get_run(i).strategy} (seed {store.get_run(i).seed})": R.trials_frame(store.trials(i))
               for i in compare}
-    st.plotly_chart(R.fig_curves(curves), key="runs_curves")
+    _ui.chart(R.fig_curves(curves), key="runs_curves", name="runs-" + "-".join(map(str, compare)))
 
 st.header("One run")
 if not ids:
     st.info("No run passes the filters.")
     st.stop()
+_ui.from_url("runs_one", "run", ids[0], parse=int, valid=_ui.one_of(ids))
+if st.session_state["runs_one"] not in ids:  # filtered out
+    st.session_state["runs_one"] = ids[0]
 rid = st.selectbox("Run", ids, key="runs_one", format_func=lambda i: f"#{i}")
+_ui.to_url(compare=compare or None, run=rid)
 run = store.get_run(rid)
 st.markdown(f"**Run #{run.id}**: {run.strategy} on {run.space}/{run.dataset}, seed {run.seed}, "
             f"{run.progress}/{run.budget} queries, **{run.state.value}**")
@@ -102,6 +109,7 @@ else:
         with col:
             st.markdown(f"**#{t.cell_index}**: value {t.value:.2f} (trial {t.number})")
             try:
-                st.graphviz_chart(cell_dot(run.space, space.parse(t.cell)))
+                _ui.diagram(cell_dot(run.space, space.parse(t.cell)), name=f"run-{run.id}-cell-{t.cell_index}",
+                            key=f"runs_best_{t.number}")
             except NasvizError as e:
                 st.error(escape_markdown(e))

@@ -13,6 +13,7 @@ from nasviz.viz import traversal as T
 from nasviz.viz.diagrams import cell_dot, dot_available
 from nasviz.viz.maps import space_frame
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 
 METRICS = {"nb201": ["cifar10 test %", "cifar100 test %", "ImageNet16-120 test %", "params (M)"],
            "nb101": ["valid % (108 ep)", "params (M)"]}
@@ -110,13 +111,10 @@ if not names:
     st.stop()
 
 sp, tab = bench(space).space, table(space)
-qp = st.query_params
-if "trav_anchor" not in st.session_state:
-    from_map = st.session_state.get("map_anchor")
-    st.session_state["trav_anchor"] = qp.get("anchor") or (
-        str(from_map["index"]) if from_map and from_map.get("space") == space else T.BEST)
-if "trav_model" not in st.session_state:
-    st.session_state["trav_model"] = qp.get("model") if qp.get("model") in names else names[0]
+from_map = st.session_state.get("map_anchor")
+_ui.from_url("trav_anchor", "anchor", str(from_map["index"]) if from_map and from_map.get("space") == space else T.BEST)
+_ui.from_url("trav_model", "model", names[0], valid=_ui.one_of(names))
+_ui.from_url("trav_other", "with", "(none)", valid=_ui.one_of(names))
 
 c1, c2, c3 = st.columns([2.2, 1.2, 1.2])
 c1.text_input("Anchor: official index, arch string, or 'best'", key="trav_anchor",
@@ -133,15 +131,17 @@ with st.spinner(f"Loading {name} and the latent statistics of all cells..."):
     m = model(name)
     mean, std = stats(name)
 total = T.n_dims(m)
-if "trav_dim" not in st.session_state:
-    st.session_state["trav_dim"] = int(qp.get("dim", np.argmax(std)))
+_ui.from_url("trav_dim", "dim", int(np.argmax(std)), parse=int, valid=_ui.in_range(0, total - 1))
+_ui.from_url("trav_span", "span", 4.0, parse=float, valid=lambda v: 0.5 <= v <= 6.0 and (v * 2).is_integer())
+_ui.from_url("trav_steps", "steps", 9, parse=int, valid=lambda v: 3 <= v <= 15 and v % 2 == 1)
 d1, d2, d3 = st.columns(3)
 dim = d1.number_input(f"Latent coordinate (0..{total - 1})", 0, total - 1, key="trav_dim",
                       help="arch2vec has one 16-d latent per node: coordinate = node * 16 + d. The default is the "
                            "coordinate with the largest spread.")
-span = d2.slider("Range (± std of the coordinate)", 0.5, 6.0, 4.0, 0.5, key="trav_span")
-steps = d3.slider("Steps", 3, 15, 9, 2, key="trav_steps")
-st.query_params.update({"model": name, "anchor": st.session_state["trav_anchor"], "dim": str(dim)})
+span = d2.slider("Range (± std of the coordinate)", 0.5, 6.0, step=0.5, key="trav_span")
+steps = d3.slider("Steps", 3, 15, step=2, key="trav_steps")
+_ui.to_url(model=name, anchor=st.session_state["trav_anchor"], dim=int(dim), span=span, steps=steps,
+           **{"with": None if other == "(none)" else other})
 
 try:
     anchor = T.resolve_anchor(sp, bench(space), st.session_state["trav_anchor"])
@@ -180,7 +180,7 @@ for mname in models:
         st.dataframe(frames[mname], hide_index=True)
 
 if frames:
-    st.plotly_chart(T.traversal_figure(frames, METRICS[space][0]), key="trav_fig")
+    _ui.chart(T.traversal_figure(frames, METRICS[space][0]), key="trav_fig", name=f"traversal-dim{dim}-{anchor_index}")
 
 st.header("Nearest-neighbour walk (arch2vec Fig. 5)")
 n_walk = st.slider("Walk length", 5, 30, 15, key="trav_walk_len")
@@ -196,6 +196,6 @@ for mname in models:
     caps = [cell_caption(space, i, "start" if k == 0 else f"edit {edits[k - 1]}") for k, i in enumerate(path)]
     draw_sequence(space, cells, caps, f"walk-{mname}")
 st.caption("Paper (NB101): arch2vec's walk averages 2.9 edits per step, the supervised encoder's 8.9.")
-st.plotly_chart(T.walk_figure(walk_edits), key="walk_fig")
+_ui.chart(T.walk_figure(walk_edits), key="walk_fig", name=f"nn-walk-{anchor_index}")
 st.session_state["trav_server_ms"] = (time.perf_counter() - T0) * 1000
 st.caption(f"Server time for this view: {st.session_state['trav_server_ms']:.0f} ms.")

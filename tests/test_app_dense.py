@@ -151,3 +151,57 @@ def test_a_failed_run_shows_its_error(db):
     _run(at)
     assert any("predictor diverged" in e for e in _errors(at))
     assert any("without a completed trial" in w.value for w in at.warning)
+
+
+def test_page_opens_from_a_shared_url_and_writes_its_choices_back(db):
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update({"embedding": "nb201-bvae-beta1", "dims": "4,7", "top_k": "2", "strategy": "region",
+                            "budget": "20", "dataset": "cifar100"})
+    _run(at)
+    assert at.selectbox(key="dense_embedding_nb201").value == "nb201-bvae-beta1"
+    assert at.multiselect(key="dense_dims").value == [4, 7] and at.slider(key="dense_topk").value == 2
+    assert at.selectbox(key="dense_strategy").value == "region" and at.number_input(key="dense_budget").value == 20
+    fig = _bands_fig(at)
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["dim 4", "dim 7"]
+    assert len([s for s in fig["layout"]["shapes"] if s.get("fillcolor") == "#2ca02c"]) == 2 * 2
+    assert "cifar100" in fig["layout"]["title"]["text"]
+    cfg = json.loads(at.get("plotly_chart")[0].proto.config)["toImageButtonOptions"]
+    assert cfg["filename"] == "nasviz-eq4-bands-nb201-bvae-beta1-dims-4-7"
+    at.slider(key="dense_topk").set_value(5)
+    _run(at)
+    assert at.query_params["top_k"] == "5" and at.query_params["dims"] == "4,7"
+    # a dimension the embedding does not have, from a hand-edited URL: the defaults instead
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update({"dims": "0,99", "strategy": "nope"})
+    _run(at)
+    assert at.multiselect(key="dense_dims").value == [0, 1, 2] and at.selectbox(key="dense_strategy").value == "dense"
+
+
+def test_no_dimension_chosen_is_a_message_and_a_region_search_is_refused(db):
+    at = _run()
+    at.multiselect(key="dense_dims").set_value([])
+    at.selectbox(key="dense_strategy").set_value("region")
+    _run(at)
+    assert any("Choose at least one latent dimension" in i.value for i in at.info)
+    assert any("choose at least one latent dimension for the region" in e for e in _errors(at)), _errors(at)
+    assert at.button(key="dense_launch").disabled
+    at.multiselect(key="dense_dims").set_value([2])
+    _run(at)
+    assert not _errors(at) and not at.button(key="dense_launch").disabled
+
+
+def test_nb101_is_offered_only_with_a_shipped_nb101_embedding(db):
+    from nasviz.search.embeddings import available_embeddings
+
+    at = _run()
+    learned = [n for n in available_embeddings("nb101") if n != "onehot"]
+    options = at.radio(key="dense_space").options
+    if learned:
+        assert len(options) == 2 and options[1].startswith("NAS-Bench-101")
+        at.radio(key="dense_space").set_value("nb101")
+        _run(at)
+        assert at.selectbox(key="dense_embedding_nb101").options == learned
+        assert at.selectbox(key="dense_dataset_nb101").options == ["cifar10"]
+    else:
+        assert len(options) == 1 and options[0].startswith("NAS-Bench-201")
+        assert any("NAS-Bench-101 appears here once" in c.value for c in at.caption)

@@ -340,3 +340,149 @@ def test_runs_page_without_a_store(tmp_path, monkeypatch):
     monkeypatch.setenv("NASVIZ_DB", str(tmp_path / "none.sqlite"))
     at = _run(RUNS)
     assert "No run store" in at.info[0].value
+
+
+# -- every page: figure downloads and the view in the URL ----------------------------------
+def _chart_configs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.config) for el in at.get("plotly_chart")]
+
+
+def test_figure_download_format_is_chosen_once_for_every_page():
+    at = _run("app.py")  # the entry file's sidebar holds the one PNG/SVG choice
+    assert at.radio(key="figure_format").options == ["PNG", "SVG"] and at.radio(key="figure_format").value == "png"
+    at = _run(MAP)
+    opts = _chart_configs(at)[0]["toImageButtonOptions"]
+    assert opts["format"] == "png" and opts["filename"] == "nasviz-map-nb201-nb201-arch2vec-pca"
+    # (AppTest does not draw the entry file's sidebar on a switched-to page; the choice lives in session state)
+    at = AppTest.from_file(str(REPO / CORR), default_timeout=300)
+    at.session_state["figure_format"] = "svg"
+    _run(CORR, at)
+    configs = _chart_configs(at)
+    assert len(configs) >= 3 and {c["toImageButtonOptions"]["format"] for c in configs} == {"svg"}
+    names = [c["toImageButtonOptions"]["filename"] for c in configs]
+    assert len(set(names)) == len(names)  # each figure saves under its own name
+
+
+def test_cell_diagrams_offer_svg_and_png():
+    from nasviz.viz.diagrams import dot_available, render
+
+    if not dot_available():
+        pytest.skip("the Graphviz 'dot' binary is not installed")
+    at = _run("pages/nb201_table.py")
+    assert [b.proto.label for b in at.get("download_button")] == ["SVG", "PNG"]
+    svg = render(at.get("graphviz_chart")[0].proto.spec, "svg").decode()
+    assert "<svg" in svg and svg.count("conv 3x3") == 4  # the best CIFAR-10 cell, as the button serves it
+
+
+def test_map_view_opens_from_a_shared_url_and_is_written_back():
+    from nasviz.viz.maps import load_source
+
+    xy = load_source("nb201", "nb201-bvae-beta1")["umap"]
+    (x0, y0), (x1, y1) = xy.min(0), xy.max(0)
+    box = [float(x0), float((x0 + x1) / 2), float(y0), float((y0 + y1) / 2)]
+    inside = np.flatnonzero((xy[:, 0] >= box[0]) & (xy[:, 0] <= box[1]) & (xy[:, 1] >= box[2]) & (xy[:, 1] <= box[3]))
+    at = AppTest.from_file(str(REPO / MAP), default_timeout=300)
+    at.query_params.update({"space": "nb201", "embedding": "nb201-bvae-beta1", "projection": "umap",
+                            "colour": "params (M)", "cell": "6111", "box": ",".join(map(str, box))})
+    _run(MAP, at)
+    assert at.selectbox(key="map_source_nb201").value == "nb201-bvae-beta1"
+    assert at.selectbox(key="map_proj_nb201_nb201-bvae-beta1").value == "umap"
+    assert at.selectbox(key="map_colour_nb201").value == "params (M)"
+    assert any(m.value == "**Cell #6111**" for m in at.markdown)
+    region = at.session_state["map_region"]
+    assert region["kind"] == "box" and region["projection"] == "umap" and region["indices"] == inside.tolist()
+    assert 0 < region["n"] < 15_625
+    assert at.dataframe[-1].value["index"].tolist() == region["indices"]
+    # the URL now carries exactly this view
+    assert at.query_params["embedding"] == "nb201-bvae-beta1" and at.query_params["projection"] == "umap"
+    assert [float(v) for v in at.query_params["box"].split(",")] == pytest.approx(region["x"] + region["y"])
+    # a new colour goes into the URL; clearing the cell removes it
+    at.selectbox(key="map_colour_nb201").set_value("cifar100 test %")
+    at.text_input(key="map_cell").set_value("")
+    _run(MAP, at)
+    assert at.query_params["colour"] == "cifar100 test %" and "cell" not in at.query_params
+
+
+def test_map_ignores_a_hand_edited_url_it_cannot_use():
+    at = AppTest.from_file(str(REPO / MAP), default_timeout=300)
+    at.query_params.update({"space": "nb999", "embedding": "nope", "projection": "nope", "colour": "nope",
+                            "box": "1,2,x,4"})
+    _run(MAP, at)
+    assert at.radio(key="map_space").value == "nb201"
+    assert at.selectbox(key="map_source_nb201").value == "nb201-arch2vec"
+    assert at.selectbox(key="map_colour_nb201").value == "cifar10 test %"
+    assert "map_region" not in at.session_state or at.session_state["map_region"] is None
+    assert at.query_params["space"] == "nb201" and "box" not in at.query_params
+
+
+def test_traversal_and_correlations_open_from_a_shared_url():
+    at = AppTest.from_file(str(REPO / TRAV), default_timeout=300)
+    at.query_params.update({"anchor": "42", "dim": "3", "span": "2.0", "steps": "5", "model": "nb201-arch2vec"})
+    _run(TRAV, at)
+    assert at.number_input(key="trav_dim").value == 3 and at.slider(key="trav_steps").value == 5
+    assert at.slider(key="trav_span").value == 2.0
+    assert any("Anchor **#42**" in m.value for m in at.markdown)
+    assert len([c for c in _step_captions(at) if "std" in c]) == 5
+    at.number_input(key="trav_dim").set_value(7)
+    _run(TRAV, at)
+    assert at.query_params["dim"] == "7" and at.query_params["anchor"] == "42"
+
+    at = AppTest.from_file(str(REPO / CORR), default_timeout=300)
+    at.query_params.update({"embeddings": "discrete", "accuracy": "cifar100 test %"})
+    _run(CORR, at)
+    assert at.multiselect(key="corr_models").value == ["discrete"]
+    assert at.selectbox(key="corr_acc").value == "cifar100 test %"
+    assert at.subheader[0].value.startswith("discrete encoding")
+
+
+def test_table_page_opens_a_shared_cell_and_survives_a_bad_one():
+    at = AppTest.from_file(str(REPO / "pages/nb201_table.py"), default_timeout=300)
+    at.query_params.update({"cell": "9930", "view": "node", "compare": "6111"})
+    _run("pages/nb201_table.py", at)
+    assert any(s.value == "Cell #9930" for s in at.subheader)
+    assert at.radio(key="nb201_view").value == "node"
+    assert "(was " in at.get("graphviz_chart")[0].proto.spec  # compared with 6111
+    at = AppTest.from_file(str(REPO / "pages/nb201_table.py"), default_timeout=300)
+    at.query_params["cell"] = "|nor_conv_3x3~0|+|bogus"
+    _run("pages/nb201_table.py", at)
+    assert "malformed NB201 string" in at.error[0].value
+    at.text_input(key="nb201_arch").set_value("42")
+    _run("pages/nb201_table.py", at)
+    assert not at.error and any(s.value == "Cell #42" for s in at.subheader)
+    assert at.query_params["cell"] == "42"
+
+
+def test_runs_page_opens_a_shared_run_and_filters_to_nothing(run_store):
+    store, ids = run_store
+    at = AppTest.from_file(str(REPO / RUNS), default_timeout=300)
+    at.query_params.update({"run": str(ids[1]), "compare": f"{ids[0]},{ids[1]}"})
+    _run(RUNS, at)
+    assert at.selectbox(key="runs_one").value == ids[1]
+    assert len(_figures(at)[0]["data"]) == 2
+    assert len(at.dataframe[1].value) == 25
+    assert _chart_configs(at)[0]["toImageButtonOptions"]["filename"] == f"nasviz-runs-{ids[0]}-{ids[1]}"
+    assert [b.proto.label for b in at.get("download_button")][-2:] == ["SVG", "PNG"]
+    # a filter that keeps no run: a message, not an error
+    at.multiselect(key="runs_state").set_value(["failed"])
+    _run(RUNS, at)
+    assert any("No run passes the filters" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", ["nb201_table", "latent_map", "traversal", "correlations", "controller", "runs",
+                                  "dense_sampling"])
+def test_each_page_opens_with_a_short_intro_naming_its_source(page):
+    """Right after the title: one st.markdown of two or three sentences that names the paper part it shows."""
+    import ast
+    import re
+
+    tree = ast.parse((REPO / "pages" / f"{page}.py").read_text())
+    calls = [n.value for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+             and isinstance(n.value.func, ast.Attribute) and isinstance(n.value.func.value, ast.Name)
+             and n.value.func.value.id == "st"]
+    names = [c.func.attr for c in calls]
+    intro = calls[names.index("title") + 1]
+    assert intro.func.attr == "markdown"
+    text = ast.literal_eval(intro.args[0])
+    sentences = [s for s in re.split(r"(?<=[a-z0-9)'])[.:] (?=[A-Z])", text.strip()) if s]
+    assert 2 <= len(sentences) <= 3, sentences
+    assert re.search(r"Fig\. \d|Table \d|Eq\. \d|ICLR|\d{4}\)", text), text

@@ -2,7 +2,7 @@
 
 No Streamlit here, so tests call every function directly.
 
-* :func:`latent_table` -- the raw embedding of every NB201 cell (table order) with the
+* :func:`latent_table` -- the raw embedding of every cell of a space (table order) with the
   search signal (the accuracy the search sees) and FLOPs;
 * :func:`eq4_bands` -- Eq. 4's promising region per latent dimension:
   ``U_{i in top-k} [z_is - sigma*sd_s, z_is + sigma*sd_s]`` over the ``k`` best cells
@@ -162,9 +162,9 @@ def dense_params(strategy: str, *, embedding: str, eps1: float, eps2: float, flo
             "top_k": int(top_k), "sigma": float(sigma)}
 
 
-def launch(strategy: str, *, dataset: str = "cifar10", budget: int = 100, seeds: int = 1, seed0: int = 0,
-           params: dict | None = None, region: dict | None = None, device: str = "cpu", backend: str = "local",
-           db: str | Path | None = None, store=None):
+def launch(strategy: str, *, space: str = "nb201", dataset: str = "cifar10", budget: int = 100, seeds: int = 1,
+           seed0: int = 0, params: dict | None = None, region: dict | None = None, device: str = "cpu",
+           backend: str = "local", db: str | Path | None = None, store=None):
     """Validate and start ``seeds`` runs as background jobs, the same calls as ``nasviz search run``.
 
     Returns ``(store, run_ids, handles)``; nothing is written when an input is refused. Pass an open
@@ -177,7 +177,7 @@ def launch(strategy: str, *, dataset: str = "cifar10", budget: int = 100, seeds:
 
     if int(seeds) <= 0:
         raise NasvizError(f"seeds must be >= 1; got {seeds}")
-    configs = [validate_config(strategy, "nb201", dataset, budget, seed=seed0 + k, params=params, region=region,
+    configs = [validate_config(strategy, space, dataset, budget, seed=seed0 + k, params=params, region=region,
                                device=device, backend=backend, preflight=(k == 0)) for k in range(int(seeds))]
     if configs[0].device == "cuda":
         import torch
@@ -219,14 +219,15 @@ def top_cells_frame(trials, dataset: str = "cifar10", space: str = "nb201", k: i
     return pd.DataFrame(rows)
 
 
-def baseline_curves(store, *, dataset: str, exclude=(), strategies=BASELINES, limit: int = 5) -> dict:
-    """Best-so-far frames of stored complete baseline runs on NB201/``dataset`` (newest first)."""
+def baseline_curves(store, *, dataset: str, space: str = "nb201", exclude=(), strategies=BASELINES,
+                    limit: int = 5) -> dict:
+    """Best-so-far frames of stored complete baseline runs on ``space``/``dataset`` (newest first)."""
     from nasviz.search.store import RunState
     from nasviz.viz.runs import trials_frame
 
     out = {}
     for r in store.list_runs(RunState.COMPLETE):
-        if r.id in exclude or r.strategy not in strategies or r.space != "nb201" or r.dataset != dataset:
+        if r.id in exclude or r.strategy not in strategies or r.space != space or r.dataset != dataset:
             continue
         out[f"#{r.id} {r.strategy} (seed {r.seed}, baseline)"] = trials_frame(store.trials(r.id))
         if len(out) >= limit:

@@ -1,0 +1,108 @@
+"""What every page shares: figure downloads (PNG/SVG) and view state kept in the URL.
+
+Not a page (st.navigation in app.py lists the pages). Figures are built by ``nasviz.viz``;
+this module only puts them on the page the same way everywhere:
+
+* :func:`chart` draws a Plotly figure whose toolbar camera button downloads it as PNG or
+  SVG (the sidebar's "Figure downloads" choice, session state :data:`FORMAT`), rendered in
+  the browser by Plotly itself, with a file name that says what the figure is;
+* :func:`diagram` draws a Graphviz cell diagram with SVG and PNG download buttons
+  (rendered by ``dot`` when the Graphviz binary is installed);
+* :func:`from_url` / :func:`to_url` keep a page's key choices in the query string, so a
+  copied URL opens the same view: a widget starts from its query parameter (when valid)
+  the first time a session shows it, and the page writes its current choices back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import streamlit as st
+
+from nasviz.viz.diagrams import dot_available, render
+
+FORMAT = "figure_format"  # session-state key of the sidebar's PNG/SVG choice (set in app.py)
+FORMATS = ("png", "svg")
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "figure"
+
+
+def figure_format() -> str:
+    fmt = st.session_state.get(FORMAT, "png")
+    return fmt if fmt in FORMATS else "png"
+
+
+def chart_config(name: str) -> dict:
+    """Plotly's config for a figure downloaded as ``nasviz-<name>.png`` or ``.svg`` from its toolbar."""
+    return {"displaylogo": False,
+            "toImageButtonOptions": {"format": figure_format(), "filename": f"nasviz-{_file_name(name)}",
+                                     "scale": 2 if figure_format() == "png" else 1}}
+
+
+def chart(fig, *, key: str, name: str | None = None, **kwargs):
+    """``st.plotly_chart`` with the download format and a file name; ``name`` defaults to ``key``."""
+    return st.plotly_chart(fig, key=key, config=chart_config(name or key), **kwargs)
+
+
+def diagram(dot: str, *, name: str, key: str, **kwargs) -> None:
+    """A cell diagram, with its SVG and PNG as downloads (rendered only when clicked)."""
+    st.graphviz_chart(dot, **kwargs)
+    if dot_available():
+        base = f"nasviz-{_file_name(name)}"
+        c1, c2 = st.columns(2)
+        c1.download_button("SVG", lambda: render(dot, "svg"), f"{base}.svg", mime="image/svg+xml",
+                           key=f"{key}_svg", icon=":material/download:")
+        c2.download_button("PNG", lambda: render(dot, "png"), f"{base}.png", mime="image/png",
+                           key=f"{key}_png", icon=":material/download:")
+
+
+def from_url(key: str, param: str, default: Any, *, parse: Callable[[str], Any] = str,
+             valid: Callable[[Any], bool] | None = None, many: bool = False) -> None:
+    """Start widget ``key`` from query parameter ``param`` the first time this session shows it.
+
+    ``many``: a comma-separated list (multiselects), each item parsed and validated. A value
+    that does not parse or is not ``valid`` falls back to ``default``: a hand-edited URL never
+    breaks the page. Widgets started this way must not also pass a default of their own.
+    """
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(param)
+    value = default
+    if raw is not None:
+        try:
+            if many:
+                got = [parse(s) for s in raw.split(",") if s.strip()]
+                ok = all(valid(v) for v in got) if valid else True
+            else:
+                got = parse(raw)
+                ok = valid(got) if valid else True
+        except (TypeError, ValueError):
+            ok = False
+        if ok:
+            value = got
+    st.session_state[key] = value
+
+
+def to_url(**params: Any) -> None:
+    """Write the page's current choices into the URL (lists comma-joined; ``None`` removes a parameter)."""
+    for k, v in params.items():
+        if v is None:
+            if k in st.query_params:
+                del st.query_params[k]
+            continue
+        text = ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+        if st.query_params.get(k) != text:
+            st.query_params[k] = text
+
+
+def one_of(options: Iterable) -> Callable[[Any], bool]:
+    opts = list(options)
+    return lambda v: v in opts
+
+
+def in_range(lo: float, hi: float) -> Callable[[Any], bool]:
+    return lambda v: lo <= v <= hi
