@@ -486,3 +486,22 @@ def test_each_page_opens_with_a_short_intro_naming_its_source(page):
     sentences = [s for s in re.split(r"(?<=[a-z0-9)'])[.:] (?=[A-Z])", text.strip()) if s]
     assert 2 <= len(sentences) <= 3, sentences
     assert re.search(r"Fig\. \d|Table \d|Eq\. \d|ICLR|\d{4}\)", text), text
+
+
+def test_runs_page_shows_a_failed_run_and_keeps_working(run_store):
+    from nasviz.search.store import RunState
+
+    store, ids = run_store
+    rid = store.create_run(strategy="random", space="nb201", dataset="cifar10", budget=5, seed=9,
+                           config={"strategy": "random"})
+    store.mark_running(rid, "local:test:1")
+    store.finish_run(rid, RunState.FAILED, error="RuntimeError: worker lost its benchmark file")
+    at = AppTest.from_file(str(REPO / RUNS), default_timeout=300)
+    at.query_params["run"] = str(rid)
+    _run(RUNS, at)
+    assert any("worker lost its benchmark file" in e.value for e in at.error)
+    assert any("no completed trial" in i.value for i in at.info)
+    assert not at.button(key="runs_resume").disabled and at.button(key="runs_cancel").disabled
+    at.selectbox(key="runs_one").set_value(ids[0])
+    _run(RUNS, at)
+    assert not at.error and len(at.dataframe[1].value) == 15
