@@ -231,6 +231,7 @@ def test_core_models_are_shipped():
 class EdgeCoded:
     """A decoder whose latent dim k sets the op of edge k (perfectly disentangled by construction)."""
 
+    space = "nb201"
     latent_shape = (6,)
     embedding_dim = 6
 
@@ -358,3 +359,64 @@ def test_precompute_embeddings_and_cache(tmp_path, fitted_bvae):
     assert precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)[0]["status"] == "cached"
     (root / "nb201-tiny" / "config.json").write_text((root / "nb201-tiny" / "config.json").read_text() + " ")
     assert precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)[0]["status"] == "computed"
+
+
+class VertexCountCoded:
+    """An NB101 decoder whose only latent dim chooses how many conv3x3 vertices sit in a chain."""
+
+    space = "nb101"
+    latent_shape = (1,)
+    embedding_dim = 1
+
+    def latent(self, cells):
+        return np.array([[len(c.ops)] for c in cells], dtype=np.float32)
+
+    def decode(self, z):
+        from nasviz.spaces.nb101 import NB101Cell
+
+        out = []
+        for v in np.asarray(z, dtype=np.float32).reshape(-1):
+            n = int(np.clip(np.rint(v), 2, 7))
+            m = np.eye(n, k=1, dtype=int)
+            out.append(NB101Cell(m, ["input", *["conv3x3-bn-relu"] * (n - 2), "output"]))
+        return out
+
+
+def test_nb101_factors_count_vertex_number_and_edges():
+    from nasviz.spaces.nb101 import NB101Cell
+
+    names, changes = L.structural_factors("nb101")
+    assert names[0] == "number of vertices" and len(names) == 1 + 5 + 21
+    chain = NB101Cell(np.eye(4, k=1, dtype=int), ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"])
+    other_op = NB101Cell(np.eye(4, k=1, dtype=int), ["input", "maxpool3x3", "conv1x1-bn-relu", "output"])
+    m = np.eye(4, k=1, dtype=int)
+    m[0, 3] = 1
+    extra_edge = NB101Cell(m, list(chain.ops))
+    assert [names[k] for k in changes(chain, other_op)] == ["op of vertex 1"]
+    assert [names[k] for k in changes(chain, extra_edge)] == ["edge 0->3"]  # padding is trailing
+    assert changes(chain, NB101Cell(np.eye(3, k=1, dtype=int), ["input", "conv3x3-bn-relu", "output"])) == [0]
+    chains = [NB101Cell(np.eye(n, k=1, dtype=int), ["input", *["conv3x3-bn-relu"] * (n - 2), "output"])
+              for n in range(2, 8)]
+    res = L.disentanglement(VertexCountCoded(), chains * 5, n_anchors=10, seed=0)
+    assert res.top_factor == ["number of vertices"] and res.score() == pytest.approx(1.0)
+
+
+def test_nb101_edit_distances_match_the_cell_method():
+    from nasviz.spaces import get_space
+
+    sp = get_space("nb101")
+    rng = np.random.default_rng(1)
+    cells = [sp.cell(int(i)) for i in rng.choice(len(sp), 40, replace=False)]
+    d = L.edit_distances(cells)
+    assert all(d[i, j] == cells[i].edit_distance(cells[j]) for i in range(40) for j in range(40))
+
+
+def test_nb101_training_labels_cover_exactly_the_sample():
+    from nasviz.bench import get_benchmark
+    from nasviz.models.train import NB101_LABEL, _space_labels
+
+    bench = get_benchmark("nb101")
+    y, have = _space_labels(bench, "nb101", NB101_LABEL, len(bench.space))
+    assert have.sum() == len(bench.indices) == 30_001
+    i = int(bench.indices[123])
+    assert y[i] == bench.query(bench.space.cell(i), "valid_acc", "cifar10", 108)

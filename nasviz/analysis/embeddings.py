@@ -1,6 +1,6 @@
 """Precomputed latent means and 2-D projections of every cell, for every shipped model.
 
-``data/embeddings/<model>.npz`` holds (in official index order of the model's space):
+``data/embeddings/<model>.npz`` holds (NB201: official index order; NB101: enumeration order):
 
 * ``means``: (n_cells, d) float16 latent means (``transform``), ``means_max_abs_err``
   records the float16 rounding error;
@@ -29,6 +29,9 @@ from nasviz.fileio import atomic_savez
 from nasviz.paths import data_dir, models_dir
 
 log = logging.getLogger(__name__)
+
+
+_ORDER = {"nb201": "official index order", "nb101": "enumeration order (sorted module hashes)"}
 
 
 def embeddings_dir() -> Path:
@@ -65,7 +68,7 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
     """Write ``<out_dir>/<model>.npz`` for each model (default: every folder under ``models/``)."""
     from tqdm.auto import tqdm
 
-    from nasviz.analysis.projections import PROJECTIONS, project
+    from nasviz.analysis.projections import PROJECTIONS, project, projection_note
     from nasviz.models import load_model
     from nasviz.spaces import get_space
 
@@ -111,7 +114,8 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
             timing[f"{m}_s"] = round(time.perf_counter() - t, 1)
             done.append(m)
             meta = {"model": name, "space": model.space, "checkpoint_hash": h, "n_cells": len(cells),
-                    "dim": int(means.shape[1]), "order": "official index order", "methods": done,
+                    "dim": int(means.shape[1]), "order": _ORDER.get(model.space, "space order"), "methods": done,
+                    "projection_notes": {k: projection_note(k, len(cells)) for k in done},
                     "seed": seed, "means_max_abs_err_float16": err, "seconds": timing}
             arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
             atomic_savez(path, arrays)  # after every projection, so a long run keeps what it finished

@@ -90,12 +90,28 @@ def random_walk(space, n: int, rng: np.random.Generator) -> list:
     return cells
 
 
-def distance_by_edit(emb: np.ndarray, cells: Sequence) -> dict:
-    """Mean/std latent L2 over all pairs of ``cells``, grouped by edit (Hamming) distance."""
-    emb = np.asarray(emb, dtype=np.float64)
+def edit_distances(cells: Sequence) -> np.ndarray:
+    """(n, n) edit distances: NB201 op Hamming distance; NB101 the arch2vec-encoding distance
+    (:meth:`~nasviz.spaces.nb101.NB101Cell.edit_distance`: differing adjacency entries plus
+    differing vertex ops of the two 7-vertex padded encodings)."""
+    from nasviz.spaces.nb101 import NB101Cell
+
+    cells = list(cells)
+    if cells and isinstance(cells[0], NB101Cell):
+        enc = [c.to_onehot() for c in cells]
+        adj = np.stack([a for a, _ in enc]).reshape(len(cells), -1).astype(np.int8)
+        ops = np.stack([o for _, o in enc]).argmax(-1) + 10 * (~np.stack([o for _, o in enc]).any(-1))
+        return ((adj[:, None, :] != adj[None, :, :]).sum(-1)
+                + (ops[:, None, :] != ops[None, :, :]).sum(-1))
     ops = np.array([c.ops for c in cells])
+    return (ops[:, None, :] != ops[None, :, :]).sum(-1)
+
+
+def distance_by_edit(emb: np.ndarray, cells: Sequence) -> dict:
+    """Mean/std latent L2 over all pairs of ``cells``, grouped by edit distance (:func:`edit_distances`)."""
+    emb = np.asarray(emb, dtype=np.float64)
     iu = np.triu_indices(len(cells), k=1)
-    ed = (ops[:, None, :] != ops[None, :, :]).sum(-1)[iu]
+    ed = edit_distances(cells)[iu]
     d = np.sqrt(((emb[:, None, :] - emb[None, :, :]) ** 2).sum(-1))[iu]
     out = {}
     for k in np.unique(ed):
@@ -170,19 +186,18 @@ def disentanglement(model, cells: Sequence, *, n_anchors: int = 100, n_points: i
                     seed: int = 0) -> TraversalResult:
     """Traverse every latent dim from ``n_anchors`` random cells' means over mean +- span * std (n_points).
 
-    At each step between consecutive valid decodes, each edge whose op changed counts
-    once for that edge's factor. Needs a model with vector latents (the beta-VAE).
+    At each step between consecutive valid decodes, each structural factor that changed
+    (:func:`structural_factors`: NB201 the op of an edge; NB101 vertex count, vertex op,
+    edge) counts once. Needs a model with vector latents (the beta-VAE).
     """
-    from nasviz.spaces.nb201 import EDGES, NB201Cell
-
     if len(model.latent_shape) != 1:
         raise NasvizError("latent traversals need a model with vector latents (the beta-VAE)")
+    factors, changes = structural_factors(model.space)
     cells = list(cells)
     lat = model.latent(cells)
     mean, std = lat.mean(0), lat.std(0)
     rng = np.random.default_rng(seed)
     anchors = lat[rng.choice(len(cells), size=n_anchors, replace=False)]
-    factors = [f"op of edge {frm}->{to}" for to, frm in EDGES]
     n_dims = lat.shape[1]
     counts = np.zeros((n_dims, len(factors)))
     changed = np.zeros(n_dims, int)
@@ -192,13 +207,42 @@ def disentanglement(model, cells: Sequence, *, n_anchors: int = 100, n_points: i
         for seq in traverse(model, anchors, d, vals):
             invalid[d] += sum(not is_valid(c) for c in seq)
             for a, b in zip(seq, seq[1:]):
-                if not (isinstance(a, NB201Cell) and isinstance(b, NB201Cell)) or a == b:
+                if not (is_valid(a) and is_valid(b)) or a == b:
                     continue
                 changed[d] += 1
-                for k in a.diff(b):
+                for k in changes(a, b):
                     counts[d, k] += 1
     return TraversalResult(factors, counts, changed, invalid, n_anchors * (n_points - 1),
                            extra={"n_anchors": n_anchors, "n_points": n_points, "span_std": span, "seed": seed})
+
+
+def structural_factors(space: str):
+    """``(factor names, changes(a, b) -> factor indices)`` for a space's decoded cells.
+
+    NB201: the op of each of the 6 edges. NB101 (cells compared in the arch2vec 7-vertex
+    padded encoding, output on the last real vertex): the number of vertices; when that
+    is equal, the op of each intermediate vertex 1..5 and each of the 21 possible edges.
+    A change of the vertex count moves the output, so it counts for that factor alone.
+    """
+    if space == "nb201":
+        from nasviz.spaces.nb201 import EDGES
+
+        return [f"op of edge {frm}->{to}" for to, frm in EDGES], lambda a, b: a.diff(b)
+    if space == "nb101":
+        iu = list(zip(*np.triu_indices(7, 1)))
+        factors = ["number of vertices", *(f"op of vertex {v}" for v in range(1, 6)),
+                   *(f"edge {i}->{j}" for i, j in iu)]
+
+        def changes(a, b) -> list[int]:
+            if len(a.ops) != len(b.ops):
+                return [0]
+            (aa, ao), (ba, bo) = a.to_onehot(), b.to_onehot()
+            out = [v for v in range(1, 6) if (ao[v] != bo[v]).any()]
+            out += [6 + k for k, (i, j) in enumerate(iu) if aa[i, j] != ba[i, j]]
+            return out
+
+        return factors, changes
+    raise NasvizError(f"no structural factors defined for space {space!r}; accepted: nb201, nb101")
 
 
 def latent_correlations(emb: np.ndarray, **targets: np.ndarray) -> dict[str, list[float]]:

@@ -42,10 +42,49 @@ def _umap(x: np.ndarray, seed: int) -> np.ndarray:
     return umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=seed).fit_transform(x)
 
 
+#: t-SNE is fitted on at most this many points; see :func:`_tsne`.
+TSNE_MAX_FIT = 50_000
+#: neighbours whose t-SNE positions place a point that was not in the fit
+TSNE_PLACE_K = 10
+
+
 def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
+    """Barnes-Hut t-SNE (perplexity 30, PCA init).
+
+    Up to :data:`TSNE_MAX_FIT` points are fitted exactly. Beyond that (NB101's 423,624
+    cells would take hours on 2 cores) t-SNE is fitted on a seeded random subset of
+    that size and every other point is placed at the mean t-SNE position of its
+    :data:`TSNE_PLACE_K` nearest fitted neighbours in the embedding space, which is
+    how openTSNE initialises new points before optimising them. The map's meta records it.
+    """
     from sklearn.manifold import TSNE
 
-    return TSNE(n_components=2, perplexity=30.0, init="pca", random_state=seed).fit_transform(x)
+    def fit(a: np.ndarray) -> np.ndarray:
+        return TSNE(n_components=2, perplexity=30.0, init="pca", random_state=seed).fit_transform(a)
+
+    if len(x) <= TSNE_MAX_FIT:
+        return fit(x)
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    fit_idx = np.sort(rng.choice(len(x), size=TSNE_MAX_FIT, replace=False))
+    out = np.empty((len(x), 2), dtype=np.float32)
+    out[fit_idx] = fit(x[fit_idx])
+    rest = np.setdiff1d(np.arange(len(x)), fit_idx)
+    nn = NearestNeighbors(n_neighbors=TSNE_PLACE_K).fit(x[fit_idx])
+    for s in range(0, len(rest), 50_000):
+        chunk = rest[s:s + 50_000]
+        _, nb = nn.kneighbors(x[chunk])
+        out[chunk] = out[fit_idx][nb].mean(axis=1)
+    return out
+
+
+def projection_note(method: str, n: int) -> str:
+    """How a projection of ``n`` points was made (for meta and captions)."""
+    if str(method).lower() == "tsne" and n > TSNE_MAX_FIT:
+        return (f"t-SNE fitted on a seeded random {TSNE_MAX_FIT:,} of {n:,} points; the others placed at the "
+                f"mean position of their {TSNE_PLACE_K} nearest fitted neighbours in latent space")
+    return "exact"
 
 
 #: method name -> f(x, seed) -> (n, 2)

@@ -24,7 +24,7 @@ from nasviz.errors import NasvizError
 train_app = typer.Typer(help="Train a latent model (arch2vec or the DNAS beta-VAE) and write its checkpoint.",
                         no_args_is_help=True)
 
-_SPACE = typer.Option("nb201", "--space", "-s", help="Search space: nb201 (nb101: not yet).")
+_SPACE = typer.Option("nb201", "--space", "-s", help="Search space: nb201 or nb101 (all 423,624 enumerated cells).")
 _DEVICE = typer.Option("auto", "--device", help="cpu, cuda, or auto (cuda when a GPU is present).")
 _SEED = typer.Option(0, "--seed", help="Seed of the split, weights, batch order and noise.")
 _EPOCHS = typer.Option(None, "--epochs", help="Training epochs (default: the model config's).")
@@ -70,25 +70,29 @@ def train_beta_vae(
     beta: float = typer.Option(1.0, "--beta", help="KL weight (paper 1; 0 = entangled ablation)."),
     latent_dim: int = typer.Option(26, "--latent-dim", help="Latent size (paper 26)."),
     hidden: int = typer.Option(26, "--hidden", help="LSTM width of encoder and decoder (paper 26)."),
-    n_labelled: int = typer.Option(1000, "--labelled", help="Training cells with an accuracy label."),
-    label: str = typer.Option("valid_acc:cifar10-valid:12", "--label",
-                              help="Accuracy label as METRIC:DATASET:EPOCHS (any benchmark column)."),
+    n_labelled: int = typer.Option(1000, "--labelled",
+                                   help="NB201: training cells with an accuracy label (NB101: every sample cell)."),
+    label: Optional[str] = typer.Option(None, "--label",
+                                        help="Accuracy label as METRIC:DATASET:EPOCHS (any benchmark column; default "
+                                             "valid_acc:cifar10-valid:12 on NB201, valid_acc:cifar10:108 on NB101)."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
     epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, as_json: bool = _JSON,
 ) -> None:
     """DNAS beta-VAE: LSTM sequence VAE with accuracy and FLOPs predictors (semi-supervised)."""
     from nasviz.models.train import LabelSpec, train_model
 
-    parts = label.split(":")
-    if len(parts) != 3:
+    parts = (label or "").split(":")
+    if label is not None and len(parts) != 3:
         raise NasvizError(f"--label must be METRIC:DATASET:EPOCHS, e.g. valid_acc:cifar10-valid:12; got {label!r}")
-    try:
-        ep = int(parts[2])
-    except ValueError:
-        raise NasvizError(f"--label epochs must be an integer; got {parts[2]!r}") from None
+    spec = None
+    if label is not None:
+        try:
+            spec = LabelSpec(parts[0], parts[1], int(parts[2]))
+        except ValueError:
+            raise NasvizError(f"--label epochs must be an integer; got {parts[2]!r}") from None
     _threads()
     _, folder, info = train_model("beta-vae", space, beta=beta, seed=seed, epochs=epochs, device=device, out=out,
-                                  label=LabelSpec(parts[0], parts[1], ep), n_labelled=n_labelled,
+                                  label=spec, n_labelled=n_labelled,
                                   latent_dim=latent_dim, hidden=hidden, progress=not as_json)
     _report(folder, info, as_json)
 

@@ -36,6 +36,28 @@ class LabelSpec:
         return f"{self.dataset} {self.metric}{ep}"
 
 
+#: NB101 default label: 108-epoch validation accuracy (the embedded sample has no test accuracy)
+NB101_LABEL = LabelSpec("valid_acc", "cifar10", 108)
+#: NB101 default epochs (the whole 381,261-cell training split per epoch; measured about 2.5 min
+#: (arch2vec) and 1.4 min (beta-VAE) per epoch on the 2-core CPU). arch2vec's own NB101
+#: pre-training script runs 8 epochs.
+NB101_EPOCHS = {"arch2vec": 8, "beta-vae": 10}
+
+
+def _space_labels(bench, space: str, lab: LabelSpec, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The label column in space order and a mask of the cells that have a result.
+
+    NB201's table covers every cell; NB101's rows cover the embedded sample (or all
+    cells once the official file is imported), mapped to space indices via ``indices``.
+    """
+    col = np.asarray(bench.column(lab.metric, lab.dataset, lab.epochs), dtype=np.float64)
+    if space == "nb201":
+        return col, np.isfinite(col)
+    y = np.full(n_cells, np.nan)
+    y[np.asarray(bench.indices)] = col
+    return y, np.isfinite(y)
+
+
 def default_name(kind: str, space: str, supervised: bool = False, beta: float | None = None) -> str:
     if kind == "arch2vec":
         return f"{space}-arch2vec" + ("-supervised" if supervised else "")
@@ -68,9 +90,8 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
     from nasviz.paths import models_dir
 
     space = str(space).lower()
-    if space != "nb201":
-        raise NasvizError(f"training on space {space!r} is not available yet; accepted: nb201 "
-                          "(NB101 models: see benchmarks/results/models.md for the measured cost)")
+    if space not in ("nb201", "nb101"):
+        raise NasvizError(f"unknown space {space!r}; accepted: nb201, nb101")
     if kind not in MODELS:
         raise NasvizError(f"unknown model kind {kind!r}; accepted: {', '.join(sorted(MODELS))}")
     if supervised and kind != "arch2vec":
@@ -81,6 +102,8 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
     train_cells = [cells[i] for i in train_idx]
     test_cells = [cells[i] for i in test_idx]
     overrides: dict = {"space": space, "seed": seed}
+    if epochs is None and space == "nb101":
+        epochs = NB101_EPOCHS[kind]
     if epochs is not None:
         overrides["epochs"] = int(epochs)
     if latent_dim is not None:
@@ -89,31 +112,42 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
         if kind != "beta-vae":
             raise NasvizError("--hidden applies to the beta-VAE's LSTMs")
         overrides["hidden"] = int(hidden)
-    data = {"space": f"{space}: all {len(cells):,} cells (official index order)",
+    order = "official index order" if space == "nb201" else "enumeration order, i.e. sorted module hashes"
+    data = {"space": f"{space}: all {len(cells):,} cells ({order})",
             "split": f"seeded permutation (numpy default_rng({seed})): {len(train_idx):,} train / "
                      f"{len(test_idx):,} held-out test ({test_fraction:.0%})"}
     if kind == "arch2vec":
         model = MODELS[kind](device=device, progress=progress, supervised=supervised, **overrides)
         if supervised:
-            lab = LabelSpec("valid_acc", "cifar10-valid", 200)
-            y = np.asarray(bench.column(lab.metric, lab.dataset, lab.epochs))[train_idx]
-            data["labels"] = f"{lab.describe()} for all {len(train_idx):,} training cells"
-            model.fit(train_cells, y)
+            lab = LabelSpec("valid_acc", "cifar10-valid", 200) if space == "nb201" else NB101_LABEL
+            y, have = _space_labels(bench, space, lab, len(cells))
+            sel = train_idx[have[train_idx]]
+            data["labels"] = (f"{lab.describe()} for the {len(sel):,} training cells that have results"
+                              + ("" if len(sel) == len(train_idx) else
+                                 f" (the embedded table is a {int(have.sum()):,}-cell sample; only these train)"))
+            model.fit([cells[i] for i in sel], y[sel])
         else:
             data["labels"] = "none (unsupervised)"
             model.fit(train_cells)
         paper = ARCH2VEC_PAPER
     else:
-        lab = label or LabelSpec()
+        lab = label or (LabelSpec() if space == "nb201" else NB101_LABEL)
         model = MODELS[kind](device=device, progress=progress, beta=float(beta), **overrides)
-        acc_all = np.asarray(bench.column(lab.metric, lab.dataset, lab.epochs), dtype=np.float64)[train_idx]
-        flops = np.asarray(bench.column("flops", "cifar10"), dtype=np.float64)[train_idx]
-        rng = np.random.default_rng(seed + 7)
-        labelled = rng.choice(len(train_idx), size=min(n_labelled, len(train_idx)), replace=False)
+        acc_space, have = _space_labels(bench, space, lab, len(cells))
+        acc_all = acc_space[train_idx]
+        if space == "nb201":
+            flops = np.asarray(bench.column("flops", "cifar10"), dtype=np.float64)[train_idx]
+            rng = np.random.default_rng(seed + 7)
+            labelled = rng.choice(len(train_idx), size=min(n_labelled, len(train_idx)), replace=False)
+            how = f"{len(labelled):,} random training cells (default_rng({seed + 7}))"
+        else:
+            flops = np.asarray(bench.space_flops(), dtype=np.float64)[train_idx]
+            labelled = np.flatnonzero(have[train_idx])
+            how = f"the {len(labelled):,} training cells in the embedded sample"
         acc = np.full(len(train_idx), np.nan)
         acc[labelled] = acc_all[labelled]
-        data["labels"] = (f"accuracy = {lab.describe()} for {len(labelled):,} random training cells "
-                          f"(default_rng({seed + 7})), the other {len(train_idx) - len(labelled):,} unlabelled; "
+        data["labels"] = (f"accuracy = {lab.describe()} for {how}, the other "
+                          f"{len(train_idx) - len(labelled):,} unlabelled; "
                           "FLOPs (cifar10, computed from the cell) for all training cells")
         model.fit(train_cells, acc=acc, flops=flops)
         paper = DNAS_PAPER
