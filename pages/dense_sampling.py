@@ -6,7 +6,6 @@ import numpy as np
 import streamlit as st
 
 from nasviz.errors import NasvizError
-from nasviz.search.embeddings import available_embeddings
 from nasviz.search.problem import DATASETS
 from nasviz.search.store import Store, default_db_path
 from nasviz.spaces import get_space
@@ -41,15 +40,15 @@ st.markdown(
 )
 
 # -- space, embedding, dimensions, Eq. 4 bands --------------------------------------------------
-# NB201 offers the one-hot encoding too; NB101 only learned embeddings (its one-hot matrix of
-# 423,624 cells takes minutes to build) and only once one is shipped.
-learned = {sp: [n for n in available_embeddings(sp) if n != "onehot"] for sp in SPACE_LABELS}
+# NB201 offers the one-hot encoding too; NB101 only learned embeddings of all its cells (its one-hot
+# matrix of 423,624 cells takes minutes to build) and only once one is shipped.
+learned = {sp: D.searchable_embeddings(sp) for sp in SPACE_LABELS}
 spaces = ["nb201"] + (["nb101"] if learned.get("nb101") else [])
 _ui.from_url("dense_space", "space", "nb201", valid=_ui.one_of(spaces))
 c0, c1, c2 = st.columns([1.4, 1, 1])
 space = c0.radio("Space", spaces, format_func=SPACE_LABELS.get, key="dense_space", horizontal=True)
 if len(spaces) == 1:
-    c0.caption("NAS-Bench-101 appears here once an NB101 latent model's embedding is shipped "
+    c0.caption("NAS-Bench-101 appears here once an NB101 latent model's embedding of all 423,624 cells is shipped "
                "(data/embeddings/nb101-*.npz, written by `nasviz embed`); none is yet.")
 names = learned[space] + (["onehot"] if space == "nb201" else [])
 preferred = f"{space}-arch2vec" if f"{space}-arch2vec" in names else names[0]

@@ -191,10 +191,8 @@ def test_no_dimension_chosen_is_a_message_and_a_region_search_is_refused(db):
 
 
 def test_nb101_is_offered_only_with_a_shipped_nb101_embedding(db):
-    from nasviz.search.embeddings import available_embeddings
-
     at = _run()
-    learned = [n for n in available_embeddings("nb101") if n != "onehot"]
+    learned = D.searchable_embeddings("nb101")
     options = at.radio(key="dense_space").options
     if learned:
         assert len(options) == 2 and options[1].startswith("NAS-Bench-101")
@@ -205,3 +203,21 @@ def test_nb101_is_offered_only_with_a_shipped_nb101_embedding(db):
     else:
         assert len(options) == 1 and options[0].startswith("NAS-Bench-201")
         assert any("NAS-Bench-101 appears here once" in c.value for c in at.caption)
+
+
+def test_searchable_embeddings_are_the_files_with_a_row_per_cell(tmp_path, monkeypatch):
+    import zipfile
+
+    got = D.searchable_embeddings("nb201")
+    assert "nb201-arch2vec" in got and "onehot" not in got
+    # a file embedding a sample of the cells (as the NB101 controllers' hidden states do) is not searchable
+    from nasviz.search import embeddings as E
+
+    folder = tmp_path / "embeddings"
+    folder.mkdir()
+    np.savez(folder / "nb201-full.npz", means=np.zeros((15_625, 4), dtype=np.float32))
+    np.savez(folder / "nb201-sample.npz", latent=np.zeros((3_001, 4), dtype=np.float32), index=np.arange(3_001))
+    (folder / "nb201-broken.npz").write_bytes(b"not a zip")
+    monkeypatch.setattr(E, "_embedding_dir", lambda space: folder)
+    assert D.searchable_embeddings("nb201") == ["nb201-full"]
+    assert zipfile.is_zipfile(folder / "nb201-sample.npz")

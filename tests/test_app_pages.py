@@ -112,7 +112,7 @@ def test_map_bad_cell_and_empty_region_show_messages():
 
 def test_map_nb101_density_then_points_when_zoomed():
     at = AppTest.from_file(str(REPO / MAP), default_timeout=300)
-    at.query_params["space"] = "nb101"
+    at.query_params.update({"space": "nb101", "embedding": "discrete"})  # pinned: NB101 latent models may ship
     _run(MAP, at)
     assert _caption(at, "cells in view").startswith("423,624 of 423,624 cells in view (density")
     heat = [t for t in _figures(at)[0]["data"] if t["type"] == "heatmap"]

@@ -2,6 +2,7 @@
 
 No Streamlit here, so tests call every function directly.
 
+* :func:`searchable_embeddings` -- the shipped embeddings a latent search can use in a space;
 * :func:`latent_table` -- the raw embedding of every cell of a space (table order) with the
   search signal (the accuracy the search sees) and FLOPs;
 * :func:`eq4_bands` -- Eq. 4's promising region per latent dimension:
@@ -44,6 +45,41 @@ class LatentTable:
     acc: np.ndarray  # (n_cells,) search signal
     flops: np.ndarray  # (n_cells,)
     signal: str  # what acc is, in words
+
+
+def _rows(path: Path) -> int | None:
+    """Rows of the array a latent search reads from an embeddings file, from its header alone."""
+    import zipfile
+
+    from nasviz.search.embeddings import _MEANS_KEYS
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            for key in _MEANS_KEYS:
+                if f"{key}.npy" in names:
+                    with zf.open(f"{key}.npy") as f:
+                        major, _ = np.lib.format.read_magic(f)
+                        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                        shape = read(f)[0]
+                    return int(shape[0]) if len(shape) == 2 else None
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+    return None
+
+
+def searchable_embeddings(space: str) -> list[str]:
+    """Learned embeddings shipped for ``space`` with one row per cell, as dense/region search needs.
+
+    Files that embed only a sample of the space (the NB101 controllers' hidden states of the
+    cells they sampled) are left out, as are unreadable ones; the one-hot encoding is not listed.
+    """
+    from nasviz.search.embeddings import _embedding_dir, available_embeddings
+    from nasviz.spaces import get_space
+
+    n = get_space(space).n_cells
+    return [name for name in available_embeddings(space)
+            if name != "onehot" and _rows(_embedding_dir(space) / f"{name}.npz") == n]
 
 
 def latent_table(embedding: str, dataset: str = "cifar10", space: str = "nb201") -> LatentTable:
