@@ -7,6 +7,14 @@ Registration (nasviz/cli.py, owned by the lead):
     nasviz distribution run --method vimnas --seed 0 --epochs 3
     nasviz distribution run --method unas --seed 1 --lambda 0.5 --json
     nasviz distribution run --method darts --dataset ~/data/cifar-10-batches-py --device cuda
+    nasviz distribution run --method vimnas --detach            # a background job; nasviz search show ID
+    nasviz distribution run --method unas --backend ray         # a Ray task; waits with a progress bar
+
+Without ``--backend``/``--detach`` the run trains in this process and is recorded in the
+run database when it ends. With them it is a background job of the search job system
+(:mod:`nasviz.distributions.job`): it is queued in the run database, a worker process
+(or a Ray task) records every step as it happens, and ``nasviz search
+list|show|cancel|resume`` follow, stop and continue it.
 """
 
 from __future__ import annotations
@@ -48,6 +56,13 @@ def run(
     db: Optional[Path] = typer.Option(None, "--db", help="Run database to record the run in (default: "
                                                          "$NASVIZ_DB or NASVIZ_HOME/search.sqlite)."),
     store: bool = typer.Option(True, "--store/--no-store", help="Also record the run in the run database."),
+    backend: Optional[str] = typer.Option(None, "--backend",
+                                          help="Run as a background job: local (a detached worker process) or "
+                                               "ray (a Ray task). Default: in this process."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address",
+                                              help="Ray cluster (default $NASVIZ_RAY_ADDRESS; else a local one)."),
+    detach: bool = typer.Option(False, "--detach", help="Start the run as a background job (--backend local "
+                                                        "unless given) and return at once."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the run summary)."),
 ) -> None:
     """Train the supernet with one method; record the distribution at every step; save the run."""
@@ -63,6 +78,11 @@ def run(
     cfg = SearchConfig(method=method, seed=seed, epochs=epochs, dataset=dataset, device=device, max_steps=max_steps,
                        learner=LearnerConfig(lam=lam, estimator=estimator))
     cfg.validate()  # bad method / options fail before any data is read
+    if backend is not None or detach:
+        if not store:
+            raise NasvizError("a background run (--backend/--detach) is recorded in the run database; drop --no-store")
+        _run_job(cfg, backend or "local", out, db, ray_address, detach, as_json)
+        return
     if pick_device(device).type == "cpu":
         torch.set_num_threads(1)  # the supernet is tiny: extra threads only spin (and slow a shared machine)
     bars: list = []  # created at the first step, so input errors print no empty bar
@@ -87,6 +107,48 @@ def run(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
+    _print_summary(summary)
+
+
+def _run_job(cfg, backend: str, out: Optional[Path], db: Optional[Path], ray_address: Optional[str], detach: bool,
+             as_json: bool) -> None:
+    """Queue the run in the run database, start its worker, and wait for it unless ``detach``."""
+    from nasviz.commands.search import _wait_or_detach
+    from nasviz.distributions import job as DJ
+    from nasviz.search.store import Store, check_db_file, default_db_path
+
+    job = DJ.validate_job(cfg, backend=backend, out=out)  # reads the data set: nothing is written on bad input
+    check_db_file(Path(db) if db is not None else default_db_path())  # refuse a foreign file before writing
+    st = Store(db, create=True)
+    rid, handle = DJ.submit(st, job, ray_address=ray_address)
+    if not as_json:
+        typer.echo(f"started distribution run {rid} ({job.search.method} seed {job.search.seed}, "
+                   f"{job.total_steps} steps) in {st.path}", err=True)
+    run = _wait_or_detach(st, [rid], [handle], detach, as_json, quiet=False)[0]
+    out_d = {"db": str(st.path), "run_id": rid, "state": run.state.value, "progress": run.progress,
+             "steps": run.budget}
+    if run.state.value == "complete":
+        summary = DJ.stored_summary(run)  # computed by the worker, as the foreground run computes it
+        summary.update(run_id=rid, state="complete", db=str(st.path))
+        out_d = summary
+    elif run.error:
+        out_d["error"] = run.error
+    if as_json:
+        typer.echo(json.dumps(out_d, indent=2))
+    elif run.state.value == "complete":
+        _print_summary(out_d)
+    elif detach:
+        typer.echo(f"run {rid} is {run.state.value}; follow it with: nasviz search show {rid}"
+                   + ("" if db is None else f" --db {db}") + f"; stop it with: nasviz search cancel {rid}")
+    else:
+        typer.echo(f"run {rid} {run.state.value} after {run.progress}/{run.budget} steps"
+                   + (f": {run.error}" if run.error else "") + f" (nasviz search show {rid}, "
+                   f"nasviz search resume {rid})")
+    if run.state.value == "failed":
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: dict) -> None:
     conv = summary["convergence"]
     typer.echo(f"{summary['method']} seed {summary['seed']}: {summary['steps']} steps "
                f"({summary['epochs']:.2f} epochs, {summary['seconds_per_epoch']:.1f} s/epoch)")
@@ -99,7 +161,8 @@ def run(
     if "estimator_variance" in summary:
         tv = summary["estimator_variance"]["mean_trace_var"]
         typer.echo("  estimator variance (trace): " + ", ".join(f"{k} {v:.3g}" for k, v in tv.items()))
-    typer.echo(f"  saved to {folder}" + (f" and run {summary['run_id']} of the run database" if store else ""))
+    stored = f" and run {summary['run_id']} of the run database" if summary.get("run_id") is not None else ""
+    typer.echo(f"  saved to {summary['run_folder']}{stored}")
 
 
 def main() -> None:

@@ -9,5 +9,8 @@
 * :mod:`~nasviz.distributions.run` — :func:`run_search`, one run with per-step records;
 * :mod:`~nasviz.distributions.results` — :class:`RunResult`, the convergence criterion,
   edge mutual information, run folders;
+* :mod:`~nasviz.distributions.job` — a run as a background job of the search job system
+  (queued/running/complete/failed/cancelled in the run database, one stored trial per step,
+  cancel, resume);
 * :mod:`~nasviz.distributions.figures` — Plotly figures (no Streamlit).
 """

@@ -208,30 +208,37 @@ class RunResult:
         return folder
 
     def save_to_store(self, store=None) -> int:
-        """Record the run in the search run database (:mod:`nasviz.search.store`) as a finished run.
+        """Record the finished run in the search run database (:mod:`nasviz.search.store`).
 
-        The run row has strategy ``distribution-<method>``, space ``nb201``, the data set, the step
-        count as budget, the seed, the full config and the summary as stats; the per-run JSON and
-        the per-step arrays are its artifacts ``distribution.json`` and ``distribution-history.npz``.
+        It is stored as a complete run exactly as a background job stores one
+        (:mod:`nasviz.distributions.job`): strategy ``distribution-<method>``, space ``nb201``,
+        the data set, the step count as budget, the seed, one trial per step (derived cell,
+        its CIFAR-10 test accuracy, the step's distribution), the summary as stats and the
+        artifacts ``distribution.json`` and ``distribution-history.npz``.
         ``store`` is a :class:`~nasviz.search.store.Store` or a path (None: the default database).
         Returns the run id; :func:`load_run_from_store` reads it back.
         """
-        import io
         import os as _os
 
+        from nasviz.distributions import job as J
+        from nasviz.distributions.run import search_config_from_dict
         from nasviz.search.store import RunState, Store
 
         st = store if isinstance(store, Store) else Store(store)
         try:
-            rid = st.create_run(strategy=f"distribution-{self.method}", space="nb201",
-                                dataset=str(self.extra.get("data", {}).get("dataset", self.config.get("dataset"))),
-                                budget=self.steps, seed=self.seed, config=_jsonable(self.config))
-            st.mark_running(rid, worker=f"distribution-{_os.getpid()}")
-            st.add_artifact(rid, "distribution.json", _jsonable(self.to_json()))
-            buf = io.BytesIO()
-            np.savez_compressed(buf, **self.arrays())
-            st.add_artifact(rid, "distribution-history.npz", buf.getvalue(), kind="npz")
-            st.finish_run(rid, RunState.COMPLETE, stats=_jsonable(self.summary()))
+            cfg = search_config_from_dict(self.config)
+            dj = J.DistributionJob(search=cfg, steps_per_epoch=self.steps_per_epoch, total_steps=self.steps,
+                                   dataset=J.dataset_label(cfg.dataset),
+                                   backend="inline")
+            rid = J.create_run(st, dj)
+            st.mark_running(rid, worker=f"inline:{_os.getpid()}")
+            for trial in J.result_trials(self):
+                st.add_trial(rid, trial)
+            J.store_result(st, rid, self)
+            info = {"derived_index": int(self.derived_index[0]), "steps_per_epoch": self.steps_per_epoch,
+                    "total": self.steps, "probs": self.probs[0], "best_test_acc": self.best_test_acc}
+            start = J.start_stats(info, {k: float(v[0]) for k, v in self.test_acc.items()})
+            st.finish_run(rid, RunState.COMPLETE, stats=_jsonable({**start, **self.summary()}))
             return rid
         finally:
             if st is not store:

@@ -74,12 +74,41 @@ class SearchConfig:
             raise NasvizError("variance_points must be >= 0 and variance_samples >= 2")
 
 
+def plan_steps(cfg: SearchConfig, data) -> tuple[int, int]:
+    """``(steps per epoch, total steps)`` of a run on ``data`` (a :class:`SearchData`)."""
+    n = min(len(data.x_train), len(data.x_val))
+    steps_per_epoch = n // cfg.batch_size
+    if steps_per_epoch < 1:
+        raise NasvizError(f"batch_size {cfg.batch_size} is larger than the {n} images per split")
+    total = cfg.epochs * steps_per_epoch
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    return steps_per_epoch, total
+
+
+def search_config_from_dict(d: dict) -> SearchConfig:
+    """Rebuild a :class:`SearchConfig` from ``asdict(cfg)`` (as stored in JSON)."""
+    d = dict(d)
+    lc = {k: (tuple(v) if k == "arch_betas" else v) for k, v in dict(d.pop("learner", {}) or {}).items()
+          if k in LearnerConfig.__dataclass_fields__}
+    return SearchConfig(**{k: v for k, v in d.items() if k in SearchConfig.__dataclass_fields__},
+                        learner=LearnerConfig(**lc))
+
+
 def _trace_var(g: torch.Tensor) -> float:
     return float(g.double().var(dim=0, unbiased=True).sum())
 
 
-def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, dict], None] | None = None) -> RunResult:
-    """Train the supernet and the method's distribution; return the per-step record."""
+def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, dict], None] | None = None,
+               on_start: Callable[[dict], None] | None = None) -> RunResult:
+    """Train the supernet and the method's distribution; return the per-step record.
+
+    ``on_start(info)`` is called once before the first step with ``total`` steps,
+    ``steps_per_epoch``, the initial ``probs`` (6, 5) and ``derived_index``;
+    ``on_step(step, total, info)`` after every step with ``epoch``, ``train_loss``,
+    ``arch_loss``, ``cell`` (official index of the derived cell) and ``probs`` (6, 5).
+    Either may raise to stop the run (the background job's cancel does).
+    """
     cfg.validate()
     if bench is None:
         from nasviz.bench.nb201 import NB201Benchmark
@@ -94,12 +123,7 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
     net = NB201Supernet(SupernetConfig(cfg.channels, cfg.cells_per_stage, data.in_channels,
                                        data.num_classes)).to(device)
     n_tr, n_va = len(data.x_train), len(data.x_val)
-    steps_per_epoch = min(n_tr, n_va) // cfg.batch_size
-    if steps_per_epoch < 1:
-        raise NasvizError(f"batch_size {cfg.batch_size} is larger than the {min(n_tr, n_va)} images per split")
-    total = cfg.epochs * steps_per_epoch
-    if cfg.max_steps is not None:
-        total = min(total, cfg.max_steps)
+    steps_per_epoch, total = plan_steps(cfg, data)
     cls = METHODS[cfg.method]
     kwargs = {"bench": bench} if cls is UNASLearner else {}
     learner = cls(net, cfg.learner, gen, total, device, **kwargs)
@@ -118,6 +142,9 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
     if isinstance(learner, UNASLearner) and cfg.variance_points > 0:
         var_steps = {int(round(i * (total - 1) / max(1, cfg.variance_points - 1))) for i in range(cfg.variance_points)}
 
+    if on_start is not None:
+        on_start({"total": total, "steps_per_epoch": steps_per_epoch, "probs": probs[0],
+                  "derived_index": int(derived[0]), "best_test_acc": best})
     step = 0
     net.train()
     for epoch in range(math.ceil(total / steps_per_epoch)):
@@ -153,7 +180,7 @@ def run_search(cfg: SearchConfig, *, bench=None, on_step: Callable[[int, int, di
             step += 1
             if on_step is not None:
                 on_step(step, total, {"epoch": epoch, "train_loss": info.train_loss, "arch_loss": info.arch_loss,
-                                      "cell": int(derived[-1])})
+                                      "cell": int(derived[-1]), "probs": probs[-1]})
         if step > 0:
             epoch_seconds.append(time.perf_counter() - t0 - paused)
             epoch_cpu_seconds.append(time.process_time() - c0 - paused_cpu)

@@ -13,8 +13,10 @@ Backends
   instance). The submitting process waits for its tasks (a local Ray instance
   ends with its driver).
 
-Both execute :func:`execute_run`: heartbeats and progress go to the store after
-every trial and every ``heartbeat_s`` from a side thread; a requested cancel stops
+Both execute :func:`execute_run`, which runs the body registered for the run's kind
+in :data:`RUN_KINDS` (a search, or an architecture-distribution run of
+:mod:`nasviz.distributions.job`): heartbeats and progress go to the store after
+every trial (a distribution run: every step) and every ``heartbeat_s`` from a side thread; a requested cancel stops
 the run at its next ask; an exception leaves the run ``failed`` with its traceback
 and every completed trial. A worker killed outright (``kill -9``) cannot write
 anything, so whoever notices marks the run failed: the launching process when it
@@ -74,12 +76,50 @@ def worker_id(prefix: str = "local") -> str:
 
 
 # -- the job itself ----------------------------------------------------------------------
+#: What a worker runs, by the ``kind`` in a run's stored config (absent: a search). Each body
+#: is ``"module:function"``, imported only by the worker that needs it, called as
+#: ``body(store, run, ctx) -> (final state, stats)``; it raises to fail the run.
+RUN_KINDS: dict[str, str] = {
+    "search": "nasviz.search.jobs:_search_body",
+    "distribution": "nasviz.distributions.job:run_body",
+}
+
+
+def run_kind(run: Run) -> str:
+    return str(run.config.get("kind", "search"))
+
+
+class JobContext:
+    """What a run body shares with its worker: progress for the heartbeat thread, and cancel checks."""
+
+    def __init__(self, store: Store, run_id: int, progress: int) -> None:
+        self.store, self.run_id = store, int(run_id)
+        self.progress = int(progress)
+        self.cancel = False
+        self._last_check = 0.0
+
+    def should_stop(self, progress: int, stats: dict | None = None, every_s: float = 0.25) -> bool:
+        """Record progress (and stats) at most every ``every_s`` seconds; True once a cancel was requested."""
+        self.progress = int(progress)
+        now = time.monotonic()
+        if now - self._last_check >= every_s:
+            self._last_check = now
+            self.cancel = self.store.heartbeat(self.run_id, progress, stats) or self.cancel
+        return self.cancel
+
+
+def _body(kind: str) -> Callable:
+    import importlib
+
+    if kind not in RUN_KINDS:
+        raise NasvizError(f"run kind {kind!r} is unknown to this nasviz; known: {', '.join(RUN_KINDS)}")
+    module, name = RUN_KINDS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def execute_run(db_path: str | Path, run_id: int, *, worker: str | None = None,
                 heartbeat_s: float = HEARTBEAT_S) -> dict:
     """Run (or resume) one stored run to a final state in this process; returns its summary."""
-    from nasviz.search.loop import Cancelled, run_loop
-    from nasviz.search.runs import RunConfig, build
-
     single_thread()
     worker = worker or worker_id()
     store = Store(db_path, create=False)
@@ -87,46 +127,21 @@ def execute_run(db_path: str | Path, run_id: int, *, worker: str | None = None,
     run = store.get_run(run_id)
     stop = threading.Event()
     beat_store = Store(db_path, create=False)
-    state = {"progress": store.n_trials(run_id), "stats": dict(run.stats), "cancel": False}
+    ctx = JobContext(store, run_id, store.n_trials(run_id))
 
     def beat() -> None:
         while not stop.wait(heartbeat_s):
             try:
-                state["cancel"] = beat_store.heartbeat(run_id, state["progress"]) or state["cancel"]
+                ctx.cancel = beat_store.heartbeat(run_id, ctx.progress) or ctx.cancel
             except Exception:  # noqa: BLE001 - a missed heartbeat is not fatal
                 log.debug("heartbeat failed", exc_info=True)
 
     thread = threading.Thread(target=beat, name=f"nasviz-heartbeat-{run_id}", daemon=True)
     thread.start()
-    stats_out: dict = {}
     try:
-        cfg = RunConfig.from_dict(run.config)
-        problem, strategy = build(cfg)
-        history = store.trials(run_id)
-        last_check = [0.0]
-
-        def on_trial(trial: Trial, stats) -> None:
-            store.add_trial(run_id, trial)
-            state["progress"] = trial.number + 1
-
-        def check_cancel(n: int, stats) -> bool:
-            now = time.monotonic()
-            if now - last_check[0] >= 0.25:
-                last_check[0] = now
-                state["cancel"] = store.heartbeat(run_id, n, _stats(stats, strategy)) or state["cancel"]
-            return state["cancel"]
-
         t0 = time.perf_counter()
-        try:
-            res = run_loop(problem, strategy, cfg.budget, history=history, on_trial=on_trial,
-                           check_cancel=check_cancel)
-            final = RunState.COMPLETE
-            stats = res.stats
-        except Cancelled:
-            final, stats = RunState.CANCELLED, None
-        wall = time.perf_counter() - t0
-        stats_out = _stats(stats, strategy) if stats is not None else dict(store.get_run(run_id).stats)
-        stats_out["wall_seconds_last_session"] = wall
+        final, stats_out = _body(run_kind(run))(store, run, ctx)
+        stats_out["wall_seconds_last_session"] = time.perf_counter() - t0
         stop.set()
         thread.join()
         store.finish_run(run_id, final, stats=stats_out, only_if_worker=worker)
@@ -143,6 +158,29 @@ def execute_run(db_path: str | Path, run_id: int, *, worker: str | None = None,
     out = store.get_run(run_id).to_dict()
     store.close()
     return out
+
+
+def _search_body(store: Store, run: Run, ctx: JobContext) -> tuple[RunState, dict]:
+    """A search: the strategy's ask/tell loop, one trial per new benchmark query (stored ones replayed)."""
+    from nasviz.search.loop import Cancelled, run_loop
+    from nasviz.search.runs import RunConfig, build
+
+    cfg = RunConfig.from_dict(run.config)
+    problem, strategy = build(cfg)
+    history = store.trials(run.id)
+
+    def on_trial(trial: Trial, stats) -> None:
+        store.add_trial(run.id, trial)
+        ctx.progress = trial.number + 1
+
+    def check_cancel(n: int, stats) -> bool:
+        return ctx.should_stop(n, _stats(stats, strategy))
+
+    try:
+        res = run_loop(problem, strategy, cfg.budget, history=history, on_trial=on_trial, check_cancel=check_cancel)
+    except Cancelled:
+        return RunState.CANCELLED, dict(store.get_run(run.id).stats)
+    return RunState.COMPLETE, _stats(res.stats, strategy)
 
 
 def _stats(stats, strategy) -> dict:
@@ -291,7 +329,7 @@ def submit(store: Store, config, *, launch: bool = True, ray_address: str | None
 def start(store: Store, run_id: int, *, ray_address: str | None = None):
     run = store.get_run(run_id)
     if run.config.get("backend", "local") == "ray":
-        gpus = 1 if run.config.get("device") == "cuda" else 0
+        gpus = 1 if str(run.config.get("device", "cpu")).startswith("cuda") else 0
         return launch_ray(store.path, run_id, gpus=gpus, address=ray_address)
     return launch_local(store.path, run_id)
 
