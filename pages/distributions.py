@@ -1,11 +1,16 @@
-"""Architecture distributions: anytime weights, regret and edge dependence of stored supernet runs."""
+"""Architecture distributions: anytime weights, regret and edge dependence of stored supernet runs;
+launch a run as a background job and watch it."""
 
 import streamlit as st
 
 from nasviz.distributions import figures as F
+from nasviz.distributions.learners import METHODS, UNAS_ESTIMATORS
 from nasviz.errors import NasvizError
+from nasviz.search.store import default_db_path
 from nasviz.viz import distributions as D
 from nasviz.viz.markdown import escape_markdown
+
+JOB, HANDLE = "dist_job", "dist_job_handle"
 
 
 @st.cache_resource(show_spinner=False)
@@ -14,8 +19,8 @@ def runs_index():
 
 
 @st.cache_resource(show_spinner=False)
-def runs(names: tuple[str, ...]):
-    return D.load_runs(runs_index(), names)
+def runs(names: tuple[str, ...], db: str):  # folder runs and complete store runs never change
+    return D.load_runs({**runs_index(), **D.store_runs(db)}, names)
 
 
 st.title("Architecture distributions")
@@ -27,20 +32,101 @@ st.markdown(
     "show whether edges are chosen independently."
 )
 
-index = runs_index()
+# -- launch a run as a background job ---------------------------------------------------------
+db = default_db_path()
+with st.expander("Launch a run (background job)", expanded=JOB in st.session_state):
+    c1, c2, c3, c4 = st.columns(4)
+    method = c1.selectbox("Method", list(METHODS), index=list(METHODS).index("vimnas"), key="dist_new_method")
+    seed = int(c2.number_input("Seed", 0, 10_000, 0, key="dist_new_seed"))
+    epochs = int(c3.number_input("Epochs (14 steps each on digits)", 1, 100, 3, key="dist_new_epochs"))
+    max_steps = int(c4.number_input("Stop after steps (0: all)", 0, 100_000, 0, key="dist_new_max_steps"))
+    c1, c2, c3, c4 = st.columns(4)
+    lam = c1.number_input("UNAS lambda (Eq. 8)", value=0.5, step=0.1, key="dist_new_lambda",
+                          disabled=method != "unas")
+    estimator = c2.selectbox("UNAS estimator", list(UNAS_ESTIMATORS), key="dist_new_estimator",
+                             disabled=method != "unas")
+    dataset = c3.text_input("Data", "digits", key="dist_new_dataset",
+                            help="'digits' (scikit-learn, offline) or a CIFAR-10 python-version folder.")
+    backend = c4.selectbox("Backend", ["local", "ray"], key="dist_new_backend",
+                           help="local: a detached worker process; ray: a Ray task.")
+    st.caption(f"The run is stored in {db} (NASVIZ_DB picks another file); `nasviz search list` and the Search "
+               "runs page list it too.")
+    if st.button("Launch", type="primary", key="dist_launch"):
+        try:
+            with st.spinner("Checking the inputs and the data, starting the worker..."):
+                path, rid, handle = D.launch(method, seed=seed, epochs=epochs, max_steps=max_steps, lam=lam,
+                                             estimator=estimator, dataset=dataset, backend=backend, db=db)
+            st.session_state[JOB] = {"db": str(path), "id": rid, "shown": False}
+            st.session_state[HANDLE] = handle
+            st.success(f"Started run #{rid} in the background.")
+        except NasvizError as e:
+            st.error(escape_markdown(e))
+
+job = st.session_state.get(JOB)
+if job:
+    try:
+        running = not D.job_status(job["db"], job["id"])[0].state.finished
+    except NasvizError as e:
+        st.error(escape_markdown(e))
+        running = False
+
+    @st.fragment(run_every=1.0 if running else None)
+    def watch() -> None:
+        from nasviz.search import jobs as J
+
+        handle = st.session_state.get(HANDLE)
+        if isinstance(handle, J.LocalJob):
+            handle.poll()  # reaps the worker; one that died leaves its run failed
+        run, part = D.job_status(job["db"], job["id"])
+        st.progress(min(1.0, run.progress / run.budget),
+                    text=f"Run #{run.id} {run.strategy} seed {run.seed}: step {run.progress}/{run.budget} "
+                         f"[{run.state.value}]")
+        if run.error:
+            st.error(escape_markdown(f"Run #{run.id} failed: {run.error}"))
+            if run.traceback:
+                with st.expander(f"Traceback of run #{run.id}"):
+                    st.code(run.traceback)
+        if not run.state.finished and st.button("Cancel the run", key="dist_cancel"):
+            from nasviz.search.store import Store
+
+            with Store(job["db"], create=False) as s:
+                s.request_cancel(run.id)
+            st.info("Cancel requested: the worker stops after its current step.")
+        if part is not None and run.state.value != "complete":
+            st.plotly_chart(F.anytime_weights_figure([part], per_epoch=False), key="dist_live_weights")
+            st.caption(f"Anytime weights of run #{run.id} so far ({part.steps} steps); its cell now: "
+                       f"{part.final_cell().to_str()}, CIFAR-10 regret {part.regret('cifar10')[-1]:.2f}.")
+        if running and run.state.finished:
+            st.rerun()  # the whole page: the finished run joins the stored runs below
+
+    watch()
+
+# -- stored runs ------------------------------------------------------------------------------
+try:
+    stored = D.store_runs(db)
+except NasvizError as e:
+    st.error(escape_markdown(e))
+    stored = {}
+index = {**runs_index(), **stored}
 if not index:
-    st.info("No stored distribution runs in benchmarks/results/distribution_runs/: run "
-            "`python benchmarks/bench_distributions.py` or `nasviz distribution run`.")
+    st.info("No stored distribution runs in benchmarks/results/distribution_runs/ or the run database: launch "
+            "one above, or run `python benchmarks/bench_distributions.py` or `nasviz distribution run`.")
     st.stop()
 names = list(index)
 default = [n for n in names if n.endswith("-seed0") and "@" not in n]
-chosen = st.multiselect("Runs", names, default=default, key="dist_runs",
-                        help="<method>[@variant]-seed<N>; from benchmarks/results/distribution_runs/.")
+if job and not job["shown"]:  # the run launched here, once complete, joins the chosen runs
+    mine = [n for n, v in stored.items() if isinstance(v, D.StoredRun) and v.run_id == job["id"]]
+    if mine:
+        st.session_state["dist_runs"] = [n for n in st.session_state.get("dist_runs", default) if n in index] + mine
+        job["shown"] = True
+chosen = st.multiselect("Runs", names, default=None if "dist_runs" in st.session_state else default, key="dist_runs",
+                        help="<method>[@variant]-seed<N> from benchmarks/results/distribution_runs/; "
+                             "<method>@run<ID>-seed<N> from the run database.")
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()
 with st.spinner("Loading runs..."):
-    rs = runs(tuple(chosen))
+    rs = runs(tuple(chosen), str(db))
 
 c1, c2, c3 = st.columns(3)
 edge_labels = list(F.EDGE_LABELS)

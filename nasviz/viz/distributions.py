@@ -4,6 +4,10 @@ Runs are folders ``<root>/<variant>-seed<N>/`` (``result.json`` + ``history.npz`
 ``nasviz distribution run`` / ``benchmarks/bench_distributions.py``; the benchmark's runs live
 in ``benchmarks/results/distribution_runs/``. A variant (``darts@lr0.03``) is the method plus
 the tag its runs were made with; figures group by it.
+
+Runs recorded in the run database (``nasviz distribution run``, or a background job launched
+from the app, :mod:`nasviz.distributions.job`) are listed by :func:`store_runs` as
+``<method>@run<ID>-seed<N>``: each is its own variant.
 """
 
 from __future__ import annotations
@@ -38,14 +42,76 @@ def variant(name: str) -> str:
     return m["variant"] if m else name
 
 
-def load_runs(runs: dict[str, Path], names) -> list:
+@dataclasses.dataclass(frozen=True)
+class StoredRun:
+    """A complete distribution run in a run database."""
+
+    db: str
+    run_id: int
+
+
+def store_runs(db: Path | str | None = None) -> dict[str, StoredRun]:
+    """``{"<method>@run<ID>-seed<N>": StoredRun}`` for the complete distribution runs in ``db`` (oldest first).
+
+    ``db`` None: the default run database. A missing database lists nothing; a foreign file raises.
+    """
+    from nasviz.distributions.job import STRATEGY_PREFIX, list_distribution_runs
+    from nasviz.search.store import RunState, Store, check_db_file, default_db_path
+
+    path = Path(db) if db is not None else default_db_path()
+    if not check_db_file(path):
+        return {}
+    with Store(path, create=False) as st:
+        runs = list_distribution_runs(st, RunState.COMPLETE)
+    return {f"{r.strategy.removeprefix(STRATEGY_PREFIX)}@run{r.id}-seed{r.seed}": StoredRun(str(path), r.id)
+            for r in reversed(runs)}
+
+
+def load_runs(runs: dict[str, Path | StoredRun], names) -> list:
     """The named runs as RunResults whose ``method`` is their variant (e.g. ``darts@lr0.03``)."""
-    from nasviz.distributions.results import load_run
+    from nasviz.distributions.results import load_run, load_run_from_store
 
     out = []
     for n in names:
         if n not in runs:
             raise NasvizError(f"no distribution run {n!r}; available: {', '.join(runs)}")
-        r = load_run(runs[n])
+        src = runs[n]
+        r = load_run_from_store(src.run_id, src.db) if isinstance(src, StoredRun) else load_run(src)
         out.append(dataclasses.replace(r, method=variant(n)))
     return out
+
+
+def launch(method: str, *, seed: int = 0, epochs: int = 3, max_steps: int | None = None, lam: float = 0.5,
+           estimator: str = "rebar", dataset: str = "digits", device: str = "auto", backend: str = "local",
+           db: Path | str | None = None):
+    """Validate and start one distribution run as a background job, as ``nasviz distribution run --detach``.
+
+    Returns ``(db path, run id, handle)``; nothing is written when an input is refused.
+    """
+    from nasviz.distributions import job as DJ
+    from nasviz.distributions.learners import LearnerConfig
+    from nasviz.distributions.run import SearchConfig
+    from nasviz.search.store import Store, check_db_file, default_db_path
+
+    if lam is None or lam < 0:
+        raise NasvizError(f"lambda must be >= 0 (the weight of |L_val - L_train| in UNAS Eq. 8); got {lam}")
+    cfg = SearchConfig(method=method, seed=int(seed), epochs=int(epochs), dataset=str(dataset).strip() or "digits",
+                       device=device, max_steps=None if not max_steps else int(max_steps),
+                       learner=LearnerConfig(lam=float(lam), estimator=estimator))
+    job = DJ.validate_job(cfg, backend=backend)
+    path = Path(db) if db is not None else default_db_path()
+    check_db_file(path)
+    with Store(path, create=True) as st:
+        rid, handle = DJ.submit(st, job)
+    return path, rid, handle
+
+
+def job_status(db: Path | str, run_id: int):
+    """``(run, partial RunResult or None)`` of a distribution run, reaping a dead worker first."""
+    from nasviz.distributions.job import partial_result
+    from nasviz.search.jobs import reap_stale
+    from nasviz.search.store import Store
+
+    with Store(db, create=False) as st:
+        reap_stale(st)
+        return st.get_run(run_id), partial_result(st, run_id)

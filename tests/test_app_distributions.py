@@ -1,0 +1,133 @@
+"""The distributions page launching and watching real background runs (AppTest, own tmp run database)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nasviz.search.store import RunState, Store
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = str(REPO / "pages" / "distributions.py")
+
+
+def _run(at: AppTest | None = None) -> AppTest:
+    if at is None:
+        at = AppTest.from_file(PAGE, default_timeout=300)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _arr(v) -> np.ndarray:
+    """A Plotly JSON array: a list, or a typed array {"dtype", "bdata" (base64)}."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v, dtype=float)
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+@pytest.fixture()
+def db(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("NASVIZ_DB", str(path))
+    monkeypatch.setenv("NASVIZ_HOME", str(tmp_path / "home"))
+    return path
+
+
+def _runs(db: Path):
+    with Store(db, create=False) as s:  # a fresh connection per poll, as the page opens one
+        return s.list_runs()
+
+
+def _wait(db: Path, until, timeout=180):
+    t_end = time.monotonic() + timeout
+    while True:
+        runs = _runs(db)
+        if until(runs[0]):
+            return runs[0]
+        assert time.monotonic() < t_end, runs[0]
+        time.sleep(0.3)
+
+
+def test_launch_a_background_run_and_see_it_among_the_stored_runs_when_complete(db):
+    at = _run()
+    before = len(at.multiselect(key="dist_runs").value)
+    at.selectbox(key="dist_new_method").set_value("gumbel")
+    at.number_input(key="dist_new_seed").set_value(3)
+    at.number_input(key="dist_new_max_steps").set_value(3)
+    at.button(key="dist_launch").click()
+    _run(at)
+    assert not _errors(at), _errors(at)
+    run = _runs(db)[0]
+    assert run.strategy == "distribution-gumbel" and run.seed == 3 and run.budget == 3
+    assert at.session_state["dist_job"]["id"] == run.id
+    run = _wait(db, lambda r: r.state.finished)
+    assert run.state == RunState.COMPLETE, run.traceback
+    _run(at)  # the next poll sees it finished: the page lists and plots it
+    name = f"gumbel@run{run.id}-seed3"
+    chosen = at.multiselect(key="dist_runs").value
+    assert name in chosen and len(chosen) == before + 1
+    summary = at.dataframe[0].value.set_index("run")
+    assert summary.at[name, "final cell"] == run.stats["final_cell"]
+    assert summary.at[name, "regret"] == pytest.approx(round(run.stats["final_regret"]["cifar10"], 2))
+    weights = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(weights["data"]) == len(chosen) * 6 * 5
+    assert any("step 3/3 [complete]" in p.proto.text for p in at.get("progress"))
+
+
+def test_watch_a_running_run_live_and_cancel_it(db):
+    at = _run()
+    at.selectbox(key="dist_new_method").set_value("vimnas")
+    at.number_input(key="dist_new_epochs").set_value(100)  # 1,400 steps: still running when cancelled
+    at.button(key="dist_launch").click()
+    _run(at)
+    assert not _errors(at), _errors(at)
+    run = _wait(db, lambda r: r.progress >= 2 or r.state.finished)
+    assert run.state == RunState.RUNNING
+    _run(at)
+    text = [p.proto.text for p in at.get("progress")][0]
+    assert text.startswith(f"Run #{run.id} distribution-vimnas seed 0: step ") and "/1400 [running]" in text
+    live = json.loads(at.get("plotly_chart")[0].proto.spec)  # the anytime weights so far
+    x, y = _arr(live["data"][0]["x"]), _arr(live["data"][0]["y"])
+    assert len(live["data"]) == 6 * 5 and len(x) >= 3 and list(x) == list(range(len(x)))  # initial + steps
+    with Store(db, create=False) as s:
+        run = s.get_run(run.id)
+        steps = s.trials(run.id)
+    assert y[0] == pytest.approx(run.stats["initial_probs"][0][0])  # edge 0, op 0 before any step
+    assert list(y[1:]) == pytest.approx([t.extra["probs"][0][0] for t in steps[:len(x) - 1]])
+    at.button(key="dist_cancel").click()
+    _run(at)
+    assert any("Cancel requested" in i.value for i in at.info)
+    run = _wait(db, lambda r: r.state.finished)
+    assert run.state == RunState.CANCELLED and 2 <= run.progress < 1400
+    _run(at)
+    assert "/1400 [cancelled]" in [p.proto.text for p in at.get("progress")][0]
+    assert all(b.key != "dist_cancel" for b in at.button)  # nothing left to cancel
+
+
+@pytest.mark.parametrize("widget, value, message", [
+    ("dist_new_dataset", "/nonexistent/cifar-10-batches-py", "does not exist"),
+    ("dist_new_lambda", -1.0, "lambda must be >= 0"),
+])
+def test_bad_input_is_shown_and_nothing_is_written(db, widget, value, message):
+    at = _run()
+    at.selectbox(key="dist_new_method").set_value("unas")
+    _run(at)
+    if widget == "dist_new_dataset":
+        at.text_input(key=widget).set_value(value)
+    else:
+        at.number_input(key=widget).set_value(value)
+    at.button(key="dist_launch").click()
+    _run(at)
+    assert any(message in e for e in _errors(at)), _errors(at)
+    assert not db.exists() and "dist_job" not in at.session_state
