@@ -23,6 +23,25 @@ import streamlit as st
 
 from nasviz.viz.diagrams import dot_available, render
 
+def _leave_legacy_pages_mode() -> None:
+    """Run every session through app.py, also the first one of a fresh server opened on a page URL.
+
+    Streamlit (1.67: ``PagesManager.uses_pages_directory``, ``script_runner._mpa_v1``) serves a
+    session from its legacy ``pages/``-folder mode until some session in the process has called
+    ``st.navigation``: a shared link such as ``/latent_map?...`` opened first on a fresh server
+    would run the page without app.py (no wide layout, no sidebar choices, a menu of file names
+    with this module in it). The first page to import this module in that mode switches the
+    legacy mode off and reruns, now through app.py, on the same page and query string.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()
+
 FORMAT = "figure_format"  # session-state key of the sidebar's PNG/SVG choice (set in app.py)
 FORMATS = ("png", "svg")
 
