@@ -131,3 +131,20 @@ def test_bad_input_is_shown_and_nothing_is_written(db, widget, value, message):
     _run(at)
     assert any(message in e for e in _errors(at)), _errors(at)
     assert not db.exists() and "dist_job" not in at.session_state
+
+
+def test_the_search_runs_page_lists_a_distribution_run_with_its_steps(db):
+    from nasviz.distributions.learners import LearnerConfig
+    from nasviz.distributions.run import SearchConfig, run_search
+
+    r = run_search(SearchConfig(method="gumbel", seed=1, batch_size=16, channels=4, max_steps=2, mi_samples=0,
+                                device="cpu", learner=LearnerConfig(surrogate_samples=500)))
+    rid = r.save_to_store(db)
+    at = AppTest.from_file(str(REPO / "pages" / "runs.py"), default_timeout=300)
+    _run(at)
+    table = at.dataframe[0].value.set_index("id")
+    assert table.at[rid, "strategy"] == "distribution-gumbel" and table.at[rid, "state"] == "complete"
+    assert table.at[rid, "progress"] == 2 and table.at[rid, "dataset"] == "digits"
+    trials = at.dataframe[1].value  # the chosen run's (the only one's) steps
+    assert len(trials) == 2 and list(trials["index"]) == r.derived_index[1:].tolist()
+    assert list(trials["value"]) == pytest.approx(r.test_acc["cifar10"][1:].tolist())
