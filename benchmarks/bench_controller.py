@@ -384,7 +384,8 @@ def main_nb101(args) -> None:
     result = {
         "space": "nb101",
         "reward": ctrls["supervised"][0][1]["reward"],
-        "table": bench.summary()["source"],
+        "table": ("imported official NB101 table" if bench.meta.get("kind") == "official" else
+                  f"embedded real 30,001-cell sample (`{bench.path.relative_to(ROOT) if bench.path.is_relative_to(ROOT) else bench.path.name}`)"),
         "n_archs": args.n_archs, "n_pairs": args.n_pairs, "seed": args.seed,
         "table1": both["spearman"], "table1_distinct_pairs": both["spearman_distinct"],
         "table1_seconds": round(table_s, 1),
@@ -405,7 +406,7 @@ def markdown_nb101(r: dict) -> str:
     lines = [
         "## ENAS controller study (paper 001, Adam & Lorraine) on NB101",
         "",
-        f"Reward `{r['reward']}` from the {r['table']} table. Controllers: `models/nb101-controller-<kind>/seed<N>/`, "
+        f"Reward `{r['reward']}` from the {r['table']}. Controllers: `models/nb101-controller-<kind>/seed<N>/`, "
         "26 decisions per cell (for vertices 1..6: the op of an interior vertex, then one input bit per earlier "
         "vertex; `nasviz/controllers/nb101.py`). Sequences outside the space (no input -> output path, more than 9 "
         "edges after pruning) get reward 0 during training; valid cells missing from the 30,001-cell sample get the "
@@ -462,13 +463,15 @@ def sentence_nb101(r: dict) -> str:
     t = r["table1"]["rows"]
     co = {k: t[k]["measures"]["common_ops"]["mean"] for k in t}
     ad = {k: t[k]["measures"]["abs_acc_diff"]["mean"] for k in t}
-    return (f"With our shortened schedule the collapse without the buffer {'is' if v['collapse_without_buffer'] else 'is not'} "
-            f"reproduced (per-neuron variance of h over sampled cells: unsupervised {n['hidden_var_unsup']:.1e} vs "
-            f"supervised {n['hidden_var_sup']:.1e}; past-dependence {n['tv_unsup']:.4f} vs {n['tv_sup']:.4f}), and the "
-            f"Table 1 separation {'is' if v['separation_with_buffer'] else 'is not'} (Spearman with # common ops: "
-            f"supervised {co['supervised']:+.3f} vs unsupervised {co['unsupervised']:+.3f}, paper -0.404 vs -0.315; "
-            f"with |acc diff|: {ad['supervised']:+.3f} vs {ad['unsupervised']:+.3f}, paper +0.163 vs -0.001).")
-
+    collapse = "is" if v["collapse_without_buffer"] else "is not"
+    separation = "is" if v["separation_with_buffer"] else "is not"
+    join = "and" if v["collapse_without_buffer"] == v["separation_with_buffer"] else "but"
+    return (f"With our shortened schedule the collapse without the buffer {collapse} reproduced (per-neuron variance "
+            f"of h over sampled cells: unsupervised {n['hidden_var_unsup']:.1e} vs supervised {n['hidden_var_sup']:.1e}; "
+            f"past-dependence {n['tv_unsup']:.4f} vs {n['tv_sup']:.4f}), {join} the Table 1 separation {separation} "
+            f"(Spearman with # common ops: supervised {co['supervised']:+.3f} vs unsupervised {co['unsupervised']:+.3f}, "
+            f"paper -0.404 vs -0.315; with |acc diff|: {ad['supervised']:+.3f} vs {ad['unsupervised']:+.3f}, paper "
+            "+0.163 vs -0.001).")
 
 if __name__ == "__main__":
     main()

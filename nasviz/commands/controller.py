@@ -199,7 +199,7 @@ def embed(
     space = _check_space(space)
     torch.set_num_threads(1)
     folder = Path(out) if out else embeddings_dir()
-    for kind in tqdm(A.KINDS, desc="hidden states of every cell"):
+    for kind in tqdm(A.KINDS, desc="hidden states of every cell" if space == "nb201" else "hidden states of the table cells"):
         cands = io.list_checkpoints(space, kind)
         if seed is not None:
             cands = [c for c in cands if c.name == f"seed{seed}"]
