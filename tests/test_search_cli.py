@@ -44,6 +44,11 @@ def invoke(*args):
     (["--strategy", "region"], "needs a region"),
     (["--strategy", "reinforce", "--space", "nb101"], "no controller for space 'nb101'"),
     (["--strategy", "arch2vec-bo", "--param", "embedding=no-such-model"], "no embedding 'no-such-model'"),
+    (["--strategy", "random", "--device", "tpu"], "unknown device 'tpu'; accepted: cpu, cuda"),
+    (["--strategy", "evolution", "--device", "cuda"],
+     "strategy 'evolution' computes nothing with torch, so device 'cuda' would have no effect; use device cpu"),
+    (["--strategy", "arch2vec-bo", "--param", "embedding=onehot", "--device", "cuda"],
+     "computes nothing with torch with surrogate 'gp'"),
 ])
 def test_bad_input_is_refused_before_writing(tmp_path, args, message):
     db = tmp_path / "runs.sqlite"
@@ -51,6 +56,28 @@ def test_bad_input_is_refused_before_writing(tmp_path, args, message):
     assert isinstance(r.exception, NasvizError), r.output
     assert message in str(r.exception)
     assert not db.exists() and list(tmp_path.iterdir()) == []
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(_cuda(), reason="the error of a machine without CUDA (this one has a GPU)")
+@pytest.mark.parametrize("args", [
+    ["--strategy", "reinforce"],
+    ["--strategy", "arch2vec-rl", "--param", "embedding=onehot"],
+    ["--strategy", "dense", "--param", "embedding=onehot"],
+    ["--strategy", "arch2vec-bo", "--param", "embedding=onehot", "--param", "surrogate=dngo"],
+])
+def test_cuda_without_a_gpu_is_refused_before_writing(tmp_path, args):
+    db = tmp_path / "runs.sqlite"
+    p = cli("run", *args, "--budget", "5", "--device", "cuda", "--db", str(db))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.startswith("error: device cuda: no CUDA device is visible to torch on this machine"), p.stderr
+    assert "use --device cpu" in p.stderr
+    assert list(tmp_path.iterdir()) == []  # no store file, no log folder
 
 
 def _region(tmp_path, obj, name="region.json"):

@@ -9,6 +9,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the ray backend needs the 'ray' package (pip install ray==2.60.0)")
 
+from nasviz.errors import NasvizError  # noqa: E402
 from nasviz.search import jobs as J  # noqa: E402
 from nasviz.search.runs import validate_config  # noqa: E402
 from nasviz.search.store import RunState, Store  # noqa: E402
@@ -43,3 +44,14 @@ def test_same_seeded_runs_on_ray_and_local_workers(tmp_path, local_ray):
         a = [(t.cell_index, t.value) for t in store.trials(rid_local)]
         b = [(t.cell_index, t.value) for t in store.trials(rid_ray)]
         assert len(a) == 40 and a == b
+
+
+def test_cuda_run_on_a_ray_cluster_without_gpus_is_refused_before_storing(tmp_path, local_ray):
+    """device cuda asks Ray for one GPU per task; a cluster with none is refused, nothing stored."""
+    store = Store(tmp_path / "runs.sqlite")
+    assert ray.cluster_resources().get("GPU", 0) == 0  # the local instance of this test has no GPU
+    cfg = validate_config("reinforce", "nb201", "cifar10", budget=10, seed=0, device="cuda", backend="ray")
+    assert cfg.device == "cuda"  # the submitting machine needs no GPU for a ray run
+    with pytest.raises(NasvizError, match="the Ray cluster at local has no GPU"):
+        J.submit(store, cfg)
+    assert store.list_runs() == []

@@ -60,6 +60,32 @@ def test_seeded_budgeted_and_resumable(name):
     assert [t.value for t in resumed.trials] == [t.value for t in full.trials[17:]]
 
 
+def test_seeded_run_does_not_depend_on_the_callers_thread_count():
+    """A run computes with one thread whatever the caller set, and gives the caller its setting back.
+
+    Without the pin, the REINFORCE controller after 100 trials differs by ~1e-7 between 1 and 2
+    torch threads (the LSTM's matrix products split their sums by thread), and a long run's
+    trials diverge (a resumed worker at 1 thread vs a 2-thread process, after ~566 trials).
+    """
+    import torch
+
+    saved = torch.get_num_threads()
+    cfg = validate_config("reinforce", "nb201", "cifar10", budget=100, seed=5)
+    out = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            problem, s = build(cfg)
+            res = run_loop(problem, s, cfg.budget)
+            assert torch.get_num_threads() == threads
+            out.append(([t.cell_index for t in res.trials], [q.detach().clone() for q in s.controller.parameters()]))
+    finally:
+        torch.set_num_threads(saved)
+    (cells1, w1), (cells2, w2) = out
+    assert cells1 == cells2
+    assert all(torch.equal(a, b) for a, b in zip(w1, w2))  # bit for bit
+
+
 def test_replay_of_foreign_history_is_refused():
     cfg = validate_config("evolution", "nb201", "cifar10", budget=20, seed=1)
     a = trials_of(cfg)
@@ -149,6 +175,13 @@ def test_dense_sampling_switches_and_eq4_region():
     off = STRATEGIES["dense"](problem, np.random.default_rng(0), embedding="onehot", epochs=20, dense=False)
     run_loop(problem, off, 40)
     assert off.sampled["region"] == 0 and off.sampled["edge"] == 0 and off.sampled["anywhere"] > 0
+
+
+def test_dense_default_embedding_is_the_shipped_disentangled_beta_vae():
+    cfg = validate_config("dense", "nb201", "cifar10", budget=5)  # builds once: the embedding must exist
+    assert cfg.params["embedding"] == "bvae-beta1"
+    _, s = build(cfg)
+    assert s.Z.shape == (15625, 26)  # nb201-bvae-beta1: 26 latent dimensions, one row per cell
 
 
 def test_region_search_samples_inside_the_region():

@@ -145,16 +145,11 @@ def run(
     params = _parse_params(param)
     configs = [validate_config(strategy, space, dataset, budget, seed=seed0 + k, params=params, region=region,
                                device=device, backend=backend, preflight=(k == 0)) for k in range(seeds)]
-    if configs[0].device == "cuda":
-        try:
-            import torch
-
-            if not torch.cuda.is_available():
-                raise NasvizError("--device cuda: no CUDA device is visible to torch on this machine; use --device cpu")
-        except ImportError:
-            raise NasvizError("--device cuda needs torch") from None
+    # --device cuda: validate_config refused it already on the local backend without a CUDA device
     if configs[0].backend == "ray" and not J.ray_available():
         raise NasvizError("--backend ray needs the 'ray' package (pip install ray==2.60.0); or use --backend local")
+    if configs[0].backend == "ray" and configs[0].device == "cuda":
+        J.ray_gpu_check(ray_address)  # a cluster without GPUs: refused before the store is opened
     check_db_file(Path(db) if db is not None else default_db_path())  # refuse a foreign file before writing
     store = _open_store(db, create=True)
     run_ids, handles = [], []

@@ -317,8 +317,25 @@ def launch_ray(db_path: str | Path, run_id: int, *, gpus: float = 0, address: st
 
 
 # -- submit / wait / reap ------------------------------------------------------------------------
+def ray_gpu_check(address: str | None = None) -> float:
+    """The GPUs of the Ray cluster, or a :class:`NasvizError` when it has none (a cuda run would never start)."""
+    ray = init_ray(address)
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    if gpus < 1:
+        raise NasvizError("device cuda on the ray backend: the Ray cluster at "
+                          f"{address or os.environ.get(RAY_ADDRESS_ENV) or os.environ.get('RAY_ADDRESS') or 'local'} "
+                          "has no GPU (ray.cluster_resources() lists none); use --device cpu or a cluster with GPUs")
+    return gpus
+
+
 def submit(store: Store, config, *, launch: bool = True, ray_address: str | None = None):
-    """Store a validated :class:`~nasviz.search.runs.RunConfig` as a queued run and start its worker."""
+    """Store a validated :class:`~nasviz.search.runs.RunConfig` as a queued run and start its worker.
+
+    A cuda run on the ray backend asks the cluster for one GPU per task; a cluster without
+    GPUs is refused here, before the run is stored (the task would wait forever).
+    """
+    if launch and getattr(config, "backend", "local") == "ray" and getattr(config, "device", "cpu") == "cuda":
+        ray_gpu_check(ray_address)
     run_id = store.create_run(strategy=config.strategy, space=config.space, dataset=config.dataset,
                               budget=config.budget, seed=config.seed, config=config.to_dict())
     if not launch:

@@ -9,6 +9,10 @@ or a cell already queried in this run costs nothing; each is counted in
 ``history`` (the stored trials of an interrupted run) is replayed through the same
 sequence: proposal ``n`` must be the stored trial ``n`` (else
 :class:`ReplayMismatch`), and its stored value is told instead of a new query.
+
+The loop runs with one compute thread (:func:`nasviz.search.numerics.one_thread`), as
+strategies are built by :func:`nasviz.search.runs.build`: a seeded run gives the same
+trials in a worker, in a benchmark and in a caller's process whatever its thread count.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 from nasviz.errors import NasvizError
+from nasviz.search.numerics import one_thread
 from nasviz.search.store import Trial, TrialState
 from nasviz.search.strategies import Invalid, Strategy
 
@@ -67,6 +72,11 @@ def run_loop(
     max_stall: int = MAX_STALL,
 ) -> LoopResult:
     """Drive ``strategy`` until ``budget`` distinct cells were queried (stored ones included)."""
+    with one_thread():
+        return _run_loop(problem, strategy, budget, history, on_trial, check_cancel, max_stall)
+
+
+def _run_loop(problem, strategy, budget, history, on_trial, check_cancel, max_stall) -> LoopResult:
     if int(budget) <= 0:
         raise NasvizError(f"budget must be a positive number of queries; got {budget}")
     replay = [t for t in history if t.state == TrialState.COMPLETE]

@@ -58,9 +58,14 @@ def validate_config(
     With ``preflight`` the strategy is built once (and discarded), so what only shows when
     it is built -- a missing embedding or checkpoint, a space the controller does not
     know -- is refused here rather than leaving a failed run in the store.
+
+    ``device="cuda"`` is refused for a strategy that computes nothing with torch (with
+    these parameters), and, on the local backend, when torch sees no CUDA device here.
+    A Ray run's GPU is checked against the cluster by :func:`nasviz.search.jobs.submit`
+    (the submitting machine need not have one); its preflight builds on the CPU.
     """
     from nasviz.search.problem import DATASETS, PROTOCOLS
-    from nasviz.search.strategies import get_strategy
+    from nasviz.search.strategies import STRATEGIES, get_strategy
 
     cls = get_strategy(strategy)
     sp = str(space).strip().lower()
@@ -96,6 +101,16 @@ def validate_config(
     if sd < 0:
         raise NasvizError(f"seed must be >= 0; got {seed}")
     resolved = cls.resolve_params(dict(params or {}), sp)
+    if dev != "cpu" and not cls.computes_on_device(resolved):
+        on = ", ".join(n + (" (surrogate dngo)" if n == "arch2vec-bo" else "")
+                       for n, c in sorted(STRATEGIES.items()) if c.uses_device)
+        why = " with surrogate 'gp' (scikit-learn)" if cls.name == "arch2vec-bo" else ""
+        raise NasvizError(f"strategy {cls.name!r} computes nothing with torch{why}, so device {dev!r} would have "
+                          f"no effect; use device cpu (cuda applies to {on})")
+    if dev == "cuda" and be == "local":
+        from nasviz.search.numerics import check_device
+
+        check_device(dev)
     reg = None
     if region is not None:
         from nasviz.search.region import load_region
@@ -113,12 +128,18 @@ def validate_config(
         region_mask(reg, sp)
     json.dumps(cfg.to_dict())  # must be storable
     if preflight:
-        build(cfg)
+        build(RunConfig(**{**cfg.to_dict(), "device": "cpu"}) if be == "ray" else cfg)
     return cfg
 
 
 def build(cfg: RunConfig | dict):
-    """``(problem, strategy)`` for a stored configuration; the strategy is seeded from ``cfg.seed``."""
+    """``(problem, strategy)`` for a stored configuration; the strategy is seeded from ``cfg.seed``.
+
+    The strategy is built with one compute thread (:mod:`nasviz.search.numerics`), as
+    :func:`nasviz.search.loop.run_loop` runs it: what a constructor computes (e.g. the
+    FLOPs predictor of dense sampling) is the same in every process.
+    """
+    from nasviz.search.numerics import one_thread
     from nasviz.search.problem import make_problem
     from nasviz.search.strategies import get_strategy
 
@@ -132,4 +153,6 @@ def build(cfg: RunConfig | dict):
         kwargs["region"] = cfg.region
     if getattr(cls, "uses_device", False):
         kwargs["device"] = cfg.device
-    return problem, cls(problem, rng, **kwargs)
+    with one_thread(torch=getattr(cls, "uses_device", False)):
+        strategy = cls(problem, rng, **kwargs)
+    return problem, strategy

@@ -45,11 +45,22 @@ class Strategy(abc.ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     #: True when the strategy needs a pretrained latent model / embedding
     latent: ClassVar[bool] = False
+    #: True when the strategy computes with torch and takes ``device`` ("cpu" or "cuda")
+    uses_device: ClassVar[bool] = False
 
-    def __init__(self, problem, rng: np.random.Generator, **params: Any) -> None:
+    def __init__(self, problem, rng: np.random.Generator, *, device: str = "cpu", **params: Any) -> None:
         self.problem = problem
         self.rng = rng
         self.params = self.resolve_params(params, problem.space_name)
+        self.device = str(device).strip().lower()
+        if self.device != "cpu" and not self.computes_on_device(self.params):
+            raise NasvizError(f"strategy {self.name!r} computes nothing with torch with these parameters, so "
+                              f"device {device!r} would have no effect; use device cpu")
+
+    @classmethod
+    def computes_on_device(cls, params: dict[str, Any]) -> bool:
+        """Whether ``device`` changes where this strategy computes, for resolved ``params``."""
+        return cls.uses_device
 
     @classmethod
     def resolve_params(cls, params: dict[str, Any], space_name: str) -> dict[str, Any]:

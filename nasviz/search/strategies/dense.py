@@ -27,9 +27,15 @@ once to the FLOPs of 2,000 random cells. ``flops_limit`` F defaults to the large
 FLOPs in the space (no limit; the edge is then the most expensive cells, the paper's
 "deeper and higher-FLOPs networks" prior). Switches (paper Table 3): ``dense=False``
 sets eps1 = eps2 = 0 (candidates from the whole space, still screened); the
-"disentangled" switch is the choice of embedding (a beta-VAE with beta > 0 vs beta = 0).
+"disentangled" switch is the choice of embedding (a beta-VAE with beta > 0 vs beta = 0):
+the default ``embedding`` is ``bvae-beta1`` (``<space>-bvae-beta1``, the shipped
+disentangled beta-VAE), ``bvae-beta0`` is the entangled arm.
 The paper's sigma = 0.05 is in its own latent units; ours are standardised (unit
 variance per dimension), hence the default sigma = 0.25.
+
+``device`` ("cpu" or "cuda") is where the predictors train and where Eq. 7's
+gradients are taken; their initial weights come from the seeded CPU generator on every
+device. Decoding (nearest cell) and sampling stay in numpy.
 
 RegionSearch (``region``): the same loop with the user's region (a box or lasso in a
 2-D projection, or intervals on latent dimensions; :mod:`nasviz.search.region`) as the
@@ -62,9 +68,10 @@ def _check_eps(params: dict, name: str) -> None:
 class DenseSampling(Strategy):
     name = "dense"
     latent = True
+    uses_device = True
     takes_region = False
     defaults: dict[str, Any] = {
-        "embedding": "beta-vae", "n_init": 16, "candidates": 100, "per_round": 4, "moves": 1, "top_k": 3,
+        "embedding": "bvae-beta1", "n_init": 16, "candidates": 100, "per_round": 4, "moves": 1, "top_k": 3,
         "sigma": 0.25, "eps1": 0.5, "eps2": 0.1, "dense": True, "flops_limit": None, "flops_edge": 0.1,
         "tau": 0.0, "eta1": 0.5, "eta2": 0.0, "semi_weight": 0.1, "hidden": 64, "epochs": 100,
     }
@@ -88,10 +95,13 @@ class DenseSampling(Strategy):
         super().__init__(problem, rng, **params)
         import torch
 
+        from nasviz.search.numerics import torch_device
+
         self.torch = torch
+        self.dev = torch_device(self.device)
         p = self.params
         self.Z = standardized_embedding(problem, p["embedding"])
-        self.Zt = torch.as_tensor(self.Z, dtype=torch.float32)
+        self.Zt = torch.as_tensor(self.Z, dtype=torch.float32, device=self.dev)
         self.sqn = (self.Z**2).sum(axis=1)
         self.n = self.Z.shape[0]
         self.gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
@@ -122,7 +132,7 @@ class DenseSampling(Strategy):
         with torch.no_grad():
             for prm in net.parameters():
                 prm.uniform_(-1 / np.sqrt(prm.shape[-1]), 1 / np.sqrt(prm.shape[-1]), generator=self.gen)
-        return net
+        return net.to(self.dev)
 
     def _fit_flops(self):
         torch = self.torch
@@ -131,7 +141,7 @@ class DenseSampling(Strategy):
         y = np.log1p(self.flops[idx])
         ym, ys = y.mean(), y.std() or 1.0
         X = self.Zt[idx]
-        yt = torch.as_tensor((y - ym) / ys, dtype=torch.float32)
+        yt = torch.as_tensor((y - ym) / ys, dtype=torch.float32, device=self.dev)
         opt = torch.optim.Adam(net.parameters(), lr=1e-2)
         for _ in range(200):
             opt.zero_grad()
@@ -155,8 +165,8 @@ class DenseSampling(Strategy):
         yv = np.asarray(y)
         self.ym, self.ys = float(np.mean(self.y)), float(np.std(self.y) or 1.0)
         X = self.Zt[idx]
-        yt = torch.as_tensor((yv - self.ym) / self.ys, dtype=torch.float32)
-        wt = torch.as_tensor(w, dtype=torch.float32)
+        yt = torch.as_tensor((yv - self.ym) / self.ys, dtype=torch.float32, device=self.dev)
+        wt = torch.as_tensor(w, dtype=torch.float32, device=self.dev)
         for _ in range(int(self.params["epochs"])):
             self.opt.zero_grad()
             loss = (wt * (self.f_acc(X).squeeze(1) - yt) ** 2).sum() / wt.sum()
@@ -165,7 +175,7 @@ class DenseSampling(Strategy):
 
     def _predict(self, idx: np.ndarray) -> np.ndarray:
         with self.torch.no_grad():
-            return self.f_acc(self.Zt[idx]).squeeze(1).numpy() * self.ys + self.ym
+            return self.f_acc(self.Zt[idx]).squeeze(1).cpu().numpy() * self.ys + self.ym
 
     # -- sampling ---------------------------------------------------------------------------
     def _region_cells(self, region) -> np.ndarray | None:
@@ -202,11 +212,11 @@ class DenseSampling(Strategy):
         """Eq. 7 from cell i, decoded to the nearest unqueried cell."""
         torch = self.torch
         z = self.Zt[i].clone().requires_grad_(True)
-        g_acc = torch.autograd.grad(self.f_acc(z.unsqueeze(0)).sum(), z)[0].numpy().astype(np.float64)
+        g_acc = torch.autograd.grad(self.f_acc(z.unsqueeze(0)).sum(), z)[0].cpu().numpy().astype(np.float64)
         step = float(self.params["eta1"]) * g_acc / (np.linalg.norm(g_acc) or 1.0)
         if self.f_flops is not None:
             z2 = self.Zt[i].clone().requires_grad_(True)
-            g_fl = torch.autograd.grad(self.f_flops(z2.unsqueeze(0)).sum(), z2)[0].numpy().astype(np.float64)
+            g_fl = torch.autograd.grad(self.f_flops(z2.unsqueeze(0)).sum(), z2)[0].cpu().numpy().astype(np.float64)
             step -= float(self.params["eta2"]) * g_fl / (np.linalg.norm(g_fl) or 1.0)
         return self._nearest(self.Z[i] + step, exclude_queried=True)
 

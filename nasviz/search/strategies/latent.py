@@ -28,6 +28,12 @@ arch2vec-RL (section 3.3.1 / Appendix A)
     for NB201 (0.8 / 0.95 for NB101), reward = accuracy / 100. ``retrieval="nearest"``
     is the paper's rule (the nearest cell, possibly one already queried: a duplicate,
     free of budget); ``"unvisited"`` takes the nearest cell not queried yet.
+
+Devices: arch2vec-RL (its policy) and arch2vec-BO with the DNGO surrogate (its
+network) compute on ``device`` ("cpu" or "cuda"); the GP surrogate is scikit-learn and
+CPU only, so arch2vec-BO refuses cuda with it. Random numbers are drawn on the CPU from
+the seeded generators and moved to the device, so only float rounding differs between
+a cpu and a cuda run of the same seed.
 """
 
 from __future__ import annotations
@@ -85,21 +91,24 @@ class _GP:
 class _DNGO:
     """Adaptive basis regression (Snoek et al. 2015): NN features + Bayesian linear regression."""
 
-    def __init__(self, seed: int, hidden: int = 128, epochs: int = 100, lr: float = 1e-2) -> None:
+    def __init__(self, seed: int, hidden: int = 128, epochs: int = 100, lr: float = 1e-2, device=None) -> None:
         self.seed, self.hidden, self.epochs, self.lr = seed, hidden, epochs, lr
+        self.device = device
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "_DNGO":
         import torch
 
         g = torch.Generator().manual_seed(self.seed)
+        dev = self.device or torch.device("cpu")
         self.ym, self.ys = float(y.mean()), float(y.std() or 1.0)
-        Xt = torch.as_tensor(X, dtype=torch.float32)
-        yt = torch.as_tensor((y - self.ym) / self.ys, dtype=torch.float32)
+        Xt = torch.as_tensor(X, dtype=torch.float32, device=dev)
+        yt = torch.as_tensor((y - self.ym) / self.ys, dtype=torch.float32, device=dev)
         d = X.shape[1]
-        W1 = (torch.randn(d, self.hidden, generator=g) / np.sqrt(d)).requires_grad_()
-        b1 = torch.zeros(self.hidden, requires_grad=True)
-        w2 = (torch.randn(self.hidden, generator=g) / np.sqrt(self.hidden)).requires_grad_()
-        b2 = torch.zeros(1, requires_grad=True)
+        # initial weights drawn on the CPU (the same on every device), then moved
+        W1 = (torch.randn(d, self.hidden, generator=g) / np.sqrt(d)).to(dev).requires_grad_()
+        b1 = torch.zeros(self.hidden, device=dev, requires_grad=True)
+        w2 = (torch.randn(self.hidden, generator=g) / np.sqrt(self.hidden)).to(dev).requires_grad_()
+        b2 = torch.zeros(1, device=dev, requires_grad=True)
         opt = torch.optim.Adam([W1, b1, w2, b2], lr=self.lr)
         for _ in range(self.epochs):
             opt.zero_grad()
@@ -107,11 +116,12 @@ class _DNGO:
             loss = ((pred - yt) ** 2).mean()
             loss.backward()
             opt.step()
-        self.W1, self.b1 = W1.detach().numpy().astype(np.float64), b1.detach().numpy().astype(np.float64)
+        self.W1, self.b1 = W1.detach().cpu().numpy().astype(np.float64), b1.detach().cpu().numpy().astype(np.float64)
+        yt = yt.cpu()
         Phi = self._phi(X)
         # Bayesian linear regression with prior precision alpha and noise precision beta (evidence-free:
         # beta from the training residual of the network's own head, alpha = 1).
-        resid = (Phi @ np.append(w2.detach().numpy(), b2.detach().numpy()) - yt.numpy())
+        resid = (Phi @ np.append(w2.detach().cpu().numpy(), b2.detach().cpu().numpy()) - yt.numpy())
         self.beta = 1.0 / max(float(np.mean(resid**2)), 1e-3)
         alpha = 1.0
         A = alpha * np.eye(Phi.shape[1]) + self.beta * Phi.T @ Phi
@@ -136,6 +146,7 @@ SURROGATES = {"gp": _GP, "dngo": _DNGO}
 class Arch2VecBO(Strategy):
     name = "arch2vec-bo"
     latent = True
+    uses_device = True
     defaults: dict[str, Any] = {"embedding": "arch2vec", "n_init": 16, "top_k": 5, "surrogate": "gp",
                                 "ei_best": None}
 
@@ -148,9 +159,18 @@ class Arch2VecBO(Strategy):
         if not isinstance(params["embedding"], str):
             raise NasvizError(f"{cls.name}: embedding must be a name; got {params['embedding']!r}")
 
+    @classmethod
+    def computes_on_device(cls, params) -> bool:
+        return params.get("surrogate") == "dngo"  # the GP is scikit-learn (CPU)
+
     def __init__(self, problem, rng, **params) -> None:
         super().__init__(problem, rng, **params)
         self.Z = standardized_embedding(problem, self.params["embedding"])
+        self.dev = None
+        if self.params["surrogate"] == "dngo":
+            from nasviz.search.numerics import torch_device
+
+            self.dev = torch_device(self.device)
         self.X_idx: list[int] = []
         self.y: list[float] = []
         self.queried = np.zeros(self.Z.shape[0], dtype=bool)
@@ -167,7 +187,8 @@ class Arch2VecBO(Strategy):
     def _round(self) -> None:
         X = self.Z[self.X_idx]
         y = np.asarray(self.y)
-        model = SURROGATES[self.params["surrogate"]](int(self.rng.integers(2**31))).fit(X, y)
+        seed = int(self.rng.integers(2**31))
+        model = (_DNGO(seed, device=self.dev) if self.params["surrogate"] == "dngo" else _GP(seed)).fit(X, y)
         self.fits += 1
         cand = np.flatnonzero(~self.queried)
         mu, sd = model.predict(self.Z[cand])
@@ -194,6 +215,7 @@ class Arch2VecBO(Strategy):
 class Arch2VecRL(Strategy):
     name = "arch2vec-rl"
     latent = True
+    uses_device = True
     defaults: dict[str, Any] = {"embedding": "arch2vec", "hidden": 128, "lr": 1e-2, "episode": 16,
                                 "discount": None, "baseline_decay": None, "retrieval": "nearest"}
 
@@ -218,17 +240,22 @@ class Arch2VecRL(Strategy):
         super().__init__(problem, rng, **params)
         import torch
 
+        from nasviz.search.numerics import torch_device
+
         self.torch = torch
+        self.dev = torch_device(self.device)
         self.Z = standardized_embedding(problem, self.params["embedding"])
-        self.Zt = torch.as_tensor(self.Z, dtype=torch.float32)
+        self.Zt = torch.as_tensor(self.Z, dtype=torch.float32, device=self.dev)
         self.sqn = (self.Z**2).sum(axis=1)
         d = self.Z.shape[1]
-        self.gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        self.gen = torch.Generator().manual_seed(int(rng.integers(2**62)))  # CPU: the same draws on every device
         self.lstm = torch.nn.LSTMCell(d, int(self.params["hidden"]))
         self.head = torch.nn.Linear(int(self.params["hidden"]), d)
         with torch.no_grad():
             for p in list(self.lstm.parameters()) + list(self.head.parameters()):
                 p.uniform_(-0.1, 0.1, generator=self.gen)
+        self.lstm.to(self.dev)
+        self.head.to(self.dev)
         self.opt = torch.optim.Adam(list(self.lstm.parameters()) + list(self.head.parameters()),
                                     lr=float(self.params["lr"]))
         self.visited = np.zeros(self.Z.shape[0], dtype=bool)
@@ -238,7 +265,7 @@ class Arch2VecRL(Strategy):
     def _new_episode(self) -> None:
         torch = self.torch
         h = int(self.params["hidden"])
-        self.hc = (torch.zeros(1, h), torch.zeros(1, h))
+        self.hc = (torch.zeros(1, h, device=self.dev), torch.zeros(1, h, device=self.dev))
         self.state = int(self.rng.integers(self.Z.shape[0]))  # start from a random cell
         self.logps: list = []
         self.rewards: list[float] = []
@@ -256,10 +283,10 @@ class Arch2VecRL(Strategy):
         h, c = self.lstm(x, self.hc)
         self.hc = (h, c)
         mu = self.head(h)[0]
-        eps = torch.randn(mu.shape, generator=self.gen)
+        eps = torch.randn(mu.shape, generator=self.gen).to(self.dev)
         a = (mu + eps).detach()
         logp = -0.5 * ((a - mu) ** 2).sum()  # N(mu, I), constants dropped
-        nxt = self._nearest(a.numpy().astype(np.float64))
+        nxt = self._nearest(a.cpu().numpy().astype(np.float64))
         self._pending = (logp, nxt)
         return self.problem.cell(nxt)
 
@@ -287,7 +314,7 @@ class Arch2VecRL(Strategy):
         dec = float(self.params["baseline_decay"])
         mean_r = float(np.mean(returns))
         self.baseline = mean_r if self.baseline is None else dec * self.baseline + (1 - dec) * mean_r
-        adv = torch.tensor([Rt - self.baseline for Rt in returns], dtype=torch.float32)
+        adv = torch.tensor([Rt - self.baseline for Rt in returns], dtype=torch.float32, device=self.dev)
         loss = -(torch.stack(self.logps) * adv).sum()
         self.opt.zero_grad()
         loss.backward()

@@ -10,6 +10,12 @@ batching, 8x cheaper per proposal (a converged controller proposes mostly cells 
 already queried, which cost no budget but do cost controller passes).
 NAS-Bench-201's own REINFORCE baseline uses Adam, learning rate 0.01 (NATS-Bench
 ``reinforce.py --learning_rate 0.01``) and EMA momentum 0.9; those are the defaults.
+
+``device="cuda"`` puts the controller and its optimiser on the GPU. The initial
+weights are drawn on the CPU from the seeded generator either way, so both devices
+start from the same controller; the decisions are then sampled with a generator on the
+controller's device (seeded from the first), so a cuda run is reproducible from its
+seed but is another run than the cpu one.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ def _controller_cls():
 
 class Reinforce(Strategy):
     name = "reinforce"
+    uses_device = True
     defaults: dict[str, Any] = {"lr": 0.01, "ema": 0.9, "entropy_weight": 0.0, "hidden_size": 64, "batch": 8}
 
     @classmethod
@@ -52,11 +59,17 @@ class Reinforce(Strategy):
         if not getattr(ds, "always_valid", True):  # NB101: sequences can fall outside the space
             raise NasvizError(f"no controller for space {problem.space_name!r} in search yet: its decision sequences "
                               "can fall outside the space (see nasviz.controllers.nb101); reinforce search runs on nb201")
+        from nasviz.search.numerics import torch_device
+
+        self.dev = torch_device(self.device)
         self._gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         cfg = ControllerConfig(space=problem.space_name, choices=tuple(ds.choices),
                                hidden_size=int(self.params["hidden_size"]))
         self.controller = ENASController(cfg)
-        self.controller.reset_parameters(generator=self._gen)
+        self.controller.reset_parameters(generator=self._gen)  # on the CPU: the same start on every device
+        if self.dev.type != "cpu":
+            self.controller.to(self.dev)
+            self._gen = torch.Generator(device=self.dev).manual_seed(int(self._gen.initial_seed()) + 1)
         self.opt = torch.optim.Adam(self.controller.parameters(), lr=float(self.params["lr"]))
         self.baseline: float | None = None
         self._pending = None
@@ -88,7 +101,7 @@ class Reinforce(Strategy):
             b = r if self.baseline is None else self.baseline
             adv.append(r - b)
             self.baseline = r if self.baseline is None else m * self.baseline + (1 - m) * r
-        a = torch.tensor(adv, dtype=torch.float32)
+        a = torch.tensor(adv, dtype=torch.float32, device=self.dev)
         loss = -(a * roll.log_probs).mean() - float(self.params["entropy_weight"]) * roll.entropies.mean()
         self.opt.zero_grad()
         loss.backward()
@@ -97,4 +110,4 @@ class Reinforce(Strategy):
     def probabilities(self) -> np.ndarray:
         """(T, K) current per-decision probabilities of the most recent sample (for display)."""
         roll = self.controller.sample(1, generator=None)
-        return np.stack([p[0].detach().numpy() for p in roll.step_probs])
+        return np.stack([p[0].detach().cpu().numpy() for p in roll.step_probs])
