@@ -214,3 +214,29 @@ def test_nb101_sample_stays_inside_the_table(name):
     rows = [t.cell_index for t in res.trials]
     assert len(set(rows)) == 120 and res.stats.unavailable == 0
     assert [t.value for t in res.trials] == [sig[r] for r in rows]  # NB101 108-epoch validation accuracy
+
+
+_NB101_ARCH2VEC = __import__("pathlib").Path(__file__).resolve().parent.parent / "data/embeddings/nb101-arch2vec.npz"
+
+
+@pytest.mark.skipif(not _NB101_ARCH2VEC.is_file(), reason="the NB101 arch2vec embedding is not shipped in this checkout")
+@pytest.mark.parametrize("name", ["arch2vec-rl", "dense"])
+def test_nb101_latent_strategies_decode_to_cells_with_results(name):
+    """The whole-space NB101 embedding (423,624 rows) is cut to the 30,001 sample rows; latent points
+    are decoded to sample cells, and those whose nearest cell of the whole space has no result are counted."""
+    from nasviz.search.embeddings import load_embedding
+
+    params = {"embedding": "arch2vec"} if name == "dense" else {}
+    cfg = validate_config(name, "nb101", "cifar10", budget=30, seed=0, params=params)
+    problem, strategy = build(cfg)
+    full = np.load(_NB101_ARCH2VEC)["means"]
+    assert full.shape[0] == 423_624
+    z = load_embedding(problem, "arch2vec")
+    assert z.shape == (30_001, full.shape[1]) and np.array_equal(z, full[problem.bench.indices].astype(np.float32))
+    res = run_loop(problem, strategy, cfg.budget)
+    sig = problem.signal_column()
+    assert len({t.cell_index for t in res.trials}) == 30 and res.stats.unavailable == 0
+    assert [t.value for t in res.trials] == [sig[t.cell_index] for t in res.trials]
+    st = strategy.extra_stats()
+    # 93% of NB101 cells have no result in the sample: most decoded points land on one first
+    assert st["decoded_points"] >= 30 and 0 < st["decoded_without_result"] <= st["decoded_points"]

@@ -13,7 +13,10 @@
   cell and cached under ``<user_dir>/embeddings/``.
 
 The matrix must have one row per cell of the problem's table (NB201: the 15,625
-cells in official index order).
+cells in official index order). A benchmark that holds results for a sample of its
+space (NB101: 30,001 of 423,624 cells) takes an embedding of the whole space too: its
+sample's rows are kept (``bench.indices``), so latent strategies search, and decode to,
+only cells with a result.
 """
 
 from __future__ import annotations
@@ -77,6 +80,12 @@ def load_embedding(problem, name: str) -> np.ndarray:
             f"{_embedding_dir(problem.space_name) / (key.partition(':')[0] + '.npz')} and a checkpoint folder "
             f"models/{key.partition(':')[0]}; available: {', '.join(available_embeddings(problem.space_name))}"
         )
+    rows = getattr(problem.bench, "indices", None)
+    if rows is not None and z.ndim == 2 and z.shape[0] != problem.n_cells and z.shape[0] == len(problem.space):
+        # an embedding of the whole space (NB101: all 423,624 cells, enumeration order) for a benchmark
+        # that holds results for a sample: keep the sample's rows, so a latent strategy retrieves (decodes
+        # to) cells that have a result; the others are never proposed
+        z = z[np.asarray(rows, dtype=np.int64)]
     if z.ndim != 2 or z.shape[0] != problem.n_cells:
         raise DataFileError(
             f"embedding {name!r} has shape {z.shape}; expected ({problem.n_cells}, d): one row per "
@@ -85,6 +94,25 @@ def load_embedding(problem, name: str) -> np.ndarray:
     if not np.isfinite(z).all():
         raise DataFileError(f"embedding {name!r} contains NaN or infinite values")
     return z
+
+
+def whole_space_embedding(problem, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(z, has_result)`` for a sampled benchmark whose embedding covers the whole space, else None.
+
+    ``z``: (cells of the space, d) float32; ``has_result``: (cells of the space,) bool, True on
+    the sample's rows. Latent strategies use it to count the latent points that decode (nearest
+    cell of the whole space) to a cell without a result (see :func:`load_embedding`).
+    """
+    rows = getattr(problem.bench, "indices", None)
+    key = str(name).strip()
+    if rows is None or key == "onehot":
+        return None
+    z = _from_files(problem.space_name, key)
+    if z is None or z.ndim != 2 or z.shape[0] == problem.n_cells or z.shape[0] != len(problem.space):
+        return None
+    has = np.zeros(z.shape[0], dtype=bool)
+    has[np.asarray(rows, dtype=np.int64)] = True
+    return z, has
 
 
 def _embedding_dir(space: str) -> Path:

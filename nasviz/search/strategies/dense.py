@@ -52,7 +52,7 @@ import numpy as np
 
 from nasviz.errors import NasvizError
 from nasviz.search.strategies import Strategy, _positive_int
-from nasviz.search.strategies.latent import standardized_embedding
+from nasviz.search.strategies.latent import ResultCounter, embedding_stats, standardized_embedding
 
 
 def _check_eps(params: dict, name: str) -> None:
@@ -104,6 +104,7 @@ class DenseSampling(Strategy):
         self.Zt = torch.as_tensor(self.Z, dtype=torch.float32, device=self.dev)
         self.sqn = (self.Z**2).sum(axis=1)
         self.n = self.Z.shape[0]
+        self.results = ResultCounter(problem, p["embedding"], *embedding_stats(problem, p["embedding"]))
         self.gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
         self.flops = problem.flops if problem.flops is not None else np.zeros(self.n)
         self.F = float(np.max(self.flops)) if p["flops_limit"] is None else float(p["flops_limit"])
@@ -182,6 +183,7 @@ class DenseSampling(Strategy):
         return None
 
     def _nearest(self, z: np.ndarray, exclude_queried: bool = False) -> int:
+        self.results.note(z)
         d = self.sqn - 2.0 * self.Z @ z
         if exclude_queried and not self.queried.all():
             d = np.where(self.queried, np.inf, d)
@@ -270,7 +272,7 @@ class DenseSampling(Strategy):
         self.y.append(float(value))
 
     def extra_stats(self) -> dict:
-        return {"rounds": self.rounds, "sampled": dict(self.sampled)}
+        return {"rounds": self.rounds, "sampled": dict(self.sampled), **self.results.stats()}
 
 
 class RegionSearch(DenseSampling):

@@ -56,6 +56,52 @@ def standardized_embedding(problem, name: str) -> np.ndarray:
     return (z - z.mean(axis=0)) / sd
 
 
+class ResultCounter:
+    """Counts latent points whose nearest cell of the *whole* space has no benchmark result.
+
+    On a sampled benchmark (NB101: results for 30,001 of 423,624 cells) the strategies decode
+    a latent point to the nearest cell *that has a result* (the embedding's sample rows, see
+    :func:`nasviz.search.embeddings.load_embedding`), so no proposal is ever a cell without
+    one. When the embedding covers the whole space this counter also decodes against every
+    cell and counts how often the unrestricted nearest cell had no result
+    (``decoded_without_result`` in the run's statistics): how often the sample, not the
+    latent space, chose the proposal. Inactive (``None`` state, no cost) otherwise.
+    """
+
+    def __init__(self, problem, name: str, mean: np.ndarray, sd: np.ndarray) -> None:
+        from nasviz.search.embeddings import whole_space_embedding
+
+        self.count = 0
+        self.decoded = 0
+        full = whole_space_embedding(problem, name)
+        self.active = full is not None
+        if self.active:
+            z, self.has_result = full
+            self.Z = ((np.asarray(z, dtype=np.float64) - mean) / sd).astype(np.float32)
+            self.sqn = (self.Z.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
+
+    def note(self, a: np.ndarray) -> None:
+        if not self.active:
+            return
+        self.decoded += 1
+        j = int(np.argmin(self.sqn - 2.0 * (self.Z @ np.asarray(a, dtype=np.float32))))
+        if not self.has_result[j]:
+            self.count += 1
+
+    def stats(self) -> dict:
+        return {"decoded_without_result": self.count, "decoded_points": self.decoded} if self.active else {}
+
+
+def embedding_stats(problem, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (0 -> 1) of the embedding's table rows."""
+    from nasviz.search.embeddings import load_embedding
+
+    z = np.asarray(load_embedding(problem, name), dtype=np.float64)
+    sd = z.std(axis=0)
+    sd[sd == 0] = 1.0
+    return z.mean(axis=0), sd
+
+
 def expected_improvement(mu: np.ndarray, sigma: np.ndarray, best: float) -> np.ndarray:
     from scipy.stats import norm
 
@@ -260,6 +306,7 @@ class Arch2VecRL(Strategy):
                                     lr=float(self.params["lr"]))
         self.visited = np.zeros(self.Z.shape[0], dtype=bool)
         self.baseline: float | None = None
+        self.results = ResultCounter(problem, self.params["embedding"], *embedding_stats(problem, self.params["embedding"]))
         self._new_episode()
 
     def _new_episode(self) -> None:
@@ -272,6 +319,7 @@ class Arch2VecRL(Strategy):
         self._pending = None
 
     def _nearest(self, a: np.ndarray) -> int:
+        self.results.note(a)
         d = self.sqn - 2.0 * self.Z @ a
         if self.params["retrieval"] == "unvisited" and not self.visited.all():
             d = np.where(self.visited, np.inf, d)
@@ -320,3 +368,6 @@ class Arch2VecRL(Strategy):
         loss.backward()
         self.opt.step()
         self._new_episode()
+
+    def extra_stats(self) -> dict:
+        return self.results.stats()
