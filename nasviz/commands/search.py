@@ -128,7 +128,9 @@ def run(
     seed0: int = typer.Option(0, "--seed", help="First seed."),
     param: List[str] = typer.Option([], "--param", help="Strategy parameter KEY=VALUE (repeatable)."),
     region: Optional[Path] = typer.Option(None, "--region", help="Region JSON file (strategy region)."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda (latent strategies' torch device)."),
+    device: str = typer.Option("cpu", "--device", help=(
+        "cpu or cuda: where the torch strategies compute (reinforce, arch2vec-rl, dense, region, arch2vec-bo "
+        "with surrogate=dngo); refused for the others and, on the local backend, without a CUDA device.")),
     backend: str = typer.Option("local", "--backend", help="local (worker processes) or ray."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster (default $NASVIZ_RAY_ADDRESS)."),
     db: Optional[Path] = typer.Option(None, "--db", help=_DB_HELP),
