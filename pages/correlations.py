@@ -23,7 +23,7 @@ def frame():
 
 @st.cache_resource(show_spinner=False)
 def sources():
-    return {s.name: s for s in maps.list_sources(SPACE)}
+    return {s.name: s for s in maps.list_sources(SPACE, whole_space_only=True)}
 
 
 @st.cache_resource(show_spinner=False)
@@ -115,7 +115,7 @@ else:
 st.header("Disentanglement (DNAS)")
 from nasviz.models import shipped_models  # noqa: E402  (torch import only when the page gets here)
 
-bvae = [m for m in shipped_models() if "bvae" in m]
+bvae = [m for m in shipped_models() if m.startswith(f"{SPACE}-bvae")]  # this page is NB201; NB101 beta-VAEs ship too
 if not bvae:
     st.info("The disentanglement table needs a beta-VAE checkpoint (models/nb201-bvae-beta*/; `nasviz train "
             "beta-vae`); none is shipped yet.")

@@ -41,15 +41,15 @@ def source(space: str, name: str):
 
 
 @st.cache_resource(show_spinner=False)
-def all_hover(space: str, columns: tuple[str, ...]):
+def all_labels(space: str):
     f = frame(space)
-    return np.asarray(maps.hover_texts(space, f, f["index"].to_numpy(), list(columns)), dtype=object)
+    return maps.hover_labels(space, f, f["index"].to_numpy())
 
 
-def hover_for(space: str, idx: np.ndarray, columns: tuple[str, ...]) -> list[str]:
+def labels_for(space: str, idx: np.ndarray) -> np.ndarray:
     if space == "nb201":  # 15,625 labels, built once per server
-        return all_hover(space, columns)[idx].tolist()
-    return maps.hover_texts(space, frame(space), idx, list(columns))
+        return all_labels(space)[idx]
+    return maps.hover_labels(space, frame(space), idx)
 
 
 def _on_select() -> None:
@@ -128,12 +128,17 @@ try:
 except NasvizError as e:
     st.error(escape_markdown(e))
     mask = np.ones(len(table), dtype=bool)
+if srcs[name].subset:  # e.g. NB101 controller hidden states: embedded for the benchmark's sample cells only
+    mask &= maps.covered(emb, len(table))
+    st.info(f"This embedding covers only the {srcs[name].n_cells:,} cells of the benchmark's sample (the cells "
+            f"the controller was trained and evaluated on), not all {len(table):,} cells of the space: the map "
+            "shows just those cells, and clicks and neighbours stay among them.")
 shown = table["index"].to_numpy()[mask]
 
 window = None
 with st.expander("Zoom window (drill down from density to points)", expanded=space == "nb101"):
     z1, z2 = st.columns(2)
-    (xlo, ylo), (xhi, yhi) = xy.min(0).astype(float), xy.max(0).astype(float)
+    (xlo, ylo), (xhi, yhi) = np.nanmin(xy, 0).astype(float), np.nanmax(xy, 0).astype(float)
     wx = z1.slider("x range", xlo, xhi, (xlo, xhi), key=f"map_wx_{space}_{name}_{proj}")
     wy = z2.slider("y range", ylo, yhi, (ylo, yhi), key=f"map_wy_{space}_{name}_{proj}")
     if (wx, wy) != ((xlo, xhi), (ylo, yhi)):
@@ -156,16 +161,17 @@ else:
         sp = bench(space).space
         if st.session_state[CELL].strip():
             highlight = int(sp.index(sp.parse(st.session_state[CELL])))
-            nbrs, _ = maps.nearest_neighbours(emb["means"], highlight, 8)
+            nbrs, _ = maps.source_neighbours(emb, highlight, 8)
     except NasvizError:
         highlight = None
     pts = xy[shown]
     in_win = shown if window is None else shown[(pts[:, 0] >= wx[0]) & (pts[:, 0] <= wx[1])
                                                 & (pts[:, 1] >= wy[0]) & (pts[:, 1] <= wy[1])]
-    hover = hover_for(space, in_win, hover_cols) if len(in_win) <= maps.MAX_POINTS else None
+    labels = labels_for(space, in_win) if len(in_win) <= maps.MAX_POINTS else None
     label = maps.PROJECTION_LABELS[proj]
     fig, mode, in_view = maps.map_figure(
-        xy, table[colour].to_numpy(), shown, color_label=colour, hover=hover, window=window,
+        xy, table[colour].to_numpy(), shown, color_label=colour, labels=labels, window=window,
+        hover_columns={c: table[c].to_numpy() for c in hover_cols},
         title=f"{srcs[name].label}, {label} of the latent means", axis_labels=(f"{label} 1", f"{label} 2"),
         highlight=highlight, neighbours=nbrs, uirevision=f"{space}/{name}/{proj}")
     st.session_state[SHOWN] = (space, name, proj, in_view)
@@ -200,21 +206,25 @@ with left:
             row = table.loc[index]
             metric_cols = [c for c in colour_options if c not in maps.op_columns(table).values()]
             st.dataframe(row[metric_cols].to_frame("value").T, hide_index=True)
-            nb, dist = maps.nearest_neighbours(emb["means"], index, 8)
-            st.markdown(f"**Nearest neighbours in {srcs[name].label}** (L2 on the latent means)")
-            nb_frame = maps.selection_frame(table, nb, ["index", "arch", colour] if space == "nb201"
-                                            else ["index", "vertices", "edges", colour])
-            nb_frame.insert(1, "L2 distance", np.round(dist, 4))
-            st.dataframe(nb_frame, hide_index=True)
+            try:
+                nb, dist = maps.source_neighbours(emb, index, 8)
+            except NasvizError as e:  # a cell outside a subset embedding
+                st.info(f"{escape_markdown(e)}; pick one of the points on the map for its neighbours.")
+            else:
+                st.markdown(f"**Nearest neighbours in {srcs[name].label}** (L2 on the latent means)")
+                nb_frame = maps.selection_frame(table, nb, ["index", "arch", colour] if space == "nb201"
+                                                else ["index", "vertices", "edges", colour])
+                nb_frame.insert(1, "L2 distance", np.round(dist, 4))
+                st.dataframe(nb_frame, hide_index=True)
 
 with right:
     st.subheader("Selection")
     with st.expander("Select a box by numbers"):
         b1, b2 = st.columns(2)
-        bx = (b1.number_input("x from", value=float(xy[:, 0].min()), key="map_bx0"),
-              b1.number_input("x to", value=float(xy[:, 0].max()), key="map_bx1"))
-        by = (b2.number_input("y from", value=float(xy[:, 1].min()), key="map_by0"),
-              b2.number_input("y to", value=float(xy[:, 1].max()), key="map_by1"))
+        bx = (b1.number_input("x from", value=float(np.nanmin(xy[:, 0])), key="map_bx0"),
+              b1.number_input("x to", value=float(np.nanmax(xy[:, 0])), key="map_bx1"))
+        by = (b2.number_input("y from", value=float(np.nanmin(xy[:, 1])), key="map_by0"),
+              b2.number_input("y to", value=float(np.nanmax(xy[:, 1])), key="map_by1"))
         if st.button("Select this box", key="map_box_button"):
             if bx[0] > bx[1] or by[0] > by[1]:
                 st.error("A box needs 'from' <= 'to' on both axes.")

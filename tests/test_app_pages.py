@@ -129,6 +129,39 @@ def test_map_nb101_density_then_points_when_zoomed():
     assert sum(len(_arr(t["x"])) for t in _figures(at)[0]["data"] if t["type"] == "scattergl") == n
 
 
+def test_map_nb101_controller_states_show_only_the_sample_cells():
+    """NB101 controller hidden states exist for the 30,001 benchmark sample cells: the map offers them, plots just
+    those cells (coloured by their benchmark results), says so, and keeps clicks and neighbours among them."""
+    z = np.load(REPO / "data/embeddings/nb101-controller-supervised.npz")
+    cells = np.sort(z["index"].astype(np.int64))
+    at = AppTest.from_file(str(REPO / MAP), default_timeout=300)
+    at.query_params.update({"space": "nb101", "embedding": "nb101-controller-supervised"})
+    _run(MAP, at)
+    assert at.selectbox(key="map_source_nb101").value == "nb101-controller-supervised"
+    assert any("covers only the 30,001 cells of the benchmark's sample" in i.value for i in at.info)
+    assert _caption(at, "cells in view").startswith("30,001 of 423,624 cells in view (density; 30,001 pass")
+    heat = [t for t in _figures(at)[0]["data"] if t["type"] == "heatmap"]
+    assert [t.get("name") for t in heat] == ["density"]  # every sample cell has a result: no grey bins
+    # zoomed in: points, exactly sample cells, each point's index among them
+    lo, hi = at.slider(key="map_wx_nb101_nb101-controller-supervised_pca").value
+    at.slider(key="map_wx_nb101_nb101-controller-supervised_pca").set_value((lo, lo + (hi - lo) * 0.1))
+    _run(MAP, at)
+    assert "(points;" in _caption(at, "cells in view")
+    pts = [t for t in _figures(at)[0]["data"] if t["type"] == "scattergl"]
+    drawn = np.concatenate([_arr(t["customdata"])[:, 0] for t in pts]).astype(np.int64)
+    assert len(drawn) > 0 and np.isin(drawn, cells).all()
+    # a sample cell: its neighbours are sample cells; a cell outside the sample: a message, no neighbours
+    at.text_input(key="map_cell").set_value(str(int(cells[123])))
+    _run(MAP, at)
+    nb = at.dataframe[1].value
+    assert len(nb) == 8 and np.isin(nb["index"], cells).all() and nb["L2 distance"].is_monotonic_increasing
+    outside = int(np.setdiff1d(np.arange(cells.max() + 2), cells)[0])
+    at.text_input(key="map_cell").set_value(str(outside))
+    _run(MAP, at)
+    assert any(f"cell \\#{outside} is not among the 30,001 cells" in i.value for i in at.info)
+    assert any(m.value == f"**Cell #{outside}**" for m in at.markdown)  # its diagram and metrics still show
+
+
 # -- traversal ---------------------------------------------------------------------------
 TRAV = "pages/traversal.py"
 

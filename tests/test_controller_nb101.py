@@ -233,10 +233,14 @@ def test_hidden_states_of_the_table_cells(tmp_path, bench, ds):
     for r in (0, 999, len(bench) - 1):
         h = ctrl.final_hidden([bench.space.cell(int(idx[r]))])[0]
         assert np.abs(lat[r] - h).max() <= meta["latent_max_abs_err"] + 1e-6
-    # the latent map shows whole-space embeddings only: a sample-sized file is not offered for NB101
+    # the latent map offers the file as a subset of the space: the sample cells, by their index
     from nasviz.viz import maps
 
-    assert "nb101-x" not in [s.name for s in maps.list_sources("nb101", folder=tmp_path)]
+    src = {s.name: s for s in maps.list_sources("nb101", folder=tmp_path)}["nb101-x"]
+    assert src.n_cells == len(bench)
+    loaded = maps.load_source("nb101", "nb101-x", tmp_path)
+    assert np.array_equal(loaded["cells"], np.sort(bench.indices))
+    assert np.allclose(loaded["pca"][idx], pca.astype(np.float32), equal_nan=False)
 
 
 def test_cli_nb101_train_analyze_and_bad_input(tmp_path, monkeypatch):

@@ -36,6 +36,38 @@ def test_sources_list_discrete_first_and_only_files_of_the_space(tmp_path):
         maps.list_sources("nb999")
 
 
+def test_a_subset_embedding_is_listed_loaded_by_cell_and_neighbours_stay_inside(tmp_path):
+    """A file of some cells (``n_cells`` below the space size, their indices in ``index``), as the NB101
+    controller hidden states are: listed with its cell count, projections spread to one row per cell (NaN
+    elsewhere), neighbours searched among its cells only; without an index array it is not offered."""
+    rng = np.random.default_rng(0)
+    cells = np.sort(rng.choice(15_625, size=300, replace=False))
+    perm = rng.permutation(300)  # rows in any order: the index array says which cell each row is
+    lat = rng.standard_normal((300, 4)).astype(np.float32)
+    meta = np.frombuffer(b'{"space": "nb201", "dim": 4, "n_cells": 300, "kind": "controller-hidden-state", '
+                         b'"controller_kind": "random"}', dtype=np.uint8)
+    np.savez(tmp_path / "nb201-controller-x.npz", latent=lat[perm], pca=lat[perm, :2], index=cells[perm].astype(np.uint32),
+             meta=meta)
+    np.savez(tmp_path / "nb201-noindex.npz", latent=lat, pca=lat[:, :2], meta=meta)
+    got = maps.list_sources("nb201", tmp_path)
+    assert [s.name for s in got] == [maps.DISCRETE, "nb201-controller-x"]
+    assert got[1].subset and got[1].n_cells == 300 and got[1].label.endswith(", 300 sample cells")
+    assert not got[0].subset
+    assert [s.name for s in maps.list_sources("nb201", tmp_path, whole_space_only=True)] == [maps.DISCRETE]
+    src = maps.load_source("nb201", "nb201-controller-x", tmp_path)
+    assert src["pca"].shape == (15_625, 2) and np.array_equal(src["cells"], cells)
+    assert np.array_equal(src["pca"][cells], lat[:, :2]) and np.isnan(np.delete(src["pca"], cells, 0)).all()
+    assert np.array_equal(np.flatnonzero(maps.covered(src, 15_625)), cells)
+    nb, d = maps.source_neighbours(src, int(cells[7]), 5)
+    brute = np.sqrt(((lat - lat[7]) ** 2).sum(1))
+    brute[7] = np.inf
+    assert nb.tolist() == cells[np.argsort(brute, kind="stable")[:5]].tolist()
+    assert np.allclose(d, np.sort(brute)[:5])
+    outside = int(np.setdiff1d(np.arange(15_625), cells)[0])
+    with pytest.raises(NasvizError, match=f"cell #{outside} is not among the 300 cells"):
+        maps.source_neighbours(src, outside)
+
+
 def test_nb201_discrete_encoding_is_one_hot_per_edge(nb201):
     bench, _, src = nb201
     x = src["means"]
@@ -91,6 +123,23 @@ def test_filter_mask_ranges_and_ops(nb201):
         maps.filter_mask(f, with_ops=["conv5x5"])
 
 
+def _fill(trace, k: int) -> str:
+    """Plotly's hovertemplate for point ``k`` of a scatter trace, filled in as plotly.js does for the
+    fields the map uses (``%{customdata[j]}``, ``%{customdata[j]:.2f}``, ``%{text}``, ``%{marker.color:.2f}``)."""
+    import re
+
+    row = np.asarray(trace.customdata)[k]
+    fields = {"text": lambda: trace.text[k], "marker.color": lambda: np.asarray(trace.marker.color)[k]}
+
+    def one(m):
+        key, fmt = m.group(1), m.group(2)
+        j = re.fullmatch(r"customdata\[(\d+)\]", key)
+        v = row[int(j.group(1))] if j else fields[key]()
+        return format(float(v), fmt[1:]) if fmt else (str(int(v)) if j else str(v))
+
+    return re.sub(r"%\{([^}:]+)(:[^}]+)?\}", one, trace.hovertemplate).replace("<extra></extra>", "")
+
+
 def test_map_figure_points_then_density(nb201):
     _, f, src = nb201
     xy = src["pca"]
@@ -102,12 +151,19 @@ def test_map_figure_points_then_density(nb201):
                   "avg_pool_3x3": "pool"}[o] for o in g) for g in ((f.at[0, "arch"].split("|+|")[k].strip("|")
                                                                      .replace("~0", "").replace("~1", "")
                                                                      .replace("~2", "").split("|")) for k in range(3)))
-    fig, mode, in_view = maps.map_figure(xy, f["cifar10 test %"].to_numpy(), shown, color_label="c10",
-                                         hover=hover, highlight=6111, neighbours=np.array([1, 2]))
+    fig, mode, in_view = maps.map_figure(xy, f["cifar10 test %"].to_numpy(), shown, color_label="cifar10 test %",
+                                         labels=maps.hover_labels("nb201", f, shown),
+                                         hover_columns={"cifar10 test %": f["cifar10 test %"].to_numpy()},
+                                         highlight=6111, neighbours=np.array([1, 2]))
     assert mode == "points" and len(in_view) == 15_625
     assert fig.data[0].type == "scattergl" and len(fig.data[0].x) == 15_625
-    assert set(np.asarray(fig.data[0].customdata).tolist()) == set(range(15_625))
+    assert set(np.asarray(fig.data[0].customdata)[:, 0].astype(int).tolist()) == set(range(15_625))
     assert fig.data[-1].customdata[0] == 6111  # the highlighted cell on top
+    # the hover template, filled in from the point's data, reads exactly as the full label
+    t = fig.data[0]
+    k = int(np.flatnonzero(np.asarray(t.customdata)[:, 0] == 6111)[0])
+    assert _fill(t, k) == hover[6111]
+    assert len(fig.to_json()) < 0.95e6  # no per-point hover strings (with them: 1.5 MB)
     # fewer points allowed than in view: density shading, coloured by the bin mean
     fig, mode, _ = maps.map_figure(xy, f["cifar10 test %"].to_numpy(), shown, color_label="c10", max_points=1000,
                                    bins=20)
@@ -120,7 +176,7 @@ def test_map_figure_points_then_density(nb201):
     pts = xy[shown]
     inside = shown[(pts[:, 0] >= w[0][0]) & (pts[:, 1] >= w[1][0])]
     fig, mode, in_view = maps.map_figure(xy, v, shown, color_label="c10", max_points=len(inside), window=w,
-                                         hover=maps.hover_texts("nb201", f, inside, []))
+                                         labels=maps.hover_labels("nb201", f, inside))
     assert mode == "points" and np.array_equal(np.sort(in_view), np.sort(inside))
     assert list(fig.layout.xaxis.range) == list(w[0])
 
@@ -183,3 +239,33 @@ def test_nearest_neighbours_are_sorted_and_exclude_the_cell(nb201):
     assert np.allclose(dist, np.sqrt(2))
     with pytest.raises(NasvizError, match="out of range"):
         maps.nearest_neighbours(x, 15_625)
+
+
+def test_map_hover_reads_no_result_where_a_column_has_none(nb201):
+    """Points whose hover columns lack values get their own trace and template ('no result'), sharing the
+    colour scale and one legend entry; the index of a picked point comes back from its customdata row."""
+    _, f, src = nb201
+    shown = np.arange(200)
+    v = f["cifar10 test %"].to_numpy().copy()
+    other = f["cifar100 test %"].to_numpy().copy()
+    v[[3, 5]] = np.nan
+    other[[5, 7, 9]] = np.nan
+    cols = {"cifar10 test %": v, "cifar100 test %": other}
+    fig, mode, _ = maps.map_figure(src["pca"], v, shown, color_label="cifar10 test %",
+                                   labels=maps.hover_labels("nb201", f, shown), hover_columns=cols)
+    assert mode == "points"
+    frame = f.copy()
+    frame["cifar10 test %"], frame["cifar100 test %"] = v, other
+    want = maps.hover_texts("nb201", frame, shown, list(cols))
+    got = {}
+    for t in fig.data:
+        for k, row in enumerate(np.asarray(t.customdata)):
+            got[int(row[0])] = _fill(t, k)
+    assert got == dict(enumerate(want))
+    assert "cifar10 test %: no result" in got[5] and "cifar100 test %: no result" in got[5]
+    assert "cifar100 test %: no result" in got[7] and "cifar10 test %: no result" not in got[7]
+    coloured = [t for t in fig.data if t.legendgroup == "cifar10 test %"]
+    assert len(coloured) == 2 and [t.showlegend for t in coloured] == [True, False]
+    assert len({(t.marker.cmin, t.marker.cmax) for t in coloured}) == 1
+    assert maps.cell_of({"0": 6111.0, "1": 94.37}) == 6111  # a typed-array row, as the browser sends it
+    assert maps.cell_of([42.0, 1.0]) == 42 and maps.cell_of(7) == 7

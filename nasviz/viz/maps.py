@@ -69,6 +69,13 @@ class MapSource:
     projections: tuple[str, ...]
     dim: int
     path: Path | None = None
+    #: cells the file covers when it holds a subset of the space (e.g. NB101 controller hidden states
+    #: of the 30,001 benchmark sample cells, listed in its ``index`` array); None = every cell
+    n_cells: int | None = None
+
+    @property
+    def subset(self) -> bool:
+        return self.n_cells is not None
 
 
 def _label(name: str, meta: dict) -> str:
@@ -90,6 +97,7 @@ def _read_meta(path: Path) -> dict:
         meta = json.loads(bytes(z["meta"]).decode())
         meta["_projections"] = [p for p in PROJECTION_LABELS if p in z.files]
         meta["_has_means"] = "means" in z.files or "latent" in z.files
+        meta["_has_index"] = "index" in z.files
     return meta
 
 
@@ -97,8 +105,12 @@ def discrete_dim(space: str) -> int:
     return {"nb201": 30, "nb101": 36}[space]
 
 
-def list_sources(space: str, folder: Path | None = None) -> list[MapSource]:
-    """The discrete encoding first, then every readable ``<folder>/*.npz`` of ``space`` (sorted by name)."""
+def list_sources(space: str, folder: Path | None = None, *, whole_space_only: bool = False) -> list[MapSource]:
+    """The discrete encoding first, then every readable ``<folder>/*.npz`` of ``space`` (sorted by name).
+
+    A file that covers only some cells (``meta["n_cells"]`` below the space size) is listed when it names
+    them in an ``index`` array (``MapSource.n_cells`` set), unless ``whole_space_only`` (pages that need a
+    row per cell, e.g. correlations over the whole space)."""
     from nasviz.analysis.embeddings import embeddings_dir
 
     if space not in SPACE_LABELS:
@@ -113,12 +125,15 @@ def list_sources(space: str, folder: Path | None = None) -> list[MapSource]:
             continue
         if meta.get("space") != space or not meta["_projections"] or not meta["_has_means"]:
             continue
-        if meta.get("n_cells") not in (None, SPACE_SIZES[space]):  # e.g. NB101 controller states of the sample only
-            log.info("%s covers %s of the %s %s cells; the map shows whole-space embeddings only", p.name,
-                     meta.get("n_cells"), f"{SPACE_SIZES[space]:,}", space)
+        n_cells = meta.get("n_cells")
+        subset = n_cells not in (None, SPACE_SIZES[space])
+        if subset and (whole_space_only or not meta["_has_index"]):
+            log.info("%s covers %s of the %s %s cells%s; skipped", p.name, n_cells, f"{SPACE_SIZES[space]:,}", space,
+                     "" if meta["_has_index"] else " without an index array")
             continue
-        out.append(MapSource(p.stem, space, _label(p.stem, meta), tuple(meta["_projections"]),
-                             int(meta.get("dim", 0)), p))
+        label = _label(p.stem, meta) + (f", {int(n_cells):,} sample cells" if subset else "")
+        out.append(MapSource(p.stem, space, label, tuple(meta["_projections"]), int(meta.get("dim", 0)), p,
+                             int(n_cells) if subset else None))
     return out
 
 
@@ -191,7 +206,43 @@ def load_source(space: str, name: str, folder: Path | None = None) -> dict:
         raise DataFileError(f"embedding file {name!r} has no means/latent array")
     if out["meta"].get("space") != space:
         raise NasvizError(f"embedding {name!r} is for space {out['meta'].get('space')!r}, not {space!r}")
+    if "index" in out and len(out["means"]) != SPACE_SIZES[space]:
+        # a subset of the cells: projections spread to one row per cell (NaN where not covered), so the map
+        # indexes them by cell like a whole-space file; the means stay one row per covered cell ("cells")
+        cells = np.asarray(out.pop("index"), dtype=np.int64)
+        if len(cells) != len(out["means"]) or len(np.unique(cells)) != len(cells) or not (
+                (cells >= 0) & (cells < SPACE_SIZES[space])).all():
+            raise DataFileError(f"embedding {name!r}: its index array does not list {len(out['means'])} distinct "
+                                f"{space} cells")
+        order = np.argsort(cells)
+        out["cells"], out["means"] = cells[order], out["means"][order]
+        for proj in PROJECTION_LABELS:
+            if proj in out:
+                full = np.full((SPACE_SIZES[space], 2), np.nan, dtype=np.float32)
+                full[out["cells"]] = out[proj][order]
+                out[proj] = full
     return out
+
+
+def covered(src: dict, n: int) -> np.ndarray:
+    """(n,) bool: the cells a loaded source has an embedding for (all of them for a whole-space file)."""
+    if "cells" not in src:
+        return np.ones(n, dtype=bool)
+    m = np.zeros(n, dtype=bool)
+    m[src["cells"]] = True
+    return m
+
+
+def source_neighbours(src: dict, index: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_neighbours` of cell ``index`` in a loaded source, also a subset one (official indices)."""
+    if "cells" not in src:
+        return nearest_neighbours(src["means"], index, k)
+    cells = src["cells"]
+    pos = int(np.searchsorted(cells, int(index)))
+    if pos >= len(cells) or cells[pos] != int(index):
+        raise NasvizError(f"cell #{int(index)} is not among the {len(cells):,} cells this embedding covers")
+    nb, d = nearest_neighbours(src["means"], pos, k)
+    return cells[nb], d
 
 
 # -- the per-cell frame ------------------------------------------------------------------
@@ -292,39 +343,97 @@ def filter_mask(frame: pd.DataFrame, *, ranges: dict[str, tuple[float, float]] |
 _NB201_SHORT = {"skip_connect": "skip", "nor_conv_1x1": "1x1", "nor_conv_3x3": "3x3", "avg_pool_3x3": "pool"}
 
 
-def hover_texts(space: str, frame: pd.DataFrame, idx: np.ndarray, columns: list[str]) -> list[str]:
-    """One hover label per cell: index, the cell, metrics. NB201 cells are written compactly, node by node
-    (``3x3 + 3x3 3x3 + skip 3x3 1x1`` = the ops into nodes 1, 2, 3): the labels of 15,625 points are most of
-    the figure's bytes. NB101 cells: vertex and edge counts, op counts."""
-    sub = frame.loc[idx]
-    parts = [("#" + sub["index"].astype(str)).to_numpy()]
+def hover_labels(space: str, frame: pd.DataFrame, idx: np.ndarray) -> np.ndarray:
+    """The cell part of each hover label (one string per cell of ``idx``). NB201 cells are written compactly,
+    node by node (``3x3 + 3x3 3x3 + skip 3x3 1x1`` = the ops into nodes 1, 2, 3); NB101 cells: vertex and edge
+    counts, op counts. The index and the metrics come from the figure's ``customdata`` (:func:`map_figure`)."""
+    sub = frame.loc[np.asarray(idx, dtype=np.int64)]
     if space == "nb201":
         short = sub["arch"].str.replace(r"~\d", "", regex=True).str.strip("|").str.replace("|+|", " + ", regex=False)
         for op, label in _NB201_SHORT.items():
             short = short.str.replace(op, label, regex=False)
-        parts.append(short.str.replace("|", " ", regex=False).to_numpy())
-    else:
-        ops = op_columns(frame)
-        shape = (sub["vertices"].astype(str) + " vertices, " + sub["edges"].astype(str) + " edges; ")
-        opsum = sum((sub[c].astype(str) + f" {o.split('-')[0]}" + (", " if k < len(ops) - 1 else "")
-                     for k, (o, c) in enumerate(ops.items())), start=pd.Series("", index=sub.index))
-        parts.append((shape + opsum).to_numpy())
+        return short.str.replace("|", " ", regex=False).to_numpy(dtype=object)
+    ops = op_columns(frame)
+    shape = (sub["vertices"].astype(str) + " vertices, " + sub["edges"].astype(str) + " edges; ")
+    opsum = sum((sub[c].astype(str) + f" {o.split('-')[0]}" + (", " if k < len(ops) - 1 else "")
+                 for k, (o, c) in enumerate(ops.items())), start=pd.Series("", index=sub.index))
+    return (shape + opsum).to_numpy(dtype=object)
+
+
+def hover_texts(space: str, frame: pd.DataFrame, idx: np.ndarray, columns: list[str]) -> list[str]:
+    """One full hover label per cell, as the map shows it: ``#index``, the cell (:func:`hover_labels`),
+    then ``column: value`` (2 decimals, ``no result`` where the table has none) per column."""
+    idx = np.asarray(idx, dtype=np.int64)
+    parts = [np.char.add("#", idx.astype(str)), hover_labels(space, frame, idx)]
+    sub = frame.loc[idx]
     for c in columns:
         v = sub[c].to_numpy(dtype=np.float64)
         parts.append(np.where(np.isnan(v), f"{c}: no result", [f"{c}: {x:.2f}" for x in v]))
     return ["<br>".join(str(p[i]) for p in parts) for i in range(len(idx))]
 
 
+def cell_of(customdata) -> int | None:
+    """The cell index a picked point carries: its ``customdata``, or the first entry of a customdata row
+    (a list, or the ``{"0": ..., "1": ...}`` object a browser's typed-array row becomes in JSON)."""
+    cd = customdata
+    if isinstance(cd, dict):
+        cd = cd.get("0", cd.get(0))
+    elif isinstance(cd, (list, tuple)):
+        cd = cd[0] if cd else None
+    return None if cd is None else int(round(float(cd)))
+
+
+def _hover_traces(go, pts, cells, labels, columns, color_label, vals, *, name: str, marker: dict) -> list:
+    """Scattergl trace(s) of these points: the hover label is written by a ``hovertemplate`` from per-point
+    data (``customdata`` = float32 rows ``[index, other columns...]``, ``text`` = the cell label, the colour
+    column from ``marker.color``) instead of one hover string per point (most of a 15,625-point figure's
+    bytes). Points are split by which hover columns have no value, so those read ``no result``; the split
+    traces share the colour scale (``cmin``/``cmax`` in ``marker``) and one legend entry."""
+    others = [c for c in columns if c != color_label]
+    data = np.column_stack([cells.astype(np.float32)]
+                           + [np.asarray(columns[c], dtype=np.float32)[cells] for c in others])
+    colour_known = bool(len(vals)) and not np.isnan(vals).all()
+    if len(cells):
+        patterns, group = np.unique(np.isnan(data[:, 1:]), axis=0, return_inverse=True)
+        group = np.asarray(group).ravel()
+    else:
+        patterns, group = np.zeros((1, len(others)), dtype=bool), np.zeros(0, dtype=np.int64)
+    out = []
+    for g, pattern in enumerate(patterns):
+        sel = group == g
+        lines = ["#%{customdata[0]}", "%{text}"]
+        for c in columns:
+            if c == color_label:
+                lines.append(f"{c}: %{{marker.color:.2f}}" if colour_known else f"{c}: no result")
+            else:
+                j = others.index(c)
+                lines.append(f"{c}: no result" if pattern[j] else f"{c}: %{{customdata[{j + 1}]:.2f}}")
+        m = dict(marker)
+        if isinstance(m.get("color"), np.ndarray):
+            m["color"] = m["color"][sel]
+        if g > 0:
+            m.pop("colorbar", None)
+            m["showscale"] = False
+        out.append(go.Scattergl(x=pts[sel, 0], y=pts[sel, 1], mode="markers", name=name, legendgroup=name,
+                                showlegend=g == 0, marker=m, customdata=data[sel], text=labels[sel],
+                                hovertemplate="<br>".join(lines) + "<extra></extra>"))
+    return out
+
+
 def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_label: str,
-               hover: list[str] | None = None, title: str = "", axis_labels: tuple[str, str] = ("1", "2"),
-               max_points: int = MAX_POINTS, bins: int = 160, window: tuple | None = None,
-               highlight: int | None = None, neighbours: np.ndarray | None = None, uirevision: str = "map"):
+               labels=None, hover_columns: dict[str, np.ndarray] | None = None, title: str = "",
+               axis_labels: tuple[str, str] = ("1", "2"), max_points: int = MAX_POINTS, bins: int = 160,
+               window: tuple | None = None, highlight: int | None = None, neighbours: np.ndarray | None = None,
+               uirevision: str = "map"):
     """The map of the ``shown`` cells (official indices) at ``xy[shown]``, coloured by ``values[shown]``.
 
     ``window = ((x0, x1), (y0, y1))`` zooms to a range (only cells inside are drawn). When more
     than ``max_points`` cells are in view the map is density-shaded (mode ``"density"``),
-    else every cell is a WebGL point whose ``customdata`` is its index (mode ``"points"``);
-    ``hover`` (one label per shown cell in view) is required in points mode only.
+    else every cell is a WebGL point (mode ``"points"``) whose ``customdata`` row starts with its index.
+    In points mode ``labels`` (one cell label per cell in view, :func:`hover_labels`) is required;
+    its hover reads ``#index``, the label, then ``column: value`` for each of ``hover_columns``
+    (column name -> values of every cell, official order; ``color_label`` among them shows ``values``),
+    the same text as :func:`hover_texts`.
     Returns ``(figure, mode, in_view)`` where ``in_view`` are the indices drawn.
     """
     import plotly.graph_objects as go
@@ -339,22 +448,29 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
     fig = go.Figure()
     mode = "points" if len(shown) <= max_points else "density"
     if mode == "points":
-        if hover is None or len(hover) != len(shown):
+        if labels is None or len(labels) != len(shown):
             raise NasvizError("points mode needs one hover label per cell in view")
-        hover_arr = np.asarray(hover, dtype=object)
+        labels = np.asarray(labels, dtype=object)
+        columns = dict(hover_columns or {})
+        if color_label not in columns:
+            columns = {color_label: np.asarray(values), **columns}
+        pts = pts.astype(np.float32)
         missing = np.isnan(vals)
         if missing.any():
-            fig.add_trace(go.Scattergl(
-                x=pts[missing, 0], y=pts[missing, 1], mode="markers", name="no result",
-                marker=dict(color=MISSING_COLOR, size=4, opacity=0.5), customdata=shown[missing],
-                hovertext=hover_arr[missing], hovertemplate="%{hovertext}<extra></extra>"))
+            for t in _hover_traces(go, pts[missing], shown[missing], labels[missing], columns, color_label,
+                                   vals[missing], name="no result",
+                                   marker=dict(color=MISSING_COLOR, size=4, opacity=0.5)):
+                fig.add_trace(t)
         ok = ~missing
-        fig.add_trace(go.Scattergl(
-            x=pts[ok, 0], y=pts[ok, 1], mode="markers", name=color_label,
-            marker=dict(color=vals[ok], colorscale="Viridis", size=5 if len(shown) > 3000 else 7, opacity=0.8,
-                        colorbar=dict(title=dict(text=color_label, side="right"), thickness=14),
-                        showscale=bool(ok.any())),
-            customdata=shown[ok], hovertext=hover_arr[ok], hovertemplate="%{hovertext}<extra></extra>"))
+        v = vals[ok].astype(np.float32)
+        marker = dict(color=v, colorscale="Viridis", size=5 if len(shown) > 3000 else 7, opacity=0.8,
+                      colorbar=dict(title=dict(text=color_label, side="right"), thickness=14),
+                      showscale=bool(ok.any()))
+        if ok.any():
+            marker.update(cmin=float(v.min()), cmax=float(v.max()))
+        for t in _hover_traces(go, pts[ok], shown[ok], labels[ok], columns, color_label, vals[ok],
+                               name=color_label, marker=marker):
+            fig.add_trace(t)
     else:
         (x0, x1), (y0, y1) = window if window is not None else (
             (float(pts[:, 0].min()), float(pts[:, 0].max())), (float(pts[:, 1].min()), float(pts[:, 1].max())))
@@ -454,11 +570,9 @@ def selection_region(selection: dict, xy: np.ndarray, shown: np.ndarray, *, spac
     else:
         picked = []
         for p in selection.get("points") or []:
-            cd = p.get("customdata")
-            if isinstance(cd, (list, tuple)):
-                cd = cd[0] if cd else None
-            if cd is not None:
-                picked.append(int(cd))
+            cell = cell_of(p.get("customdata"))
+            if cell is not None:
+                picked.append(cell)
         if not picked:
             return None
         region = {**base, "kind": "points"}
@@ -489,8 +603,7 @@ def clicked_cell(selection: dict) -> int | None:
     if not pts:
         return None
     top = max(pts, key=lambda p: p.get("curve_number", 0))
-    cd = top["customdata"]
-    return int(cd[0] if isinstance(cd, (list, tuple)) else cd)
+    return cell_of(top["customdata"])
 
 
 def nearest_neighbours(means: np.ndarray, index: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:

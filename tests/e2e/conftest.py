@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -29,6 +30,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 START_TIMEOUT_S = 90
+#: Every wait of a page action or ``expect`` (Playwright's default is 5 s): server-side work such as a
+#: diagram rendered by ``dot`` or a page's first run can take tens of seconds on a loaded shared machine.
+WAIT_MS = 60_000
+expect.set_options(timeout=WAIT_MS)  # every expect() in tests/e2e
 
 
 def _free_port() -> int:
@@ -103,7 +108,8 @@ def artifacts() -> Path:
 def page(browser, app_url):
     context = browser.new_context(viewport={"width": 1600, "height": 2000})
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(WAIT_MS)
+    pg.set_default_navigation_timeout(WAIT_MS)
     try:
         yield pg
     finally:

@@ -35,6 +35,21 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     expect(page.get_by_text(re.compile(r"^15,625 of 15,625 cells in view \(points"))).to_be_visible(timeout=60_000)
     page.screenshot(path=str(artifacts / "10-map.png"))
 
+    # hover a map point: plotly writes its label from the point's data (index, cell, metrics); a click shows it
+    xy = plot.evaluate("""g => {
+        const t = g._fullData.find(d => d.name === 'cifar10 test %');
+        const L = g._fullLayout, r = g.getBoundingClientRect(), k = Math.floor(t.x.length / 2);
+        return [r.left + L._size.l + L.xaxis.l2p(t.x[k]), r.top + L._size.t + L.yaxis.l2p(t.y[k])];
+    }""")
+    page.mouse.move(xy[0], xy[1])
+    hover = plot.locator(".hoverlayer .hovertext").first
+    expect(hover).to_contain_text(re.compile(
+        r"^#\d+(none|skip|1x1|3x3|pool)[ a-z0-9+]*cifar10 test %: \d+\.\d\dcifar100 test %: \d+\.\d\d"
+        r"ImageNet16-120 test %: \d+\.\d\d$"))
+    picked = re.match(r"#(\d+)", hover.text_content()).group(1)
+    page.mouse.click(xy[0], xy[1])
+    expect(page.get_by_text(f"Cell #{picked}", exact=True)).to_be_visible()
+
     # a typed cell: star + neighbours on the map, its diagram below; clicking a neighbour shows it
     _enter(page, "Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", "6111")
     expect(page.get_by_text("Cell #6111", exact=True)).to_be_visible(timeout=60_000)
@@ -46,8 +61,7 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
         return [r.left + L._size.l + L.xaxis.l2p(t.x[0]), r.top + L._size.t + L.yaxis.l2p(t.y[0]), t.customdata[0]];
     }""")
     page.mouse.move(xy[0], xy[1])
-    hover = plot.locator(".hoverlayer .hovertext").first
-    expect(hover).to_contain_text(re.compile(r"^#\d+"), timeout=10_000)  # the label of the point under the cursor
+    expect(hover).to_contain_text(re.compile(r"^#\d+"))  # the label of the point under the cursor
     picked = re.match(r"#(\d+)", hover.text_content()).group(1)  # the point under the cursor (closest)
     page.mouse.click(xy[0], xy[1])
     expect(page.get_by_text(f"Cell #{picked}", exact=True)).to_be_visible(timeout=60_000)

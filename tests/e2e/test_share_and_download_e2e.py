@@ -29,7 +29,7 @@ def test_shared_map_url_and_svg_downloads(page, app_url, artifacts):
     page.locator("[data-testid='stSidebar']").get_by_text("SVG", exact=True).click()
     plot.hover()
     button = plot.locator(".modebar-btn[data-title^='Download plot']")
-    expect(button).to_have_attribute("data-title", "Download plot", timeout=30_000)  # plotly's title for non-PNG
+    expect(button).to_have_attribute("data-title", "Download plot")  # plotly's title for non-PNG
     with page.expect_download(timeout=60_000) as got:
         button.click()
     d = got.value
