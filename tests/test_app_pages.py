@@ -236,10 +236,10 @@ def test_controller_figures_and_table1_follow_the_widgets():
         hist = _figures(at)[1]
         return _arr(next(t for t in hist["data"] if t["name"].startswith(kind))["x"])
 
-    seeds = at.selectbox(key="ctrl_seed_random").options
+    seeds = at.selectbox(key="ctrl_seed_nb201_random").options
     assert len(seeds) >= 2, "the random controller ships with several seeds"
     before_random, before_sup = sampled(at, "random"), sampled(at, "supervised")
-    at.selectbox(key="ctrl_seed_random").set_value(int(seeds[1]))
+    at.selectbox(key="ctrl_seed_nb201_random").set_value(int(seeds[1]))
     _run(CTRL, at)
     assert not np.array_equal(sampled(at, "random"), before_random)
     assert np.array_equal(sampled(at, "supervised"), before_sup)
@@ -247,6 +247,34 @@ def test_controller_figures_and_table1_follow_the_widgets():
     at.select_slider(key="ctrl_t_pairs").set_value(2000)
     _run(CTRL, at)
     assert not at.dataframe[-1].value.equals(live)
+
+
+def test_controller_page_shows_nb101_beside_the_paper_and_keeps_the_space_in_the_url():
+    at = AppTest.from_file(str(REPO / CTRL), default_timeout=600)
+    at.query_params.update({"space": "nb101", "seed_supervised": "1"})
+    _run(CTRL, at)
+    assert at.radio(key="ctrl_space").value == "nb101"
+    assert at.selectbox(key="ctrl_seed_nb101_supervised").value == 1  # from the shared URL
+    # the stored NB101 Table 1 (benchmarks/results/controller.json, key nb101) beside the paper's numbers
+    assert any("under `nb101`" in m.value for m in at.markdown)
+    stored = at.dataframe[0].value
+    from nasviz.viz.controller import stored_table1
+
+    want = stored_table1(space="nb101")["table1"]["rows"]["supervised"]["measures"]["ged"]
+    row = stored.set_index("controller").loc["supervised"]
+    assert row["GED (ours)"] == f"{want['mean']:+.3f} ± {want['std']:.3f}" and row["GED (paper)"] == "+0.100"
+    assert stored_table1(space="nb201")["table1"] != stored_table1(space="nb101")["table1"]
+    # the figures are NB101's: Fig. 1/4 has one point per NB101 decision (26), not NB201's 6
+    probs = _figures(at)[0]
+    assert {len(_arr(t["y"])) for t in probs["data"] if t["type"] == "scatter"} == {26}
+    nb101_hist = _figures(at)[1]
+    assert at.query_params["space"] == "nb101" and at.query_params["seed_supervised"] == "1"
+    # back to NB201: 6 decisions, other sampled accuracies, the URL follows
+    at.radio(key="ctrl_space").set_value("nb201")
+    _run(CTRL, at)
+    assert {len(_arr(t["y"])) for t in _figures(at)[0]["data"] if t["type"] == "scatter"} == {6}
+    assert _figures(at)[1] != nb101_hist
+    assert at.query_params["space"] == "nb201"
 
 
 # -- distributions -----------------------------------------------------------------------

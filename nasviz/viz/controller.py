@@ -39,8 +39,9 @@ def table1_frame(t: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def stored_table1(path: Path | None = None) -> dict | None:
-    """``{"table1", "n_archs", "n_pairs", "hardware", ...}`` from the benchmark result, or None if absent."""
+def stored_table1(path: Path | None = None, space: str = "nb201") -> dict | None:
+    """``{"table1", "n_archs", "n_pairs", "hardware", ...}`` of ``space`` from the benchmark result (NB201 at
+    the top level, NB101 under its ``nb101`` key), or None if absent."""
     p = Path(path) if path else RESULT_PATH
     if not p.is_file():
         return None
@@ -48,8 +49,12 @@ def stored_table1(path: Path | None = None) -> dict | None:
         doc = json.loads(p.read_text())
     except (OSError, ValueError) as e:
         raise DataFileError(f"{p} is not readable JSON ({e}); rerun benchmarks/bench_controller.py") from e
+    if space != doc.get("space", "nb201"):
+        doc = doc.get(space)
+        if doc is None:
+            return None
     if "table1" not in doc:
-        raise DataFileError(f"{p} has no table1; rerun benchmarks/bench_controller.py")
+        raise DataFileError(f"{p} has no {space} table1; rerun benchmarks/bench_controller.py")
     t = doc["table1"]
     for row in t["rows"].values():  # strict JSON stores NaN as null
         for s in row["measures"].values():
