@@ -9,6 +9,7 @@ from nasviz.errors import NasvizError
 from nasviz.search.store import default_db_path
 from nasviz.viz import distributions as D
 from nasviz.viz.markdown import escape_markdown
+from pages import _ui
 
 JOB, HANDLE = "dist_job", "dist_job_handle"
 
@@ -36,8 +37,10 @@ st.markdown(
 db = default_db_path()
 with st.expander("Launch a run (background job)", expanded=JOB in st.session_state):
     c1, c2, c3, c4 = st.columns(4)
-    method = c1.selectbox("Method", list(METHODS), index=list(METHODS).index("vimnas"), key="dist_new_method")
-    seed = int(c2.number_input("Seed", 0, 10_000, 0, key="dist_new_seed"))
+    _ui.from_url("dist_new_method", "method", "vimnas", valid=_ui.one_of(METHODS))
+    method = c1.selectbox("Method", list(METHODS), key="dist_new_method")
+    _ui.from_url("dist_new_seed", "seed", 0, parse=int, valid=_ui.in_range(0, 10_000))
+    seed = int(c2.number_input("Seed", 0, 10_000, key="dist_new_seed"))
     epochs = int(c3.number_input("Epochs (14 steps each on digits)", 1, 100, 3, key="dist_new_epochs"))
     max_steps = int(c4.number_input("Stop after steps (0: all)", 0, 100_000, 0, key="dist_new_max_steps"))
     c1, c2, c3, c4 = st.columns(4)
@@ -93,7 +96,8 @@ if job:
                 s.request_cancel(run.id)
             st.info("Cancel requested: the worker stops after its current step.")
         if part is not None and run.state.value != "complete":
-            st.plotly_chart(F.anytime_weights_figure([part], per_epoch=False), key="dist_live_weights")
+            _ui.chart(F.anytime_weights_figure([part], per_epoch=False), key="dist_live_weights",
+                      name=f"distributions-run{run.id}-live-weights")
             st.caption(f"Anytime weights of run #{run.id} so far ({part.steps} steps); its cell now: "
                        f"{part.final_cell().to_str()}, CIFAR-10 regret {part.regret('cifar10')[-1]:.2f}.")
         if running and run.state.finished:
@@ -119,9 +123,11 @@ if job and not job["shown"]:  # the run launched here, once complete, joins the 
     if mine:
         st.session_state["dist_runs"] = [n for n in st.session_state.get("dist_runs", default) if n in index] + mine
         job["shown"] = True
-chosen = st.multiselect("Runs", names, default=None if "dist_runs" in st.session_state else default, key="dist_runs",
+_ui.from_url("dist_runs", "runs", default, many=True, valid=_ui.one_of(names))
+chosen = st.multiselect("Runs", names, key="dist_runs",
                         help="<method>[@variant]-seed<N> from benchmarks/results/distribution_runs/; "
                              "<method>@run<ID>-seed<N> from the run database.")
+_ui.to_url(method=method, seed=seed, runs=chosen or None)
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()
@@ -133,14 +139,18 @@ edge_labels = list(F.EDGE_LABELS)
 edges = c1.multiselect("Edges", range(len(edge_labels)), default=list(range(len(edge_labels))),
                        format_func=lambda e: edge_labels[e], key="dist_edges")
 per_epoch = c2.toggle("x axis in epochs", True, key="dist_per_epoch")
+_ui.from_url("dist_dataset", "dataset", list(rs[0].test_acc)[0], valid=_ui.one_of(rs[0].test_acc))
 dataset = c3.selectbox("Regret on", list(rs[0].test_acc), key="dist_dataset")
+_ui.to_url(dataset=dataset)
 
 try:
     if edges:
-        st.plotly_chart(F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), key="dist_weights")
+        _ui.chart(F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), key="dist_weights",
+                  name="distributions-anytime-weights")
     else:
         st.info("Pick at least one edge to see its anytime weights.")
-    st.plotly_chart(F.regret_figure(rs, dataset, per_epoch=per_epoch), key="dist_regret")
+    _ui.chart(F.regret_figure(rs, dataset, per_epoch=per_epoch), key="dist_regret",
+              name=f"distributions-regret-{dataset}")
     summary = [{"run": n, "final cell": r.final_cell().to_str(),
                 f"{dataset} test %": round(float(r.test_acc[dataset][-1]), 2),
                 "regret": round(float(r.regret(dataset)[-1]), 2),
@@ -148,10 +158,10 @@ try:
     st.dataframe(summary, hide_index=True)
     mi = F.run_mutual_information(rs)
     if mi:
-        st.plotly_chart(F.mutual_information_figure(mi), key="dist_mi")
+        _ui.chart(F.mutual_information_figure(mi), key="dist_mi", name="distributions-mutual-information")
     else:
         st.info("These runs stored no mutual-information matrices.")
     if any(r.estimator_variance for r in rs):
-        st.plotly_chart(F.estimator_variance_figure(rs), key="dist_variance")
+        _ui.chart(F.estimator_variance_figure(rs), key="dist_variance", name="distributions-estimator-variance")
 except NasvizError as e:
     st.error(escape_markdown(e))

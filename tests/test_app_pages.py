@@ -304,6 +304,33 @@ def test_distributions_page_plots_the_stored_runs_and_follows_the_widgets():
     assert any("Pick at least one run" in i.value for i in at.info)
 
 
+def test_distributions_page_opens_a_shared_url_writes_its_choices_back_and_names_its_downloads():
+    at = AppTest.from_file(str(REPO / DIST), default_timeout=300)
+    at.query_params.update({"runs": "darts-seed1,vimnas-seed2", "method": "unas", "seed": "7",
+                            "dataset": "cifar100"})
+    _run(DIST, at)
+    assert at.multiselect(key="dist_runs").value == ["darts-seed1", "vimnas-seed2"]
+    assert at.selectbox(key="dist_new_method").value == "unas" and at.number_input(key="dist_new_seed").value == 7
+    assert at.selectbox(key="dist_dataset").value == "cifar100"
+    assert len(_figures(at)[0]["data"]) == 2 * 6 * 5  # the two shared runs' anytime weights
+    names = [c["toImageButtonOptions"]["filename"] for c in _chart_configs(at)]
+    assert names[:2] == ["nasviz-distributions-anytime-weights", "nasviz-distributions-regret-cifar100"]
+    assert len(set(names)) == len(names)
+    # new choices go into the URL
+    at.multiselect(key="dist_runs").set_value(["darts-seed0"])
+    at.selectbox(key="dist_new_method").set_value("darts")
+    _run(DIST, at)
+    assert at.query_params["runs"] == "darts-seed0" and at.query_params["method"] == "darts"
+    assert at.query_params["seed"] == "7" and at.query_params["dataset"] == "cifar100"
+    # a hand-edited URL it cannot use falls back to the defaults
+    at = AppTest.from_file(str(REPO / DIST), default_timeout=300)
+    at.query_params.update({"runs": "nope-seed0", "method": "nope", "seed": "x", "dataset": "mnist"})
+    _run(DIST, at)
+    assert all(n.endswith("-seed0") for n in at.multiselect(key="dist_runs").value)
+    assert at.selectbox(key="dist_new_method").value == "vimnas" and at.number_input(key="dist_new_seed").value == 0
+    assert at.query_params["method"] == "vimnas"
+
+
 # -- correlations ------------------------------------------------------------------------
 CORR = "pages/correlations.py"
 
