@@ -420,3 +420,20 @@ def test_nb101_training_labels_cover_exactly_the_sample():
     assert have.sum() == len(bench.indices) == 30_001
     i = int(bench.indices[123])
     assert y[i] == bench.query(bench.space.cell(i), "valid_acc", "cifar10", 108)
+
+
+def test_large_projections_fit_a_subset_and_place_the_rest(monkeypatch):
+    from nasviz.analysis import projections as P
+
+    monkeypatch.setattr(P, "FIT_MAX", 300)
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (600, 4)), rng.normal(40, 1, (600, 4))]).astype(np.float32)
+    y = P.project(x, "pca", seed=0)  # exact below and above the cap
+    assert y.shape == (1200, 2)
+    fitted = []
+    out = P._fit_subset(x, 0, lambda a: (fitted.append(len(a)), a[:, :2] * 10)[1])
+    assert fitted == [300]
+    # every placed point lands among its own cluster's fitted points
+    assert (out[:600, 0] < 200).all() and (out[600:, 0] > 200).all()
+    assert "fitted on a seeded random 300 of 1,200" in P.projection_note("umap", 1200)
+    assert P.projection_note("pca", 1200) == "exact"

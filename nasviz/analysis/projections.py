@@ -35,43 +35,41 @@ def _pca(x: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _umap(x: np.ndarray, seed: int) -> np.ndarray:
+    """UMAP (15 neighbours, min_dist 0.1); above :data:`FIT_MAX` points fitted on a subset (:func:`_fit_subset`)."""
     try:
         import umap
     except ImportError as e:  # pragma: no cover - depends on the install
         raise NasvizError("UMAP needs the umap-learn package (pip install umap-learn)") from e
-    return umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=seed).fit_transform(x)
-
-
-#: t-SNE is fitted on at most this many points; see :func:`_tsne`.
-TSNE_MAX_FIT = 50_000
-#: neighbours whose t-SNE positions place a point that was not in the fit
-TSNE_PLACE_K = 10
-
-
-def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
-    """Barnes-Hut t-SNE (perplexity 30, PCA init).
-
-    Up to :data:`TSNE_MAX_FIT` points are fitted exactly. Beyond that (NB101's 423,624
-    cells would take hours on 2 cores) t-SNE is fitted on a seeded random subset of
-    that size and every other point is placed at the mean t-SNE position of its
-    :data:`TSNE_PLACE_K` nearest fitted neighbours in the embedding space, which is
-    how openTSNE initialises new points before optimising them. The map's meta records it.
-    """
-    from sklearn.manifold import TSNE
 
     def fit(a: np.ndarray) -> np.ndarray:
-        return TSNE(n_components=2, perplexity=30.0, init="pca", random_state=seed).fit_transform(a)
+        return umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=seed).fit_transform(a)
 
-    if len(x) <= TSNE_MAX_FIT:
+    return _fit_subset(x, seed, fit)
+
+
+#: UMAP and t-SNE are fitted on at most this many points; see :func:`_fit_subset`.
+FIT_MAX = 50_000
+#: neighbours whose positions place a point that was not in the fit
+PLACE_K = 10
+
+
+def _fit_subset(x: np.ndarray, seed: int, fit: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``fit(x)`` when ``len(x) <= FIT_MAX``; else fit a seeded random subset of ``FIT_MAX`` points
+    and place every other point at the mean 2-D position of its :data:`PLACE_K` nearest fitted
+    neighbours in the input space (how openTSNE initialises new points before optimising them).
+
+    NB101's 423,624 cells would take hours of t-SNE and about an hour of UMAP on 2 shared cores.
+    """
+    if len(x) <= FIT_MAX:
         return fit(x)
     from sklearn.neighbors import NearestNeighbors
 
     rng = np.random.default_rng(seed)
-    fit_idx = np.sort(rng.choice(len(x), size=TSNE_MAX_FIT, replace=False))
+    fit_idx = np.sort(rng.choice(len(x), size=FIT_MAX, replace=False))
     out = np.empty((len(x), 2), dtype=np.float32)
     out[fit_idx] = fit(x[fit_idx])
     rest = np.setdiff1d(np.arange(len(x)), fit_idx)
-    nn = NearestNeighbors(n_neighbors=TSNE_PLACE_K).fit(x[fit_idx])
+    nn = NearestNeighbors(n_neighbors=PLACE_K).fit(x[fit_idx])
     for s in range(0, len(rest), 50_000):
         chunk = rest[s:s + 50_000]
         _, nb = nn.kneighbors(x[chunk])
@@ -79,11 +77,20 @@ def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
     return out
 
 
+def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
+    """Barnes-Hut t-SNE (perplexity 30, PCA init); above :data:`FIT_MAX` points see :func:`_fit_subset`."""
+    from sklearn.manifold import TSNE
+
+    return _fit_subset(x, seed, lambda a: TSNE(n_components=2, perplexity=30.0, init="pca",
+                                               random_state=seed).fit_transform(a))
+
+
 def projection_note(method: str, n: int) -> str:
     """How a projection of ``n`` points was made (for meta and captions)."""
-    if str(method).lower() == "tsne" and n > TSNE_MAX_FIT:
-        return (f"t-SNE fitted on a seeded random {TSNE_MAX_FIT:,} of {n:,} points; the others placed at the "
-                f"mean position of their {TSNE_PLACE_K} nearest fitted neighbours in latent space")
+    m = str(method).lower()
+    if m in ("tsne", "umap") and n > FIT_MAX:
+        return (f"{'t-SNE' if m == 'tsne' else 'UMAP'} fitted on a seeded random {FIT_MAX:,} of {n:,} points; the "
+                f"others placed at the mean position of their {PLACE_K} nearest fitted neighbours in latent space")
     return "exact"
 
 
