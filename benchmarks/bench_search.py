@@ -8,6 +8,7 @@ gets the same budgets and >= 50 seeds; mean +- std over seeds.
 
     nice -n 10 python benchmarks/bench_search.py run --strategies random,evolution --seeds 50
     python benchmarks/bench_search.py report      # -> benchmarks/results/search.json + search.md
+    nice -n 10 python benchmarks/bench_search.py run --ablation --seeds 20   # dense/disentangled ablation only
 
 ``run`` appends one JSON line per (strategy, dataset, seed) to
 ``benchmarks/results/search_runs.jsonl`` (the queried cell indices in order, wall time,
@@ -49,7 +50,24 @@ VARIANTS = {
     "arch2vec-rl-unvisited": ("arch2vec-rl", {"embedding": "arch2vec", "retrieval": "unvisited"}),
     "dense-arch2vec": ("dense", {"embedding": "arch2vec"}),
     "dense-off-arch2vec": ("dense", {"embedding": "arch2vec", "dense": False}),
+    # the dense / disentangled ablation (DNAS paper 000, Table 3 analogue): the shipped NB201 beta-VAEs
+    "dense-bvae-beta1": ("dense", {"embedding": "bvae-beta1"}),
+    "dense-bvae-beta4": ("dense", {"embedding": "bvae-beta4"}),
+    "dense-bvae-beta0": ("dense", {"embedding": "bvae-beta0"}),
+    "dense-off-bvae-beta1": ("dense", {"embedding": "bvae-beta1", "dense": False}),
+    "dense-off-bvae-beta0": ("dense", {"embedding": "bvae-beta0", "dense": False}),
 }
+
+#: the ablation's arms: label -> (dense sampling on, disentangled (beta > 0), beta); reported in their own
+#: section (``ablation`` in search.json), not in the strategy tables
+ABLATION = {
+    "dense-bvae-beta1": (True, True, 1),
+    "dense-bvae-beta4": (True, True, 4),
+    "dense-bvae-beta0": (True, False, 0),
+    "dense-off-bvae-beta1": (False, True, 1),
+    "dense-off-bvae-beta0": (False, False, 0),
+}
+ABLATION_BUDGETS = (50, 100)
 
 PAPER = {  # arch2vec paper 003, Table 3 (test accuracy, 500 runs, their time budget)
     "cifar10": {"random": (93.75, 0.37), "evolution": (93.84, 0.43), "reinforce": (93.82, 0.31),
@@ -80,23 +98,33 @@ def cmd_run(args) -> None:
     single_thread()
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = _done()
-    for ds in args.datasets.split(","):
-        for label in args.strategies.split(","):
-            strategy, params = VARIANTS[label]
-            for seed in range(args.seed0, args.seed0 + args.seeds):
-                if (args.space, label, ds, seed, args.budget) in done:
-                    continue
-                problem = make_problem(args.space, ds)
-                s = get_strategy(strategy)(problem, np.random.default_rng(seed), **params)
-                t0 = time.perf_counter()
-                res = run_loop(problem, s, args.budget)
-                wall = time.perf_counter() - t0
-                rec = {"space": args.space, "variant": label, "strategy": strategy, "params": params, "dataset": ds, "seed": seed,
-                       "budget": args.budget, "cells": [t.cell_index for t in res.trials], "wall_s": wall,
-                       "stats": res.stats.to_dict()}
-                with open(RAW, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
-                print(f"{args.space} {label:<20} {ds:<15} seed {seed:>3}  {wall:6.1f} s", flush=True)
+    labels = args.strategies.split(",")
+    if args.ablation:  # the ablation alone, seed-major: every arm has the same seeds whenever it is stopped
+        labels, args.datasets = list(ABLATION), "cifar10"
+        args.budget = max(ABLATION_BUDGETS) if args.budget is None else args.budget
+    args.budget = 200 if args.budget is None else args.budget
+    order = ([(ds, label, seed) for ds in args.datasets.split(",")
+              for seed in range(args.seed0, args.seed0 + args.seeds) for label in labels] if args.ablation else
+             [(ds, label, seed) for ds in args.datasets.split(",") for label in labels
+              for seed in range(args.seed0, args.seed0 + args.seeds)])
+    problems: dict = {}
+    for ds, label, seed in order:
+        strategy, params = VARIANTS[label]
+        if (args.space, label, ds, seed, args.budget) in done:
+            continue
+        if (args.space, ds) not in problems:  # read once: the runs never change a problem
+            problems[(args.space, ds)] = make_problem(args.space, ds)
+        problem = problems[(args.space, ds)]
+        s = get_strategy(strategy)(problem, np.random.default_rng(seed), **params)
+        t0 = time.perf_counter()
+        res = run_loop(problem, s, args.budget)
+        wall = time.perf_counter() - t0
+        rec = {"space": args.space, "variant": label, "strategy": strategy, "params": params, "dataset": ds,
+               "seed": seed, "budget": args.budget, "cells": [t.cell_index for t in res.trials], "wall_s": wall,
+               "stats": res.stats.to_dict(), "load_avg_1min": os.getloadavg()[0]}
+        with open(RAW, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        print(f"{args.space} {label:<20} {ds:<15} seed {seed:>3}  {wall:6.1f} s", flush=True)
 
 
 def cmd_report(args) -> None:
@@ -114,13 +142,18 @@ def cmd_report(args) -> None:
             runs.setdefault((d.get("space", "nb201"), d["variant"], d["dataset"]), []).append(d)
     out = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "budgets": list(BUDGETS),
            "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "load_avg": os.getloadavg()},
-           "paper_table3_test": PAPER, "results": {}}
+           "paper_table3_test": PAPER, "results": {}, "ablation": {}}
     for (space, label, ds), rs in sorted(runs.items()):
         problem = make_problem(space, ds)
         sig = problem.signal_column()
         reps = problem.report_columns()
         test = reps.get("test_200ep", reps.get("test_108ep", reps.get("valid_108ep")))
-        budgets = BUDGETS if space == "nb201" else NB101_BUDGETS
+        ablation = space == "nb201" and label in ABLATION
+        budgets = ABLATION_BUDGETS if ablation else BUDGETS if space == "nb201" else NB101_BUDGETS
+        if ablation:  # every arm over the same seeds (the ones all arms have finished)
+            common = set.intersection(*({r["seed"] for r in v} for (sp, lb, d), v in runs.items()
+                                        if sp == space and lb in ABLATION and d == ds))
+            rs = [r for r in rs if r["seed"] in common]
         curves_sig, curves_test = [], []
         for r in rs:
             idx = np.asarray(r["cells"], dtype=np.int64)
@@ -145,7 +178,13 @@ def cmd_report(args) -> None:
             "invalid_per_run": float(np.mean([r["stats"]["invalid"] for r in rs])),
         }
         key = ds if space == "nb201" else f"nb101-{ds}"
-        out["results"].setdefault(key, {})[label] = entry
+        if ablation:
+            entry["dense"], entry["disentangled"], entry["beta"] = ABLATION[label]
+            entry["embedding"] = f"nb201-{rs[0]['params']['embedding']}"
+            entry["wall_s_per_run"] = float(wall.mean())
+            out["ablation"].setdefault(key, {})[label] = entry
+        else:
+            out["results"].setdefault(key, {})[label] = entry
     (RESULTS / "search.json").write_text(json.dumps(out, indent=1))
     (RESULTS / "search.md").write_text(markdown(out))
     print((RESULTS / "search.md").read_text())
@@ -177,6 +216,7 @@ def markdown(out: dict) -> str:
                          + f" | {pap_s} | {e['throughput_queries_per_s']:.0f} | {e['duplicates_per_run']:.0f} |")
         lines.append("")
     lines += target_lines(out)
+    lines += ablation_lines(out)
     lines += notes_lines(out)
     lines += [
         "### Jobs (verified by tests, not timed here)", "",
@@ -184,6 +224,11 @@ def markdown(out: dict) -> str:
         "kept, and `resume` replays them and finishes with exactly the trials of an uninterrupted run "
         "(`tests/test_search_jobs.py::test_kill_9_keeps_trials_marks_failed_and_resume_matches`); a dead worker "
         "with no parent watching is found by the reaper (`test_dead_worker_found_by_reaper_without_parent`).",
+        "* A REINFORCE run cancelled mid-run and resumed by a new worker equals the uninterrupted in-process run "
+        "trial for trial (`test_cancel_then_resume`, 300 trials; checked once at 600 trials, about 100,000 asks, "
+        "cancelled at 327). Strategies are built and run with one compute thread whatever the caller's setting "
+        "(`test_seeded_run_does_not_depend_on_the_callers_thread_count`): at 2 threads the controller's floats "
+        "differ by ~1e-7 after 100 trials, enough to change a sampled cell in a long run.",
         "* 8 concurrent runs on the local backend, each in its own worker process, all complete and match the "
         "in-process reference (`test_eight_concurrent_local_runs`); a new process sees the same history.",
         "* The same seeded run on a local Ray instance (started by the test) and on a local worker gives the same "
@@ -194,6 +239,57 @@ def markdown(out: dict) -> str:
     lines += [f"Machine: {m['cpu_count']} cores shared with other jobs (load average {m['load_avg'][0]:.0f} when "
               f"the report was written); throughput is the in-process ask/tell loop, queries per wall second.", ""]
     return "\n".join(lines)
+
+
+def ablation_lines(out: dict) -> list[str]:
+    """The dense / disentangled ablation (DNAS Table 3 analogue) as its own section."""
+    res = out.get("ablation", {}).get("cifar10", {})
+    if not res:
+        return []
+    seeds = min(e["seeds"] for e in res.values())
+    lines = ["### Ablation: dense sampling and disentanglement (NB201 cifar10; DNAS paper Table 3 analogue)", "",
+             "Strategy `dense` on the shipped NB201 beta-VAEs (`models/nb201-bvae-beta{0,1,4}`, 26-d latent "
+             "means): *disentangled* = beta > 0, *entangled* = beta = 0; *dense off* = eps1 = eps2 = 0 "
+             "(candidates from the whole space, still screened by the predictor). Everything else at the "
+             f"strategy's defaults. The same {seeds} seeds for every arm"
+             + (" (fewer than the main tables' 50: CPU time on a shared 2-core machine)" if seeds < 50 else "")
+             + "; 200-epoch cifar10 test accuracy of the chosen cell, mean +- std; s/run is the wall time of one "
+             "100-query run on the shared machine.", "",
+             "| arm | dense | disentangled | beta | seeds | " + " | ".join(f"{b} queries" for b in ABLATION_BUDGETS)
+             + " | s/run |", "|---|---|---|---|---|" + "---|" * len(ABLATION_BUDGETS) + "---|"]
+    for label in ABLATION:
+        e = res.get(label)
+        if e is None:
+            continue
+        cells = []
+        for b in ABLATION_BUDGETS:
+            a = e["at"].get(str(b))
+            cells.append(f"{a['test_mean']:.2f} +- {a['test_std']:.2f}" if a else "-")
+        lines.append(f"| {label} | {'on' if e['dense'] else 'off'} | {'yes' if e['disentangled'] else 'no'} | "
+                     f"{e['beta']} | {e['seeds']} | " + " | ".join(cells) + f" | {e['wall_s_per_run']:.1f} |")
+    lines.append("")
+    b = str(max(ABLATION_BUDGETS))
+
+    def m(label):
+        e = res.get(label, {}).get("at", {}).get(b)
+        return None if e is None else (e["test_mean"], e["test_std"] / np.sqrt(res[label]["seeds"]))
+
+    pairs = [("disentangled vs entangled, dense on", "dense-bvae-beta1", "dense-bvae-beta0"),
+             ("disentangled vs entangled, dense off", "dense-off-bvae-beta1", "dense-off-bvae-beta0"),
+             ("dense on vs off, beta = 1", "dense-bvae-beta1", "dense-off-bvae-beta1"),
+             ("dense on vs off, beta = 0", "dense-bvae-beta0", "dense-off-bvae-beta0")]
+    for what, a, c in pairs:
+        ma, mc = m(a), m(c)
+        if ma and mc:
+            d, se = ma[0] - mc[0], float(np.hypot(ma[1], mc[1]))
+            lines.append(f"* {what} at {b} queries: {d:+.2f} points (standard error {se:.2f}; "
+                         + ("within 2 standard errors: no measurable effect at this seed count)" if abs(d) < 2 * se
+                            else "beyond 2 standard errors)"))
+    ref = [(lb, _at(out, "cifar10", lb, b)) for lb in ("arch2vec-bo", "dense-arch2vec", "evolution", "random")]
+    ref = [f"{lb} {v:.2f}" for lb, v in ref if v is not None]
+    if ref:
+        lines.append(f"* For reference, the main cifar10 table at {b} queries: " + ", ".join(ref) + ".")
+    return lines + [""]
 
 
 LATENT = ("arch2vec-bo", "arch2vec-bo-dngo", "arch2vec-rl", "arch2vec-rl-unvisited", "dense-arch2vec")
@@ -235,14 +331,18 @@ def notes_lines(out: dict) -> list[str]:
     on, off = _at(out, "cifar10", "dense-arch2vec", 100), _at(out, "cifar10", "dense-off-arch2vec", 100)
     if on is not None and off is not None:
         lines.append(f"* Dense-sampling switch (cifar10, 100 queries, arch2vec embedding): dense {on:.2f} vs "
-                     f"off {off:.2f}. The disentangled switch (beta-VAE with beta > 0 vs beta = 0) is not measured: "
-                     "no beta-VAE checkpoint was shipped when this ran, so `dense` ran on the arch2vec embedding.")
+                     f"off {off:.2f}. The rows `dense-arch2vec` / `dense-off-arch2vec` ran on the arch2vec "
+                     "embedding before the beta-VAEs were shipped; the disentangled switch is the ablation above.")
     rl, rl_p = _at(out, "cifar10", "arch2vec-rl", 100), PAPER["cifar10"]["arch2vec-rl"][0]
     if rl is not None:
         lines.append(f"* arch2vec-RL misses the paper ({rl:.2f} at 100 queries vs {rl_p:.2f}), and is not ahead of "
                      "random search: with an identity-covariance Gaussian policy over a standardised 16-d space, "
                      "episodes of 16 and discount/baseline 0.4, 200 queries are about 12 policy updates, too few for "
                      "the policy to leave random exploration. Retrieving unvisited cells does not change this.")
+    if any(k in out["results"].get("nb101-cifar10", {}) for k in ("arch2vec-bo", "dense-arch2vec")):
+        lines.append("* NB101 latent rows search `nb101-arch2vec` (an embedding of all 423,624 cells) cut to the "
+                     "30,001 sample rows that have results, so every proposal is a cell with a result; the NB101 "
+                     "dense/disentangled ablation is not measured (no NB101 beta-VAE embedding when this ran).")
     lines.append("* Paper Table 3 numbers come from a wall-clock budget (1.2e4 simulated seconds), not a query "
                  "count, over 500 runs; the columns are beside each other for orientation, not as the same budget.")
     lines.append("* cifar100 / ImageNet16-120 arch2vec-BO ran to 100 queries only (CPU time on the shared machine); "
@@ -258,7 +358,9 @@ def main() -> None:
     r.add_argument("--datasets", default="cifar10")
     r.add_argument("--seeds", type=int, default=50)
     r.add_argument("--seed0", type=int, default=0)
-    r.add_argument("--budget", type=int, default=200)
+    r.add_argument("--budget", type=int, default=None, help="queries per run (default 200; --ablation: 100)")
+    r.add_argument("--ablation", action="store_true",
+                   help="run only the dense/disentangled ablation arms (NB201 cifar10, seed-major)")
     r.add_argument("--space", default="nb201", choices=("nb201", "nb101"))
     sub.add_parser("report")
     args = ap.parse_args()
