@@ -426,6 +426,7 @@ def test_large_projections_fit_a_subset_and_place_the_rest(monkeypatch):
     from nasviz.analysis import projections as P
 
     monkeypatch.setattr(P, "FIT_MAX", 300)
+    monkeypatch.setattr(P, "TSNE_FIT_MAX", 300)
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (600, 4)), rng.normal(40, 1, (600, 4))]).astype(np.float32)
     y = P.project(x, "pca", seed=0)  # exact below and above the cap

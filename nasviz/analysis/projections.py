@@ -47,25 +47,28 @@ def _umap(x: np.ndarray, seed: int) -> np.ndarray:
     return _fit_subset(x, seed, fit)
 
 
-#: UMAP and t-SNE are fitted on at most this many points; see :func:`_fit_subset`.
+#: UMAP is fitted on at most this many points, t-SNE on :data:`TSNE_FIT_MAX`; see :func:`_fit_subset`.
 FIT_MAX = 50_000
+#: t-SNE's cap: Barnes-Hut t-SNE of 50,000 points took over 15 min on the shared 2 cores
+TSNE_FIT_MAX = 20_000
 #: neighbours whose positions place a point that was not in the fit
 PLACE_K = 10
 
 
-def _fit_subset(x: np.ndarray, seed: int, fit: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def _fit_subset(x: np.ndarray, seed: int, fit: Callable[[np.ndarray], np.ndarray], cap: int | None = None) -> np.ndarray:
     """``fit(x)`` when ``len(x) <= FIT_MAX``; else fit a seeded random subset of ``FIT_MAX`` points
     and place every other point at the mean 2-D position of its :data:`PLACE_K` nearest fitted
     neighbours in the input space (how openTSNE initialises new points before optimising them).
 
     NB101's 423,624 cells would take hours of t-SNE and about an hour of UMAP on 2 shared cores.
     """
-    if len(x) <= FIT_MAX:
+    cap = FIT_MAX if cap is None else cap
+    if len(x) <= cap:
         return fit(x)
     from sklearn.neighbors import NearestNeighbors
 
     rng = np.random.default_rng(seed)
-    fit_idx = np.sort(rng.choice(len(x), size=FIT_MAX, replace=False))
+    fit_idx = np.sort(rng.choice(len(x), size=cap, replace=False))
     out = np.empty((len(x), 2), dtype=np.float32)
     out[fit_idx] = fit(x[fit_idx])
     rest = np.setdiff1d(np.arange(len(x)), fit_idx)
@@ -78,18 +81,19 @@ def _fit_subset(x: np.ndarray, seed: int, fit: Callable[[np.ndarray], np.ndarray
 
 
 def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
-    """Barnes-Hut t-SNE (perplexity 30, PCA init); above :data:`FIT_MAX` points see :func:`_fit_subset`."""
+    """Barnes-Hut t-SNE (perplexity 30, PCA init); above :data:`TSNE_FIT_MAX` points see :func:`_fit_subset`."""
     from sklearn.manifold import TSNE
 
     return _fit_subset(x, seed, lambda a: TSNE(n_components=2, perplexity=30.0, init="pca",
-                                               random_state=seed).fit_transform(a))
+                                               random_state=seed).fit_transform(a), TSNE_FIT_MAX)
 
 
 def projection_note(method: str, n: int) -> str:
     """How a projection of ``n`` points was made (for meta and captions)."""
     m = str(method).lower()
-    if m in ("tsne", "umap") and n > FIT_MAX:
-        return (f"{'t-SNE' if m == 'tsne' else 'UMAP'} fitted on a seeded random {FIT_MAX:,} of {n:,} points; the "
+    cap = TSNE_FIT_MAX if m == "tsne" else FIT_MAX
+    if m in ("tsne", "umap") and n > cap:
+        return (f"{'t-SNE' if m == 'tsne' else 'UMAP'} fitted on a seeded random {cap:,} of {n:,} points; the "
                 f"others placed at the mean position of their {PLACE_K} nearest fitted neighbours in latent space")
     return "exact"
 
