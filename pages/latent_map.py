@@ -101,6 +101,8 @@ name = c2.selectbox("Embedding", names, key=f"map_source_{space}", format_func=l
 projs = srcs[name].projections
 _ui.from_url(f"map_proj_{space}_{name}", "projection", projs[0], valid=_ui.one_of(projs))
 proj = c3.selectbox("Projection", projs, format_func=maps.PROJECTION_LABELS.get, key=f"map_proj_{space}_{name}")
+if srcs[name].note(proj):
+    st.caption(f"{maps.PROJECTION_LABELS.get(proj, proj)}: {srcs[name].note(proj)}.")
 colour_options = maps.numeric_columns(table)
 _ui.from_url(f"map_colour_{space}", "colour", maps.default_color(space, table), valid=_ui.one_of(colour_options))
 colour = c4.selectbox("Colour by", colour_options, key=f"map_colour_{space}")

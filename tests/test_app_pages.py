@@ -593,3 +593,17 @@ def test_runs_page_shows_a_failed_run_and_keeps_working(run_store):
     at.selectbox(key="runs_one").set_value(ids[0])
     _run(RUNS, at)
     assert not at.error and len(at.dataframe[1].value) == 15
+
+
+@pytest.mark.skipif(not (REPO / "data/embeddings/nb101-arch2vec.npz").is_file(),
+                    reason="the NB101 arch2vec embedding is not shipped in this checkout")
+def test_map_nb101_arch2vec_umap_says_how_it_was_fitted():
+    at = AppTest.from_file(str(REPO / MAP), default_timeout=300)
+    at.query_params.update({"space": "nb101", "embedding": "nb101-arch2vec", "projection": "umap"})
+    _run(MAP, at)
+    assert at.selectbox(key="map_source_nb101").value == "nb101-arch2vec"
+    assert _caption(at, "cells in view").startswith("423,624 of 423,624 cells in view (density")
+    assert any("UMAP fitted on a seeded random 50,000 of 423,624 points" in c.value for c in at.caption)
+    at.selectbox(key="map_proj_nb101_nb101-arch2vec").set_value("pca")
+    _run(MAP, at)
+    assert not any("fitted on a seeded random" in c.value for c in at.caption)

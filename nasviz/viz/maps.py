@@ -72,6 +72,12 @@ class MapSource:
     #: cells the file covers when it holds a subset of the space (e.g. NB101 controller hidden states
     #: of the 30,001 benchmark sample cells, listed in its ``index`` array); None = every cell
     n_cells: int | None = None
+    #: (projection, how it was made) for projections that are not exact, e.g. UMAP/t-SNE of NB101
+    #: fitted on a subset (``meta["projection_notes"]`` written by ``nasviz embed``)
+    notes: tuple[tuple[str, str], ...] = ()
+
+    def note(self, projection: str) -> str | None:
+        return dict(self.notes).get(projection)
 
     @property
     def subset(self) -> bool:
@@ -132,8 +138,9 @@ def list_sources(space: str, folder: Path | None = None, *, whole_space_only: bo
                      "" if meta["_has_index"] else " without an index array")
             continue
         label = _label(p.stem, meta) + (f", {int(n_cells):,} sample cells" if subset else "")
+        notes = tuple((k, v) for k, v in sorted((meta.get("projection_notes") or {}).items()) if v != "exact")
         out.append(MapSource(p.stem, space, label, tuple(meta["_projections"]), int(meta.get("dim", 0)), p,
-                             int(n_cells) if subset else None))
+                             int(n_cells) if subset else None, notes))
     return out
 
 
