@@ -24,22 +24,17 @@ def _mode() -> int:
 
 def atomic_write(path: Path | str, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(f)`` on a binary temporary file, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def to_file(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             write(f)
-        os.chmod(tmp, _mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write_path(path, to_file)
 
 
 def atomic_write_path(path: Path | str, write: Callable[[str], None]) -> Path:
-    """Like :func:`atomic_write` for writers that want a file name (e.g. safetensors' ``save_file``)."""
+    """Call ``write(name)`` with a temporary file name beside ``path`` (for writers that want a file name,
+    e.g. safetensors' ``save_file``), then rename that file to ``path``; on any error it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)

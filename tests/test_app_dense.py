@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from _helpers import run_page
 from nasviz.search.store import RunState, Store
 from nasviz.viz import dense as D
 
@@ -18,11 +19,7 @@ PAGE = str(REPO / "pages" / "dense_sampling.py")
 
 
 def _run(at: AppTest | None = None) -> AppTest:
-    if at is None:
-        at = AppTest.from_file(PAGE, default_timeout=300)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return run_page(PAGE, at)
 
 
 def _bands_fig(at: AppTest) -> dict:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from _helpers import run_page
 from nasviz.search.store import RunState, Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,11 +19,7 @@ PAGE = str(REPO / "pages" / "distributions.py")
 
 
 def _run(at: AppTest | None = None) -> AppTest:
-    if at is None:
-        at = AppTest.from_file(PAGE, default_timeout=300)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return run_page(PAGE, at)
 
 
 def _arr(v) -> np.ndarray:

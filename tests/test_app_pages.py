@@ -12,17 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import run_page
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _run(script: str, at: AppTest | None = None) -> AppTest:
-    if at is None:  # (an AppTest is falsy before its first run)
-        at = AppTest.from_file(str(REPO / script), default_timeout=300)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return run_page(str(REPO / script), at)
 
 
 def _arr(v) -> np.ndarray:

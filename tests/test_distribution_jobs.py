@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from _helpers import wait_progress as _wait_progress
 from nasviz.distributions import job as DJ
 from nasviz.distributions.learners import LearnerConfig
 from nasviz.distributions.results import load_run, load_run_from_store
@@ -37,14 +38,7 @@ def stored_probs(store, rid) -> np.ndarray:
 
 
 def wait_progress(store, rid, at_least, timeout=120):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        r = store.get_run(rid)
-        if r.state == RunState.RUNNING and r.progress >= at_least:
-            return r
-        assert not r.state.finished, f"run finished before it could be interrupted: {r}"
-        time.sleep(0.05)
-    raise AssertionError(f"run {rid} never reached {at_least} steps")
+    return _wait_progress(store, rid, at_least, timeout, unit="steps")
 
 
 def test_a_background_job_records_every_step_and_equals_the_in_process_run(tmp_path):

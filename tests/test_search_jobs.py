@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from _helpers import wait_progress as _wait_progress
 from nasviz.search import jobs as J
 from nasviz.search.loop import run_loop
 from nasviz.search.runs import build, validate_config
@@ -26,14 +27,7 @@ def stored(store, rid):
 
 
 def wait_progress(store, rid, at_least, timeout=60):
-    t_end = time.monotonic() + timeout
-    while time.monotonic() < t_end:
-        r = store.get_run(rid)
-        if r.state == RunState.RUNNING and r.progress >= at_least:
-            return r
-        assert not r.state.finished, f"run finished before it could be interrupted: {r}"
-        time.sleep(0.05)
-    raise AssertionError(f"run {rid} never reached {at_least} trials")
+    return _wait_progress(store, rid, at_least, timeout, unit="trials")
 
 
 # Long runs of cheap strategies (one SQLite commit per trial) so a worker can be caught
