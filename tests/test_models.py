@@ -357,8 +357,33 @@ def test_precompute_embeddings_and_cache(tmp_path, fitted_bvae):
     np.testing.assert_allclose(e["means"][:50], fitted_bvae.transform([space.cell(i) for i in range(50)]),
                                atol=0.01)
     assert precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)[0]["status"] == "cached"
-    (root / "nb201-tiny" / "config.json").write_text((root / "nb201-tiny" / "config.json").read_text() + " ")
+    cfg_path = root / "nb201-tiny" / "config.json"
+    doc = json.loads(cfg_path.read_text())
+    doc.setdefault("info", {}).setdefault("metrics", {})["a card measurement"] = "updated"
+    cfg_path.write_text(json.dumps(doc, indent=1))  # the card (info) changed, the model did not
+    assert precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)[0]["status"] == "cached"
+    doc["config"]["lr"] = doc["config"]["lr"] * 2  # a hyper-parameter changed: the embedding is stale
+    cfg_path.write_text(json.dumps(doc, indent=1))
     assert precompute(["nb201-tiny"], methods=["pca"], models_root=root, out_dir=out)[0]["status"] == "computed"
+    (root / "nb201-tiny" / "model.safetensors").write_bytes(b"")  # so are changed weights (caught before loading)
+    from nasviz.analysis.embeddings import checkpoint_hash
+
+    assert checkpoint_hash(root / "nb201-tiny") != load_embeddings("nb201-tiny", out)["meta"]["checkpoint_hash"]
+
+
+def test_shipped_embeddings_match_their_checkpoints():
+    """Every shipped embedding was computed from the checkpoint now in models/ (same weights and config)."""
+    import glob
+
+    from nasviz.analysis.embeddings import checkpoint_hash, embeddings_dir
+
+    files = sorted(glob.glob(str(embeddings_dir() / "*.npz")))
+    assert len(files) >= 14
+    for f in files:
+        with np.load(f, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+        folder = models_dir() / meta.get("checkpoint", meta["model"])
+        assert meta["checkpoint_hash"] == checkpoint_hash(folder), f"{f} is stale: run `nasviz embed`"
 
 
 class VertexCountCoded:

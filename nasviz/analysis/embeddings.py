@@ -7,7 +7,7 @@
 * ``pca``, ``umap``, ``tsne``: (n_cells, 2) float16 projections of the means;
 * ``meta``: JSON bytes — model, space, checkpoint hash, method list, seed.
 
-A file is recomputed only when the checkpoint's hash (weights + config) changed, a
+A file is recomputed only when the checkpoint's hash (weights + config, not the card) changed, a
 method is missing, or ``force`` is set (caching by input hash, as umap-learn does).
 Loading uses ``allow_pickle=False``.
 """
@@ -39,12 +39,24 @@ def embeddings_dir() -> Path:
 
 
 def checkpoint_hash(folder: Path) -> str:
+    """Hash of what decides a model's outputs: the weights and config.json without its ``info``
+    (the model card: metrics, timings). Updating a card's measurements must not mark the
+    model's embeddings stale; retraining or changing a hyper-parameter must."""
     h = hashlib.sha256()
     for name in ("model.safetensors", "config.json"):
         p = Path(folder) / name
         if not p.is_file():
             raise DataFileError(f"model checkpoint {folder} is missing {name}")
-        h.update(p.read_bytes())
+        data = p.read_bytes()
+        if name == "config.json":
+            try:
+                doc = json.loads(data)
+            except (ValueError, UnicodeDecodeError) as e:
+                raise DataFileError(f"{p} is not valid JSON ({e})") from e
+            if isinstance(doc, dict):
+                doc.pop("info", None)
+            data = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        h.update(data)
     return h.hexdigest()[:16]
 
 
