@@ -18,6 +18,11 @@ from pages import _ui
 METRICS = {"nb201": ["cifar10 test %", "cifar100 test %", "ImageNet16-120 test %", "params (M)"],
            "nb101": ["valid % (108 ep)", "params (M)"]}
 PER_ROW = 5
+SPACES = ("nb201", "nb101")
+SPACE_LABELS = {"nb201": "NAS-Bench-201", "nb101": "NAS-Bench-101"}
+#: NB101 latent statistics come from this many seeded random cells (encoding all 423,624 cells with
+#: arch2vec's per-node latent would take minutes); the NB101 walk uses the precomputed embeddings.
+NB101_STATS_CELLS = 10_000
 T0 = time.perf_counter()  # server time of this run, shown at the bottom (and read by benchmarks/bench_app.py)
 
 
@@ -54,12 +59,20 @@ def table(space: str):
 @st.cache_resource(show_spinner=False)
 def stats(name: str):
     m = model(name)
-    return T.latent_stats(m, bench(m.space).space.enumerate())
+    sp = bench(m.space).space
+    if m.space == "nb101":
+        pick = np.sort(np.random.default_rng(0).choice(sp.n_cells, NB101_STATS_CELLS, replace=False))
+        return T.latent_stats(m, [sp.cell(int(i)) for i in pick])
+    return T.latent_stats(m, sp.enumerate())
 
 
 @st.cache_resource(show_spinner=False)
 def embedding(name: str):
     m = model(name)
+    if m.space == "nb101":  # precomputed means of all 423,624 cells (nasviz embed)
+        from nasviz.analysis.embeddings import load_embeddings
+
+        return load_embeddings(name)["means"]
     return T.embeddings(m, bench(m.space).space.enumerate())
 
 
@@ -71,7 +84,9 @@ def walk(name: str, start: int, n: int):
 def cell_caption(space: str, index: int, extra: str) -> str:
     t = table(space)
     m = METRICS[space][0]
-    return f"#{index} · {m} {t.at[index, m]:.2f}" + (f" · {extra}" if extra else "")
+    v = t.at[index, m]
+    metric = f"{m} {v:.2f}" if np.isfinite(v) else "no result (not in the benchmark sample)"
+    return f"#{index} · {metric}" + (f" · {extra}" if extra else "")
 
 
 def draw_sequence(space: str, cells: list, captions: list[str], key: str) -> None:
@@ -103,12 +118,18 @@ st.markdown(
     "steps to the nearest not-yet-visited cell in latent space, with the edit distance of every step."
 )
 
-space = "nb201"
+_ui.from_url("trav_space", "space", "nb201", valid=_ui.one_of(SPACES))
+space = st.radio("Space", SPACES, format_func=SPACE_LABELS.get, key="trav_space", horizontal=True)
 names = models_of(space)
 if not names:
-    st.info("No decodable latent model for NB201 under models/ yet: train one with `nasviz train arch2vec` "
-            "or `nasviz train beta-vae`.")
+    st.info(f"No decodable latent model for {SPACE_LABELS[space]} under models/ yet: train one with "
+            f"`nasviz train arch2vec --space {space}` or `nasviz train beta-vae --space {space}`.")
     st.stop()
+if st.session_state.get("trav_shown_space", space) != space:  # switching space: start from its best cell
+    st.session_state["trav_anchor"] = T.BEST
+    for k in ("trav_model", "trav_other", "trav_dim"):
+        st.session_state.pop(k, None)
+st.session_state["trav_shown_space"] = space
 
 sp, tab = bench(space).space, table(space)
 from_map = st.session_state.get("map_anchor")
@@ -117,9 +138,11 @@ _ui.from_url("trav_model", "model", names[0], valid=_ui.one_of(names))
 _ui.from_url("trav_other", "with", "(none)", valid=_ui.one_of(names))
 
 c1, c2, c3 = st.columns([2.2, 1.2, 1.2])
-c1.text_input("Anchor: official index, arch string, or 'best'", key="trav_anchor",
-              help="'best' is the cell with the best CIFAR-10 test accuracy (200 epochs). The latent map page "
-                   "sets this to the cell you clicked there.")
+c1.text_input("Anchor: index, arch string (NB201) / module hash or JSON spec (NB101), or 'best'",
+              key="trav_anchor",
+              help="'best' is the cell with the best CIFAR-10 test accuracy (NB201, 200 epochs) or the best "
+                   "108-epoch validation accuracy in the NB101 sample. The latent map page sets this to the cell "
+                   "you clicked there.")
 from_map = st.session_state.get("map_anchor")
 if from_map and from_map.get("space") == space and c1.button(f"Use the map's cell #{from_map['index']}"):
     st.session_state["trav_anchor"] = str(from_map["index"])
@@ -140,7 +163,7 @@ dim = d1.number_input(f"Latent coordinate (0..{total - 1})", 0, total - 1, key="
                            "coordinate with the largest spread.")
 span = d2.slider("Range (± std of the coordinate)", 0.5, 6.0, step=0.5, key="trav_span")
 steps = d3.slider("Steps", 3, 15, step=2, key="trav_steps")
-_ui.to_url(model=name, anchor=st.session_state["trav_anchor"], dim=int(dim), span=span, steps=steps,
+_ui.to_url(space=space, model=name, anchor=st.session_state["trav_anchor"], dim=int(dim), span=span, steps=steps,
            **{"with": None if other == "(none)" else other})
 
 try:
@@ -149,8 +172,11 @@ except NasvizError as e:
     st.error(escape_markdown(e))
     st.stop()
 anchor_index = int(sp.index(anchor))
-st.markdown(f"Anchor **#{anchor_index}** `{anchor.to_str()}` — coordinate **{T.dim_label(m, dim)}**: "
-            f"mean {mean[dim]:.3f}, std {std[dim]:.3f} over all {len(tab):,} cells.")
+over = (f"all {len(tab):,} cells" if space == "nb201" else
+        f"{NB101_STATS_CELLS:,} random cells of the {sp.n_cells:,}")
+anchor_text = anchor.to_str() if space == "nb201" else anchor.to_json()
+st.markdown(f"Anchor **#{anchor_index}** `{anchor_text}` — coordinate **{T.dim_label(m, dim)}**: "
+            f"mean {mean[dim]:.3f}, std {std[dim]:.3f} over {over}.")
 
 models = [name] + ([other] if other != "(none)" else [])
 frames = {}

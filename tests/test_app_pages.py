@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from _helpers import run_page
 from streamlit.testing.v1 import AppTest
+from nasviz.bench import get_benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -201,6 +202,28 @@ def test_traversal_bad_anchor_shows_the_message():
     at.text_input(key="trav_anchor").set_value("6111")
     _run(TRAV, at)
     assert not at.error and any("Anchor **#6111**" in m.value for m in at.markdown)
+
+
+def test_traversal_on_nb101_decodes_spec_cells_and_walks_the_precomputed_embedding():
+    at = AppTest.from_file(str(REPO / TRAV), default_timeout=300)
+    at.query_params.update({"space": "nb101", "model": "nb101-arch2vec", "steps": "5"})
+    _run(TRAV, at)
+    assert at.radio(key="trav_space").value == "nb101"
+    best = int(get_benchmark("nb101").best()[0])
+    assert any(f"Anchor **#{best}**" in m.value and '"matrix"' in m.value for m in at.markdown)
+    assert len([c for c in _step_captions(at) if "std" in c]) + len(at.warning) >= 5
+    walk = [c for c in _step_captions(at) if "start" in c or " · edit " in c and "std" not in c]
+    assert walk[0].startswith(f"#{best} ")
+    assert len(at.get("graphviz_chart")) >= at.slider(key="trav_walk_len").value + 1
+    # an NB101 module hash as the anchor, then back to NB201 (the anchor resets to its best cell)
+    sp = get_benchmark("nb101").space
+    h = sp.cell(1234).hash
+    at.text_input(key="trav_anchor").set_value(h)
+    _run(TRAV, at)
+    assert any("Anchor **#1234**" in m.value for m in at.markdown)
+    at.radio(key="trav_space").set_value("nb201")
+    _run(TRAV, at)
+    assert any("Anchor **#6111**" in m.value for m in at.markdown) and not at.error
 
 
 # -- controller --------------------------------------------------------------------------

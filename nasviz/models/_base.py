@@ -84,8 +84,9 @@ class TorchEncoder:
 
     # -- training ----------------------------------------------------------------------
     def _train_loop(self, model, n: int, step: Callable, *, epochs: int, batch_size: int, lr: float, seed: int,
-                    desc: str) -> list[float]:
-        """Adam over ``epochs`` passes of seeded mini-batches; ``step(idx, gen) -> loss`` (a scalar tensor)."""
+                    desc: str, lr_final: float | None = None) -> list[float]:
+        """Adam over ``epochs`` passes of seeded mini-batches; ``step(idx, gen) -> loss`` (a scalar tensor).
+        ``lr_final``: cosine-anneal the learning rate from ``lr`` to it over all steps (None: constant)."""
         import torch
         from tqdm.auto import tqdm
 
@@ -95,6 +96,8 @@ class TorchEncoder:
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         history = []
         n_batches = (n + batch_size - 1) // batch_size
+        sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * n_batches), eta_min=lr_final)
+                 if lr_final is not None else None)
         bar = tqdm(total=epochs * n_batches, desc=desc, disable=not self.progress, unit="batch", mininterval=0.5)
         for epoch in range(epochs):
             model.train()
@@ -108,6 +111,8 @@ class TorchEncoder:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if sched is not None:
+                    sched.step()
                 total += float(loss.detach()) * len(idx)
                 bar.update(1)
             history.append(total / n)
