@@ -48,12 +48,86 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, cwd: Path = ROOT) -> subprocess.Popen:
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
+
+
+#: The floor: a bare Streamlit app whose only page is one Plotly WebGL scatter of 15,625 random points with
+#: the map's selection modes (no nasviz, no data files, no other widgets), timed by the same harness.
+FLOOR_APP = {
+    "app.py": 'import streamlit as st\n\nst.set_page_config(page_title="floor", layout="wide")\n'
+              'st.navigation([st.Page("pages/latent_map.py", title="map")]).run()\n',
+    "pages/latent_map.py": "import numpy as np\nimport plotly.graph_objects as go\nimport streamlit as st\n\n"
+                           "x, y, c = np.random.default_rng(0).normal(size=(3, 15625)).astype(np.float32)\n"
+                           "fig = go.Figure(go.Scattergl(x=x, y=y, mode='markers', marker=dict(color=c, size=4)))\n"
+                           "st.plotly_chart(fig, on_select='rerun', selection_mode=('points', 'box', 'lasso'))\n"
+                           "st.caption('15,625 cells in view (points)')\nst.caption('Server time for this view')\n",
+}
+
+
+def cold_start(ctx, cwd: Path = ROOT) -> dict:
+    """One cold start: a fresh server process in ``cwd``, /latent_map opened in a new page of ``ctx``;
+    seconds from launching the server to the map drawn, with the stages on the way."""
+    from playwright.sync_api import expect
+
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = start_server(port, cwd)
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        healthy = time.perf_counter() - t0
+        page = ctx.new_page()
+        page.goto(f"http://127.0.0.1:{port}/latent_map")
+        served = time.perf_counter() - t0
+        expect(page.get_by_text("Server time for this view")).to_be_visible(timeout=180_000)
+        script_done = time.perf_counter() - t0
+        wait_map(page, "points")
+        drawn = time.perf_counter() - t0
+        page.close()
+        return {"seconds": round(drawn, 2), "server_healthy_s": round(healthy, 2), "page_loaded_s": round(served, 2),
+                "script_done_s": round(script_done, 2)}
+    finally:
+        stop(proc)
+
+
+def reference_cold_starts(pw, browser, repeats: int) -> dict:
+    """Two references for the cold start, interleaved: the floor app (FLOOR_APP) in a fresh browser context,
+    and nasviz opened by a returning browser (a persistent profile that has opened the app once before, so
+    Streamlit's and Plotly's JavaScript come from its HTTP and code caches; the server is still cold)."""
+    import tempfile
+
+    out: dict = {"floor_cold_start": [], "returning_browser_cold_start": []}
+    with tempfile.TemporaryDirectory() as floor_dir, tempfile.TemporaryDirectory() as profile:
+        for rel, text in FLOOR_APP.items():
+            (Path(floor_dir) / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(floor_dir) / rel).write_text(text)
+        returning = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS,
+                                                          viewport={"width": 1600, "height": 1400})
+        try:
+            cold_start(returning)  # the browser's first visit, not measured
+            for r in range(repeats):
+                ctx = browser.new_context(viewport={"width": 1600, "height": 1400})
+                la = load()
+                m = cold_start(ctx, Path(floor_dir))
+                ctx.close()
+                out["floor_cold_start"].append({**m, "loadavg": la})
+                la = load()
+                m2 = cold_start(returning)
+                out["returning_browser_cold_start"].append({**m2, "loadavg": la})
+                print(f"reference cold starts {r}: floor app {m['seconds']:.2f} s, nasviz in a returning browser "
+                      f"{m2['seconds']:.2f} s, load {la}", flush=True)
+        finally:
+            returning.close()
+    return out
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -138,6 +212,7 @@ def browser_measurements(repeats: int, nb101: bool = True) -> dict:
                             ctx.close()
                 finally:
                     stop(proc)
+            out.update(reference_cold_starts(pw, browser, repeats))
         finally:
             browser.close()
     return out
@@ -261,6 +336,15 @@ def markdown(res: dict) -> str:
         f"| traversal library call alone: encode + decode 9 steps + edit distances (ms) | {tl['median']} | "
         f"{tl['min']} | {tl['max']} | {tl['n']} | |",
     ]
+    for key, what in (("returning_browser_cold_start", "cold start, same, in a returning browser (its cache holds "
+                                                       "Streamlit's and Plotly's JavaScript from an earlier visit; "
+                                                       "the server process is still new) (s)"),
+                      ("floor_cold_start", "reference floor: a bare Streamlit app with one 15,625-point Plotly "
+                                           "WebGL scatter and nothing else, same harness, fresh browser context "
+                                           "(s)")):
+        if res.get(key):
+            v = stats([m["seconds"] for m in res[key]])
+            lines.append(f"| {what} | {v['median']} | {v['min']} | {v['max']} | {v['n']} | |")
     if all("plotly_ready_s" in m for m in res["cold_start"]):
         lines.append("| cold start, the browser's share (medians, s from process start): Plotly's JavaScript requested "
                      "(the first chart arrived) / downloaded / evaluated and the chart created / map drawn | "

@@ -68,6 +68,16 @@ ABLATION = {
     "dense-off-bvae-beta0": (False, False, 0),
 }
 ABLATION_BUDGETS = (50, 100)
+#: NB101 (30,001-cell sample, 108-epoch validation accuracy): the shipped NB101 beta-VAEs, beta 1 and 0
+NB101_ABLATION = ("dense-bvae-beta1", "dense-bvae-beta0", "dense-off-bvae-beta1", "dense-off-bvae-beta0")
+
+
+def ablation_arms(space: str) -> tuple[str, ...]:
+    return tuple(ABLATION) if space == "nb201" else NB101_ABLATION
+
+
+def ablation_budgets(space: str) -> tuple[int, ...]:
+    return ABLATION_BUDGETS if space == "nb201" else NB101_BUDGETS
 
 PAPER = {  # arch2vec paper 003, Table 3 (test accuracy, 500 runs, their time budget)
     "cifar10": {"random": (93.75, 0.37), "evolution": (93.84, 0.43), "reinforce": (93.82, 0.31),
@@ -100,8 +110,8 @@ def cmd_run(args) -> None:
     done = _done()
     labels = args.strategies.split(",")
     if args.ablation:  # the ablation alone, seed-major: every arm has the same seeds whenever it is stopped
-        labels, args.datasets = list(ABLATION), "cifar10"
-        args.budget = max(ABLATION_BUDGETS) if args.budget is None else args.budget
+        labels, args.datasets = list(ablation_arms(args.space)), "cifar10"
+        args.budget = max(ablation_budgets(args.space)) if args.budget is None else args.budget
     args.budget = 200 if args.budget is None else args.budget
     order = ([(ds, label, seed) for ds in args.datasets.split(",")
               for seed in range(args.seed0, args.seed0 + args.seeds) for label in labels] if args.ablation else
@@ -148,11 +158,11 @@ def cmd_report(args) -> None:
         sig = problem.signal_column()
         reps = problem.report_columns()
         test = reps.get("test_200ep", reps.get("test_108ep", reps.get("valid_108ep")))
-        ablation = space == "nb201" and label in ABLATION
-        budgets = ABLATION_BUDGETS if ablation else BUDGETS if space == "nb201" else NB101_BUDGETS
+        ablation = label in ablation_arms(space)
+        budgets = ablation_budgets(space) if ablation else BUDGETS if space == "nb201" else NB101_BUDGETS
         if ablation:  # every arm over the same seeds (the ones all arms have finished)
             common = set.intersection(*({r["seed"] for r in v} for (sp, lb, d), v in runs.items()
-                                        if sp == space and lb in ABLATION and d == ds))
+                                        if sp == space and lb in ablation_arms(space) and d == ds))
             rs = [r for r in rs if r["seed"] in common]
         curves_sig, curves_test = [], []
         for r in rs:
@@ -180,7 +190,7 @@ def cmd_report(args) -> None:
         key = ds if space == "nb201" else f"nb101-{ds}"
         if ablation:
             entry["dense"], entry["disentangled"], entry["beta"] = ABLATION[label]
-            entry["embedding"] = f"nb201-{rs[0]['params']['embedding']}"
+            entry["embedding"] = f"{space}-{rs[0]['params']['embedding']}"
             entry["wall_s_per_run"] = float(wall.mean())
             out["ablation"].setdefault(key, {})[label] = entry
         else:
@@ -242,33 +252,46 @@ def markdown(out: dict) -> str:
 
 
 def ablation_lines(out: dict) -> list[str]:
-    """The dense / disentangled ablation (DNAS Table 3 analogue) as its own section."""
-    res = out.get("ablation", {}).get("cifar10", {})
+    """The dense / disentangled ablation (DNAS Table 3 analogue), one section per space."""
+    return [line for key in ("cifar10", "nb101-cifar10") for line in _ablation_section(out, key)]
+
+
+def _ablation_section(out: dict, key: str) -> list[str]:
+    res = out.get("ablation", {}).get(key, {})
     if not res:
         return []
+    space = "nb101" if key.startswith("nb101") else "nb201"
+    budgets = ablation_budgets(space)
     seeds = min(e["seeds"] for e in res.values())
-    lines = ["### Ablation: dense sampling and disentanglement (NB201 cifar10; DNAS paper Table 3 analogue)", "",
-             "Strategy `dense` on the shipped NB201 beta-VAEs (`models/nb201-bvae-beta{0,1,4}`, 26-d latent "
-             "means): *disentangled* = beta > 0, *entangled* = beta = 0; *dense off* = eps1 = eps2 = 0 "
+    if space == "nb201":
+        head = ("### Ablation: dense sampling and disentanglement (NB201 cifar10; DNAS paper Table 3 analogue)",
+                "Strategy `dense` on the shipped NB201 beta-VAEs (`models/nb201-bvae-beta{0,1,4}`, 26-d latent means)",
+                "200-epoch cifar10 test accuracy of the chosen cell")
+    else:
+        head = ("### Ablation: dense sampling and disentanglement (NB101 cifar10 sample; DNAS paper Table 3 analogue)",
+                "Strategy `dense` on the shipped NB101 beta-VAEs (`models/nb101-bvae-beta{0,1}`, 26-d latent means "
+                "of the 30,001 sample cells)", "108-epoch validation accuracy of the chosen cell")
+    lines = [head[0], "",
+             head[1] + ": *disentangled* = beta > 0, *entangled* = beta = 0; *dense off* = eps1 = eps2 = 0 "
              "(candidates from the whole space, still screened by the predictor). Everything else at the "
              f"strategy's defaults. The same {seeds} seeds for every arm"
              + (" (fewer than the main tables' 50: CPU time on a shared 2-core machine)" if seeds < 50 else "")
-             + "; 200-epoch cifar10 test accuracy of the chosen cell, mean +- std; s/run is the wall time of one "
-             "100-query run on the shared machine.", "",
-             "| arm | dense | disentangled | beta | seeds | " + " | ".join(f"{b} queries" for b in ABLATION_BUDGETS)
-             + " | s/run |", "|---|---|---|---|---|" + "---|" * len(ABLATION_BUDGETS) + "---|"]
-    for label in ABLATION:
+             + f"; {head[2]}, mean +- std; s/run is the wall time of one {max(budgets)}-query run on the shared "
+             "machine.", "",
+             "| arm | dense | disentangled | beta | seeds | " + " | ".join(f"{b} queries" for b in budgets)
+             + " | s/run |", "|---|---|---|---|---|" + "---|" * len(budgets) + "---|"]
+    for label in ablation_arms(space):
         e = res.get(label)
         if e is None:
             continue
         cells = []
-        for b in ABLATION_BUDGETS:
+        for b in budgets:
             a = e["at"].get(str(b))
             cells.append(f"{a['test_mean']:.2f} +- {a['test_std']:.2f}" if a else "-")
         lines.append(f"| {label} | {'on' if e['dense'] else 'off'} | {'yes' if e['disentangled'] else 'no'} | "
                      f"{e['beta']} | {e['seeds']} | " + " | ".join(cells) + f" | {e['wall_s_per_run']:.1f} |")
     lines.append("")
-    b = str(max(ABLATION_BUDGETS))
+    b = str(max(budgets))
 
     def m(label):
         e = res.get(label, {}).get("at", {}).get(b)
@@ -285,10 +308,10 @@ def ablation_lines(out: dict) -> list[str]:
             lines.append(f"* {what} at {b} queries: {d:+.2f} points (standard error {se:.2f}; "
                          + ("within 2 standard errors: no measurable effect at this seed count)" if abs(d) < 2 * se
                             else "beyond 2 standard errors)"))
-    ref = [(lb, _at(out, "cifar10", lb, b)) for lb in ("arch2vec-bo", "dense-arch2vec", "evolution", "random")]
+    ref = [(lb, _at(out, key, lb, b)) for lb in ("arch2vec-bo", "dense-arch2vec", "evolution", "random")]
     ref = [f"{lb} {v:.2f}" for lb, v in ref if v is not None]
     if ref:
-        lines.append(f"* For reference, the main cifar10 table at {b} queries: " + ", ".join(ref) + ".")
+        lines.append(f"* For reference, the main {key} table at {b} queries: " + ", ".join(ref) + ".")
     return lines + [""]
 
 
@@ -341,8 +364,10 @@ def notes_lines(out: dict) -> list[str]:
                      "the policy to leave random exploration. Retrieving unvisited cells does not change this.")
     if any(k in out["results"].get("nb101-cifar10", {}) for k in ("arch2vec-bo", "dense-arch2vec")):
         lines.append("* NB101 latent rows search `nb101-arch2vec` (an embedding of all 423,624 cells) cut to the "
-                     "30,001 sample rows that have results, so every proposal is a cell with a result; the NB101 "
-                     "dense/disentangled ablation is not measured (no NB101 beta-VAE embedding when this ran).")
+                     "30,001 sample rows that have results, so every proposal is a cell with a result"
+                     + ("; the NB101 ablation searches the NB101 beta-VAE embeddings the same way."
+                        if out.get("ablation", {}).get("nb101-cifar10") else
+                        "; the NB101 dense/disentangled ablation is not measured yet."))
     lines.append("* Paper Table 3 numbers come from a wall-clock budget (1.2e4 simulated seconds), not a query "
                  "count, over 500 runs; the columns are beside each other for orientation, not as the same budget.")
     lines.append("* cifar100 / ImageNet16-120 arch2vec-BO ran to 100 queries only (CPU time on the shared machine); "
@@ -360,7 +385,7 @@ def main() -> None:
     r.add_argument("--seed0", type=int, default=0)
     r.add_argument("--budget", type=int, default=None, help="queries per run (default 200; --ablation: 100)")
     r.add_argument("--ablation", action="store_true",
-                   help="run only the dense/disentangled ablation arms (NB201 cifar10, seed-major)")
+                   help="run only the dense/disentangled ablation arms (cifar10 of --space, seed-major)")
     r.add_argument("--space", default="nb201", choices=("nb201", "nb101"))
     sub.add_parser("report")
     args = ap.parse_args()

@@ -69,7 +69,9 @@ def train_arch2vec(
 def train_beta_vae(
     beta: float = typer.Option(1.0, "--beta", help="KL weight (paper 1; 0 = entangled ablation)."),
     latent_dim: int = typer.Option(26, "--latent-dim", help="Latent size (paper 26)."),
-    hidden: int = typer.Option(26, "--hidden", help="LSTM width of encoder and decoder (paper 26)."),
+    hidden: Optional[int] = typer.Option(None, "--hidden",
+                                         help="LSTM width of encoder and decoder (default: the paper's 26 on NB201, "
+                                              "128 on NB101; the shipped NB201 models use 64)."),
     n_labelled: int = typer.Option(1000, "--labelled",
                                    help="NB201: training cells with an accuracy label (NB101: every sample cell)."),
     label: Optional[str] = typer.Option(None, "--label",
