@@ -78,12 +78,7 @@ def cold_start(ctx, cwd: Path = ROOT) -> dict:
     t0 = time.perf_counter()
     proc = start_server(port, cwd)
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.05)
+        wait_healthy(proc, port)
         healthy = time.perf_counter() - t0
         page = ctx.new_page()
         page.goto(f"http://127.0.0.1:{port}/latent_map")
@@ -130,6 +125,21 @@ def reference_cold_starts(pw, browser, repeats: int) -> dict:
     return out
 
 
+def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 120.0) -> None:
+    """Until the server answers its health check; RuntimeError if it exits or takes longer than ``timeout``."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the Streamlit server exited with status {proc.returncode} before answering")
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"the Streamlit server did not answer within {timeout:.0f} s")
+            time.sleep(0.05)
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -166,12 +176,7 @@ def browser_measurements(repeats: int, nb101: bool = True) -> dict:
                 t0 = time.perf_counter()
                 proc = start_server(port)
                 try:
-                    while True:
-                        try:
-                            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                                break
-                        except OSError:
-                            time.sleep(0.05)
+                    wait_healthy(proc, port)
                     healthy = time.perf_counter() - t0
                     ctx = browser.new_context(viewport={"width": 1600, "height": 1400})
                     page = ctx.new_page()

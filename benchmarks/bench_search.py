@@ -99,6 +99,17 @@ def _done() -> set[tuple[str, str, int, int]]:
     return out
 
 
+def _embedding_hash(space: str, embedding: str) -> str | None:
+    """The checkpoint hash stored with data/embeddings/<space>-<embedding>.npz (None: no such file)."""
+    from nasviz.analysis.embeddings import embeddings_dir
+
+    p = embeddings_dir() / f"{space}-{embedding}.npz"
+    if not p.is_file():
+        return None
+    with np.load(p, allow_pickle=False) as z:
+        return json.loads(bytes(z["meta"]).decode()).get("checkpoint_hash")
+
+
 def cmd_run(args) -> None:
     from nasviz.search.jobs import single_thread
     from nasviz.search.loop import run_loop
@@ -125,6 +136,9 @@ def cmd_run(args) -> None:
         if (args.space, ds) not in problems:  # read once: the runs never change a problem
             problems[(args.space, ds)] = make_problem(args.space, ds)
         problem = problems[(args.space, ds)]
+        if "embedding" in params and not _embedding_hash(args.space, params["embedding"]):
+            raise SystemExit(f"no embedding {args.space}-{params['embedding']} in data/embeddings: train the model "
+                             "and run `nasviz embed` first")
         s = get_strategy(strategy)(problem, np.random.default_rng(seed), **params)
         t0 = time.perf_counter()
         res = run_loop(problem, s, args.budget)
@@ -132,6 +146,8 @@ def cmd_run(args) -> None:
         rec = {"space": args.space, "variant": label, "strategy": strategy, "params": params, "dataset": ds,
                "seed": seed, "budget": args.budget, "cells": [t.cell_index for t in res.trials], "wall_s": wall,
                "stats": res.stats.to_dict(), "load_avg_1min": os.getloadavg()[0]}
+        if "embedding" in params:  # which checkpoint's embedding the run searched
+            rec["embedding_checkpoint_hash"] = _embedding_hash(args.space, params["embedding"])
         with open(RAW, "a") as f:
             f.write(json.dumps(rec) + "\n")
         print(f"{args.space} {label:<20} {ds:<15} seed {seed:>3}  {wall:6.1f} s", flush=True)
@@ -164,6 +180,8 @@ def cmd_report(args) -> None:
             common = set.intersection(*({r["seed"] for r in v} for (sp, lb, d), v in runs.items()
                                         if sp == space and lb in ablation_arms(space) and d == ds))
             rs = [r for r in rs if r["seed"] in common]
+            if not rs:  # the arms have no finished seed in common yet
+                continue
         curves_sig, curves_test = [], []
         for r in rs:
             idx = np.asarray(r["cells"], dtype=np.int64)

@@ -68,11 +68,17 @@ def stats(name: str):
 
 @st.cache_resource(show_spinner=False)
 def embedding(name: str):
+    """The model's embedding of every cell. NB101: the precomputed means (nasviz embed); NasvizError when
+    they are missing or were computed from another checkpoint than the one in models/."""
     m = model(name)
-    if m.space == "nb101":  # precomputed means of all 423,624 cells (nasviz embed)
-        from nasviz.analysis.embeddings import load_embeddings
+    if m.space == "nb101":
+        from nasviz.analysis.embeddings import checkpoint_hash, load_embeddings
 
-        return load_embeddings(name)["means"]
+        e = load_embeddings(name)
+        if e["meta"].get("checkpoint_hash") != checkpoint_hash(models_dir() / name):
+            raise NasvizError(f"data/embeddings/{name}.npz was computed from another version of {name}; "
+                              f"run `nasviz embed --model {name}`")
+        return e["means"]
     return T.embeddings(m, bench(m.space).space.enumerate())
 
 
@@ -125,10 +131,11 @@ if not names:
     st.info(f"No decodable latent model for {SPACE_LABELS[space]} under models/ yet: train one with "
             f"`nasviz train arch2vec --space {space}` or `nasviz train beta-vae --space {space}`.")
     st.stop()
-if st.session_state.get("trav_shown_space", space) != space:  # switching space: start from its best cell
-    st.session_state["trav_anchor"] = T.BEST
-    for k in ("trav_model", "trav_other", "trav_dim"):
+if st.session_state.get("trav_shown_space", space) != space:  # switching space: that space's defaults
+    for k in ("trav_anchor", "trav_model", "trav_other", "trav_dim"):
         st.session_state.pop(k, None)
+    for q in ("anchor", "model", "with", "dim"):  # the URL still holds the other space's choices
+        st.query_params.pop(q, None)
 st.session_state["trav_shown_space"] = space
 
 sp, tab = bench(space).space, table(space)
@@ -148,12 +155,16 @@ if from_map and from_map.get("space") == space and c1.button(f"Use the map's cel
     st.session_state["trav_anchor"] = str(from_map["index"])
     st.rerun()
 name = c2.selectbox("Model", names, key="trav_model")
+if st.session_state.get("trav_other") == name:  # the model just picked on the left
+    st.session_state["trav_other"] = "(none)"
 other = c3.selectbox("Side by side with", ["(none)", *[n for n in names if n != name]], key="trav_other")
 
 with st.spinner(f"Loading {name} and the latent statistics of all cells..."):
     m = model(name)
     mean, std = stats(name)
 total = T.n_dims(m)
+if st.session_state.get("trav_dim", 0) >= total:  # a coordinate of the previous model that this one lacks
+    st.session_state["trav_dim"] = int(np.argmax(std))
 _ui.from_url("trav_dim", "dim", int(np.argmax(std)), parse=int, valid=_ui.in_range(0, total - 1))
 _ui.from_url("trav_span", "span", 4.0, parse=float, valid=lambda v: 0.5 <= v <= 6.0 and (v * 2).is_integer())
 _ui.from_url("trav_steps", "steps", 9, parse=int, valid=lambda v: 3 <= v <= 15 and v % 2 == 1)
@@ -213,7 +224,11 @@ n_walk = st.slider("Walk length", 5, 30, 15, key="trav_walk_len")
 walk_edits = {}
 for mname in models:
     with st.spinner(f"Embedding every cell with {mname}..."):
-        embedding(mname)
+        try:
+            embedding(mname)
+        except NasvizError as e:
+            st.warning(f"No walk for {mname}: {escape_markdown(e)}")
+            continue
     path, _ = walk(mname, anchor_index, n_walk)
     cells = [sp.cell(i) for i in path]
     edits = [T.edit_distance(a, b) for a, b in zip(cells, cells[1:])]

@@ -148,8 +148,9 @@ def test_split_is_seeded():
 def test_bvae_nb101_options_train_save_and_load(tmp_path, cells):
     """Position-aware decoder input, KL warm-up and the cosine learning rate (the NB101 settings)."""
     m = tiny_bvae(dec_position=True, kl_warmup=8, lr=3e-3, lr_final=1e-4).fit(cells[:256])
-    plain = tiny_bvae(lr=3e-3).fit(cells[:256])
-    assert m.history_ != plain.history_  # the options change training, not just the config
+    for flag in ({"dec_position": False}, {"kl_warmup": 0}, {"lr_final": None}):  # each option changes training
+        other = tiny_bvae(**{"dec_position": True, "kl_warmup": 8, "lr": 3e-3, "lr_final": 1e-4, **flag})
+        assert other.fit(cells[:256]).history_ != m.history_, flag
     assert "dec_pos" in dict(m.model_.named_parameters())
     m.save(tmp_path / "ck")
     back = load_model(tmp_path / "ck", space="nb201")
@@ -161,6 +162,8 @@ def test_bvae_nb101_options_train_save_and_load(tmp_path, cells):
     hot = tiny_bvae(beta=50.0, epochs=1).fit(cells[:256]).history_[0]
     warm = tiny_bvae(beta=50.0, epochs=1, kl_warmup=1000).fit(cells[:256]).history_[0]
     assert warm < hot
+    with pytest.raises(NasvizError, match="lr_final"):
+        tiny_bvae(lr=1e-3, lr_final=1e-2).fit(cells[:64])
 
 
 @pytest.mark.parametrize("which", ["a2v", "bvae"])

@@ -39,9 +39,10 @@ def embeddings_dir() -> Path:
 
 
 def checkpoint_hash(folder: Path) -> str:
-    """Hash of what decides a model's outputs: the weights and config.json without its ``info``
-    (the model card: metrics, timings). Updating a card's measurements must not mark the
-    model's embeddings stale; retraining or changing a hyper-parameter must."""
+    """Hash of what decides a model's outputs: the weights and config.json without the record of
+    how it went (``info``: a latent model's card with metrics and timings; ``training``: a
+    controller's timings, hardware and curves). Updating those must not mark the model's
+    embeddings stale; retraining or changing a hyper-parameter must."""
     h = hashlib.sha256()
     for name in ("model.safetensors", "config.json"):
         p = Path(folder) / name
@@ -55,6 +56,7 @@ def checkpoint_hash(folder: Path) -> str:
                 raise DataFileError(f"{p} is not valid JSON ({e})") from e
             if isinstance(doc, dict):
                 doc.pop("info", None)
+                doc.pop("training", None)
             data = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
         h.update(data)
     return h.hexdigest()[:16]

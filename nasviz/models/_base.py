@@ -96,6 +96,8 @@ class TorchEncoder:
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         history = []
         n_batches = (n + batch_size - 1) // batch_size
+        if lr_final is not None and not 0 <= lr_final <= lr:
+            raise NasvizError(f"lr_final must be in [0, lr={lr}]; got {lr_final}")
         sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * n_batches), eta_min=lr_final)
                  if lr_final is not None else None)
         bar = tqdm(total=epochs * n_batches, desc=desc, disable=not self.progress, unit="batch", mininterval=0.5)

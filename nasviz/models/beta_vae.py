@@ -31,7 +31,8 @@ paper's width 26 the beta = 1 loss was 1.98 after 14 epochs against 1.51 after 1
 at width 64 on this CPU, and there was no time to train both to the end.
 
 NB101 (26 tokens: 21 adjacency bits and 5 vertex ops, see ``NB101SequenceEncoding``) needs
-two additions, both off by default and on for the shipped NB101 models (``nasviz train``):
+the three settings below, all off by default (NB201 and older checkpoints) and on for NB101 in
+``nasviz train`` (``NB101_OVERRIDES`` in nasviz.models.train):
 
 * ``dec_position``: the decoder's input at step t is z plus a learned position vector p_t.
   With z alone at every step the LSTM must count positions in its state; over 26 steps it

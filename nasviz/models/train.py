@@ -39,13 +39,13 @@ class LabelSpec:
 #: NB101 default label: 108-epoch validation accuracy (the embedded sample has no test accuracy)
 NB101_LABEL = LabelSpec("valid_acc", "cifar10", 108)
 #: NB101 default epochs (the whole 381,261-cell training split per epoch; measured about 2.5 min
-#: (arch2vec) and 5 min (beta-VAE, batch 64) per epoch on the 2-core CPU). arch2vec's own NB101
+#: (arch2vec) and 6-7 min (beta-VAE, batch 64, one thread, both cores busy) per epoch on the 2-core CPU). arch2vec's own NB101
 #: pre-training script runs 8 epochs.
 NB101_EPOCHS = {"arch2vec": 8, "beta-vae": 4}
 #: NB101 beta-VAE settings (see nasviz.models.beta_vae's docstring for the measurements behind
 #: them): the paper's width-26 LSTMs, z-only decoder input and constant KL weight did not learn
 #: the 26-token NB101 sequence (0.08 % reconstruction after 10 epochs).
-NB101_OVERRIDES = {"beta-vae": {"batch_size": 64, "hidden": 128, "dec_position": True, "kl_warmup": 3000,
+NB101_OVERRIDES = {"beta-vae": {"batch_size": 64, "hidden": 128, "dec_position": True, "kl_warmup": 8000,
                                 "lr": 3e-3, "lr_final": 1e-4}}
 
 
