@@ -89,6 +89,9 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
+ANCHOR = "Anchor: index, arch string (NB201) / module hash or JSON spec (NB101), or 'best'"
+
+
 def test_traversal_renders_decoded_diagrams(page, app_url, artifacts):
     _open(page, app_url, "Latent traversal")
     expect(page.get_by_text(re.compile(r"^Encoded and decoded in \d+ ms"))).to_be_visible(timeout=120_000)
@@ -98,8 +101,15 @@ def test_traversal_renders_decoded_diagrams(page, app_url, artifacts):
     expect(page.get_by_text(re.compile(r"valid decodes, \d+ distinct cells"))).to_be_visible()
     page.screenshot(path=str(artifacts / "20-traversal.png"), full_page=True)
     # bad anchor: a message, and the page recovers
-    _enter(page, "Anchor: official index, arch string, or 'best'", "|bogus")
+    _enter(page, ANCHOR, "|bogus")
     expect(page.locator("[data-testid='stAlertContentError']")).to_contain_text("malformed NB201 string")
-    _enter(page, "Anchor: official index, arch string, or 'best'", "42")
+    _enter(page, ANCHOR, "42")
     expect(page.get_by_text(re.compile(r"^Encoded and decoded in"))).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    # NB101: the best sample cell's traversal, drawn as NB101 diagrams
+    page.get_by_text("NAS-Bench-101", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^nb101-.*valid decodes, \d+ distinct cells"))).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(re.compile(r"^nb101-.*mean edit distance per step"))).to_be_visible(timeout=120_000)
+    expect(diagrams.first).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(artifacts / "21-traversal-nb101.png"), full_page=True)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
