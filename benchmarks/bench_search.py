@@ -136,7 +136,8 @@ def cmd_run(args) -> None:
         if (args.space, ds) not in problems:  # read once: the runs never change a problem
             problems[(args.space, ds)] = make_problem(args.space, ds)
         problem = problems[(args.space, ds)]
-        if "embedding" in params and not _embedding_hash(args.space, params["embedding"]):
+        emb_hash = _embedding_hash(args.space, params["embedding"]) if "embedding" in params else None
+        if "embedding" in params and not emb_hash:
             raise SystemExit(f"no embedding {args.space}-{params['embedding']} in data/embeddings: train the model "
                              "and run `nasviz embed` first")
         s = get_strategy(strategy)(problem, np.random.default_rng(seed), **params)
@@ -147,7 +148,7 @@ def cmd_run(args) -> None:
                "seed": seed, "budget": args.budget, "cells": [t.cell_index for t in res.trials], "wall_s": wall,
                "stats": res.stats.to_dict(), "load_avg_1min": os.getloadavg()[0]}
         if "embedding" in params:  # which checkpoint's embedding the run searched
-            rec["embedding_checkpoint_hash"] = _embedding_hash(args.space, params["embedding"])
+            rec["embedding_checkpoint_hash"] = emb_hash
         with open(RAW, "a") as f:
             f.write(json.dumps(rec) + "\n")
         print(f"{args.space} {label:<20} {ds:<15} seed {seed:>3}  {wall:6.1f} s", flush=True)

@@ -72,13 +72,9 @@ def embedding(name: str):
     they are missing or were computed from another checkpoint than the one in models/."""
     m = model(name)
     if m.space == "nb101":
-        from nasviz.analysis.embeddings import checkpoint_hash, load_embeddings
+        from nasviz.analysis.embeddings import load_embeddings
 
-        e = load_embeddings(name)
-        if e["meta"].get("checkpoint_hash") != checkpoint_hash(models_dir() / name):
-            raise NasvizError(f"data/embeddings/{name}.npz was computed from another version of {name}; "
-                              f"run `nasviz embed --model {name}`")
-        return e["means"]
+        return load_embeddings(name, checkpoint=models_dir() / name)["means"]
     return T.embeddings(m, bench(m.space).space.enumerate())
 
 

@@ -418,6 +418,8 @@ def test_precompute_embeddings_and_cache(tmp_path, fitted_bvae):
     from nasviz.analysis.embeddings import checkpoint_hash
 
     assert checkpoint_hash(root / "nb201-tiny") != load_embeddings("nb201-tiny", out)["meta"]["checkpoint_hash"]
+    with pytest.raises(DataFileError, match="another version"):
+        load_embeddings("nb201-tiny", out, checkpoint=root / "nb201-tiny")
 
 
 def test_shipped_embeddings_match_their_checkpoints():

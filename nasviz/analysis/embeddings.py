@@ -62,8 +62,9 @@ def checkpoint_hash(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def load_embeddings(model: str, folder: Path | None = None) -> dict:
-    """``{"means": float32 (n, d), "pca"/"umap"/"tsne": float32 (n, 2), "meta": dict}`` for one model."""
+def load_embeddings(model: str, folder: Path | None = None, *, checkpoint: Path | None = None) -> dict:
+    """``{"means": float32 (n, d), "pca"/"umap"/"tsne": float32 (n, 2), "meta": dict}`` for one model.
+    ``checkpoint``: the model's folder; DataFileError when the file was computed from another version."""
     p = (Path(folder) if folder else embeddings_dir()) / f"{model}.npz"
     if not p.is_file():
         raise DataFileError(f"no precomputed embeddings for model {model!r} at {p}; run `nasviz embed`")
@@ -73,6 +74,8 @@ def load_embeddings(model: str, folder: Path | None = None) -> dict:
         out["meta"] = json.loads(bytes(out["meta"]).decode())
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as e:
         raise DataFileError(f"{p} is corrupt or not a nasviz embeddings file ({e}); run `nasviz embed --force`") from e
+    if checkpoint is not None and out["meta"].get("checkpoint_hash") != checkpoint_hash(checkpoint):
+        raise DataFileError(f"{p} was computed from another version of {model}; run `nasviz embed --model {model}`")
     return out
 
 
