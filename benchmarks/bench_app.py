@@ -33,6 +33,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+MAP_IFRAME = "iframe[title*='plotly_map']"
+
+
+def is_plotly_js(url: str) -> bool:
+    """A request for plotly.js: Streamlit's full bundle (a lazy chunk) or the map's own (pages/_plotly_map)."""
+    return "PlotlyChart" in url or "plotly-map.min.js" in url
 CHROMIUM = os.environ.get("NASVIZ_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -49,9 +55,12 @@ def free_port() -> int:
 
 
 def start_server(port: int, cwd: Path = ROOT) -> subprocess.Popen:
+    """The server as ./nasviz-app starts it (scripts/serve.py) for nasviz; plain ``streamlit run app.py`` for
+    the floor app (FLOOR_APP) in another folder."""
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    launch = ["scripts/serve.py"] if cwd == ROOT else ["-m", "streamlit", "run", "app.py"]
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+        [sys.executable, *launch, "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
 
@@ -85,7 +94,7 @@ def cold_start(ctx, cwd: Path = ROOT) -> dict:
         served = time.perf_counter() - t0
         expect(page.get_by_text("Server time for this view")).to_be_visible(timeout=180_000)
         script_done = time.perf_counter() - t0
-        wait_map(page, "points")
+        wait_map(page, "points", in_frame=cwd == ROOT)
         drawn = time.perf_counter() - t0
         page.close()
         return {"seconds": round(drawn, 2), "server_healthy_s": round(healthy, 2), "page_loaded_s": round(served, 2),
@@ -149,16 +158,23 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def wait_map(page, mode: str, timeout_ms: int = 180_000) -> None:
+def map_root(page, in_frame: bool = True):
+    """Where the map's chart is: nasviz draws it in a component iframe (pages/_plotly_map); the floor app
+    (FLOOR_APP) with st.plotly_chart in the page itself."""
+    return page.frame_locator(MAP_IFRAME).first if in_frame else page
+
+
+def wait_map(page, mode: str, timeout_ms: int = 180_000, in_frame: bool = True) -> None:
     """Until the map's chart is drawn (WebGL canvas for points, heatmap for density) and captioned."""
     import re
 
     from playwright.sync_api import expect
 
+    root = map_root(page, in_frame)
     if mode == "points":
-        expect(page.locator(".js-plotly-plot .gl-container canvas").first).to_be_attached(timeout=timeout_ms)
+        expect(root.locator(".js-plotly-plot .gl-container canvas").first).to_be_attached(timeout=timeout_ms)
     else:
-        expect(page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").first
+        expect(root.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").first
                ).to_be_attached(timeout=timeout_ms)
     expect(page.get_by_text(re.compile(r"cells in view \(" + mode))).to_be_visible(timeout=timeout_ms)
 
@@ -182,15 +198,15 @@ def browser_measurements(repeats: int, nb101: bool = True) -> dict:
                     page = ctx.new_page()
                     plotly_js: dict = {}  # Streamlit loads Plotly's JavaScript (~4.7 MB) when a chart first arrives
                     page.on("request", lambda q: plotly_js.setdefault("requested", time.perf_counter() - t0)
-                            if "PlotlyChart" in q.url else None)
+                            if is_plotly_js(q.url) else None)
                     page.on("requestfinished", lambda q: plotly_js.setdefault("loaded", time.perf_counter() - t0)
-                            if "PlotlyChart" in q.url else None)
+                            if is_plotly_js(q.url) else None)
                     page.goto(f"http://127.0.0.1:{port}/latent_map")
                     served = time.perf_counter() - t0
                     # the page's last line: the server has sent the whole page, figure included
                     expect(page.get_by_text("Server time for this view")).to_be_visible(timeout=180_000)
                     script_done = time.perf_counter() - t0
-                    expect(page.locator(".js-plotly-plot").first).to_be_attached(timeout=180_000)
+                    expect(map_root(page).locator(".js-plotly-plot").first).to_be_attached(timeout=180_000)
                     plotly_ready = time.perf_counter() - t0  # Plotly's JavaScript evaluated, the chart created
                     wait_map(page, "points")
                     drawn = time.perf_counter() - t0

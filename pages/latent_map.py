@@ -6,12 +6,11 @@ import time
 import numpy as np
 import streamlit as st
 
-from nasviz.bench import get_benchmark
 from nasviz.errors import NasvizError
 from nasviz.viz import maps
 from nasviz.viz.diagrams import cell_dot
 from nasviz.viz.markdown import escape_markdown
-from pages import _ui
+from pages import _map_data, _plotly_map, _ui
 
 SPACES = tuple(maps.SPACE_LABELS)
 CHART, CELL, REGION, SHOWN = "map_chart", "map_cell", "map_region", "map_shown"
@@ -20,41 +19,13 @@ SEARCH_REGION = "search_region"  # what the search pages read (format: nasviz.vi
 T0 = time.perf_counter()  # server time of this run, shown at the bottom (and read by benchmarks/bench_app.py)
 
 
-@st.cache_resource(show_spinner=False)
-def bench(space: str):
-    return get_benchmark(space)
-
-
-@st.cache_resource(show_spinner=False)
-def frame(space: str):
-    return maps.space_frame(space, bench(space))
-
-
-@st.cache_resource(show_spinner=False)
-def sources(space: str):
-    return maps.list_sources(space)
-
-
-@st.cache_resource(show_spinner=False)
-def source(space: str, name: str):
-    return maps.load_source(space, name)
-
-
-@st.cache_resource(show_spinner=False)
-def all_labels(space: str):
-    f = frame(space)
-    return maps.hover_labels(space, f, f["index"].to_numpy())
-
-
-def labels_for(space: str, idx: np.ndarray) -> np.ndarray:
-    if space == "nb201":  # 15,625 labels, built once per server
-        return all_labels(space)[idx]
-    return maps.hover_labels(space, frame(space), idx)
+bench, frame, sources, source, labels_for = (_map_data.bench, _map_data.frame, _map_data.sources,
+                                           _map_data.source, _map_data.labels_for)
 
 
 def _on_select() -> None:
     """Chart callback: a single clicked point shows that cell; a box/lasso becomes the selection."""
-    sel = st.session_state[CHART].selection
+    sel = _plotly_map.selection(st.session_state.get(CHART))
     ctx = st.session_state.get(SHOWN)
     if ctx is None:
         return
@@ -91,9 +62,7 @@ with st.spinner(f"Loading the {space} table and embeddings..."):
     srcs = {s.name: s for s in sources(space)}
     table = frame(space)
 names = list(srcs)
-learned = [n for n in names if n != maps.DISCRETE]
-preferred = f"{space}-arch2vec" if f"{space}-arch2vec" in learned else next(
-    (n for key in ("arch2vec", "bvae", "supervised") for n in learned if key in n), learned[0] if learned else maps.DISCRETE)
+preferred = _map_data.preferred_source(space, names)
 _ui.from_url(f"map_source_{space}", "embedding", preferred, valid=_ui.one_of(srcs))
 name = c2.selectbox("Embedding", names, key=f"map_source_{space}", format_func=lambda n: srcs[n].label,
                     help="Precomputed latent means in data/embeddings/ (nasviz embed), plus the plain one-hot "
@@ -153,7 +122,7 @@ if "map_box_from_url" not in st.session_state:  # a shared URL's box selection, 
     st.session_state["map_box_from_url"] = True
     if (box := _box_from_url()) is not None:
         st.session_state[REGION] = maps.box_region(*box, xy, shown, space=space, embedding=name, projection=proj)
-hover_cols = tuple(dict.fromkeys([colour, *(c for c in colour_options if "test %" in c or "108" in c)][:4]))
+hover_cols = _map_data.hover_columns(colour, colour_options)
 if len(shown) == 0:
     st.info("No cell passes these filters: widen the ranges or remove an op condition.")
 else:
@@ -178,8 +147,8 @@ else:
         highlight=highlight, neighbours=nbrs, uirevision=f"{space}/{name}/{proj}")
     st.session_state[SHOWN] = (space, name, proj, in_view)
     build_ms = (time.perf_counter() - t0) * 1000
-    _ui.chart(fig, key=CHART, name=f"map-{space}-{name}-{proj}", on_select=_on_select,
-              selection_mode=("points", "box", "lasso"))
+    _plotly_map.plotly_map(fig, key=CHART, config=_ui.chart_config(f"map-{space}-{name}-{proj}"),
+                           on_select=_on_select)
     st.caption(f"{len(in_view):,} of {len(table):,} cells in view ({mode}; {len(shown):,} pass the filters); "
                f"figure built in {build_ms:.0f} ms. Click a point to show that cell; pick box or lasso select in the chart's toolbar to select a region.")
 

@@ -31,8 +31,15 @@ def _arr(v) -> np.ndarray:
     return np.asarray(v, dtype=float)
 
 
+def _maps(at: AppTest) -> list[dict]:
+    """The arguments of the latent map's chart (a component, pages/_plotly_map) on the page."""
+    return [json.loads(el.proto.json_args) for el in at.get("component_instance")
+            if el.proto.component_name.endswith("plotly_map")]
+
+
 def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    """Every figure on the page: the st.plotly_chart figures, then the latent map's."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")] + [json.loads(a["spec"]) for a in _maps(at)]
 
 
 def _caption(at: AppTest, needle: str) -> str:
@@ -452,7 +459,7 @@ def test_runs_page_without_a_store(tmp_path, monkeypatch):
 
 # -- every page: figure downloads and the view in the URL ----------------------------------
 def _chart_configs(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.config) for el in at.get("plotly_chart")]
+    return [json.loads(el.proto.config) for el in at.get("plotly_chart")] + [json.loads(a["config"]) for a in _maps(at)]
 
 
 def test_figure_download_format_is_chosen_once_for_every_page():
@@ -627,3 +634,39 @@ def test_map_nb101_arch2vec_umap_says_how_it_was_fitted():
     at.selectbox(key="map_proj_nb101_nb101-arch2vec").set_value("pca")
     _run(MAP, at)
     assert not any("fitted on a seeded random" in c.value for c in at.caption)
+
+
+# -- the map's chart component and the server's warm-up -----------------------------------------
+def test_map_component_selection_and_shipped_bundle():
+    import hashlib
+
+    from pages import _plotly_map
+
+    click = {"selection": {"points": [{"curve_number": 1, "customdata": [6111, 94.37]}], "box": [], "lasso": []},
+             "event": 3}
+    assert _plotly_map.selection(click)["points"][0]["customdata"][0] == 6111
+    assert _plotly_map.selection(None) == {} and _plotly_map.selection({"event": 1}) == {}
+    assert _plotly_map.selection("not a value") == {}
+    # the plotly.js build the map draws with is the one README.md documents (tools/plotly_map_bundle)
+    here = REPO / "pages" / "_plotly_map"
+    sha = hashlib.sha256((here / "plotly-map.min.js").read_bytes()).hexdigest()
+    assert sha in (here / "README.md").read_text()
+    assert "plotly-map.min.js" in (here / "index.html").read_text()
+
+
+def test_warm_up_fills_the_caches_the_map_page_reads(monkeypatch):
+    from pages import _map_data
+
+    for f in (_map_data.frame, _map_data.sources, _map_data.source, _map_data.all_labels):
+        f.clear()
+    _map_data.warm_up()
+
+    def loaded_again(*args, **kwargs):
+        raise AssertionError("the map page loaded again what the warm-up had loaded")
+
+    for name in ("space_frame", "list_sources", "load_source", "hover_labels"):
+        monkeypatch.setattr(_map_data.maps, name, loaded_again)
+    table = _map_data.frame("nb201")
+    name = _map_data.preferred_source("nb201", [s.name for s in _map_data.sources("nb201")])
+    assert name == "nb201-arch2vec" and _map_data.source("nb201", name)["pca"].shape == (15_625, 2)
+    assert len(_map_data.labels_for("nb201", table["index"].to_numpy())) == 15_625

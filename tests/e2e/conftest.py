@@ -20,6 +20,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from _browser import serve
 from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,15 +46,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url():
-    """Start the app as a user would (streamlit run app.py) and yield its URL."""
+    """Start the app as a user would (./nasviz-app: scripts/serve.py) and yield its URL."""
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="nasviz-streamlit-", suffix=".log", delete=False)
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-    )
+    proc = serve(port, log, env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S

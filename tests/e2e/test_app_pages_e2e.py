@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from _browser import map_plot, map_point
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -22,6 +23,14 @@ def _open(page, app_url: str, link: str) -> None:
     page.get_by_role("link", name=link).click()
 
 
+def _hovered_index(hover) -> str:
+    """The cell index of a map hover label: its first line, ``#<index>`` (the next line, the cell, may start
+    with a digit, as in ``3x3 + skip ...``, so the label's whole text is no place to read it from)."""
+    first = hover.locator("tspan.line").first.text_content()
+    assert re.fullmatch(r"#\d+", first), first
+    return first[1:]
+
+
 def _enter(page, label: str, text: str) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(text)
@@ -30,13 +39,13 @@ def _enter(page, label: str, text: str) -> None:
 
 def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     _open(page, app_url, "Latent map")
-    plot = page.locator(".js-plotly-plot").first
+    plot = map_plot(page)
     expect(plot.locator(".gl-container canvas").first).to_be_attached(timeout=90_000)
     expect(page.get_by_text(re.compile(r"^15,625 of 15,625 cells in view \(points"))).to_be_visible(timeout=60_000)
     page.screenshot(path=str(artifacts / "10-map.png"))
 
     # hover a map point: plotly writes its label from the point's data (index, cell, metrics); a click shows it
-    xy = plot.evaluate("""g => {
+    xy = map_point(page, plot, """g => {
         const t = g._fullData.find(d => d.name === 'cifar10 test %');
         const L = g._fullLayout, r = g.getBoundingClientRect(), k = Math.floor(t.x.length / 2);
         return [r.left + L._size.l + L.xaxis.l2p(t.x[k]), r.top + L._size.t + L.yaxis.l2p(t.y[k])];
@@ -46,7 +55,7 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     expect(hover).to_contain_text(re.compile(
         r"^#\d+(none|skip|1x1|3x3|pool)[ a-z0-9+]*cifar10 test %: \d+\.\d\dcifar100 test %: \d+\.\d\d"
         r"ImageNet16-120 test %: \d+\.\d\d$"))
-    picked = re.match(r"#(\d+)", hover.text_content()).group(1)
+    picked = _hovered_index(hover)
     page.mouse.click(xy[0], xy[1])
     expect(page.get_by_text(f"Cell #{picked}", exact=True)).to_be_visible()
 
@@ -55,18 +64,19 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     expect(page.get_by_text("Cell #6111", exact=True)).to_be_visible(timeout=60_000)
     expect(page.locator("[data-testid='stGraphVizChart'] svg").first).to_be_visible()
     # the first neighbour's marker, in page pixels (plotly's own axis mapping of the trace's data)
-    xy = plot.evaluate("""g => {
+    xy = map_point(page, plot, """g => {
         const t = g._fullData.find(d => d.name === 'nearest in latent space');
         const L = g._fullLayout, r = g.getBoundingClientRect();
         return [r.left + L._size.l + L.xaxis.l2p(t.x[0]), r.top + L._size.t + L.yaxis.l2p(t.y[0]), t.customdata[0]];
     }""")
     page.mouse.move(xy[0], xy[1])
-    expect(hover).to_contain_text(re.compile(r"^#\d+"))  # the label of the point under the cursor
-    picked = re.match(r"#(\d+)", hover.text_content()).group(1)  # the point under the cursor (closest)
+    # the label of the point under the cursor: the neighbour (waited for: the label of the point hovered
+    # before stays up until plotly has handled the move; no other cell shares this neighbour's position)
+    expect(hover.locator("tspan.line").first).to_have_text(f"#{xy[2]}")
     page.mouse.click(xy[0], xy[1])
-    expect(page.get_by_text(f"Cell #{picked}", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(f"Cell #{xy[2]}", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_label("Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", exact=True)
-           ).to_have_value(picked)
+           ).to_have_value(str(xy[2]))
     page.screenshot(path=str(artifacts / "11-map-clicked-neighbour.png"))
     # box select (chart toolbar), then drag a box over the upper left of the plot area
     plot.hover()
@@ -86,6 +96,30 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     expect(page.get_by_text(f"Search region set: {n:,} cells")).to_be_visible(timeout=60_000)
     page.screenshot(path=str(artifacts / "12-map-box-selection.png"))
 
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+def test_nb101_density_map_box_and_lasso_select(page, app_url, artifacts):
+    """The NB101 map of all 423,624 cells is density-shaded (heatmaps, no points to pick): its toolbar still
+    offers box and lasso select, and each selects the cells inside."""
+    page.goto(f"{app_url}/latent_map?space=nb101&embedding=discrete")
+    plot = map_plot(page)
+    expect(plot.locator(".heatmaplayer image, .hm image").first).to_be_attached(timeout=120_000)
+    expect(page.get_by_text(re.compile(r"^423,624 of 423,624 cells in view \(density"))).to_be_visible(timeout=60_000)
+    for tool, kind, start in (("Box Select", "box", 0.3), ("Lasso Select", "lasso", 0.1)):
+        plot.hover()
+        plot.locator(f".modebar-btn[data-title='{tool}']").click()
+        b = plot.locator(".nsewdrag").first.bounding_box()
+        assert b is not None
+        page.mouse.move(b["x"] + b["width"] * start, b["y"] + b["height"] * start)  # lasso: outside the box
+        page.mouse.down()
+        page.mouse.move(b["x"] + b["width"] * 0.6, b["y"] + b["height"] * 0.35, steps=6)
+        page.mouse.move(b["x"] + b["width"] * 0.55, b["y"] + b["height"] * 0.7, steps=6)
+        page.mouse.up()
+        heading = page.get_by_text(re.compile(rf"^[\d,]+ cells selected \({kind}\)"))
+        expect(heading).to_be_visible(timeout=60_000)
+        assert 0 < int(heading.inner_text().split(" ")[0].replace(",", "")) < 423_624
+    page.screenshot(path=str(artifacts / "13-map-nb101-lasso.png"))
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import map_plot, serve
 from playwright.sync_api import expect
 
 from nasviz.search.store import RunState, Store
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def dense_app(tmp_path_factory):
-    """`streamlit run app.py` with NASVIZ_DB pointing at an empty store; yields (url, db path)."""
+    """The app (scripts/serve.py, as ./nasviz-app) with NASVIZ_DB pointing at an empty store; yields (url, db path)."""
     import socket
 
     with socket.socket() as s:
@@ -36,11 +37,7 @@ def dense_app(tmp_path_factory):
     db = tmp_path_factory.mktemp("dense-e2e") / "runs.sqlite"
     log = tempfile.NamedTemporaryFile(prefix="nasviz-dense-e2e-", suffix=".log", delete=False)
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", NASVIZ_DB=str(db))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-    )
+    proc = serve(port, log, env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -75,7 +72,7 @@ def test_box_select_on_map_then_dense_search_to_best_cell(browser, dense_app, ar
         page.goto(url)
         expect(page.locator("h1").first).to_be_visible(timeout=90_000)
         page.get_by_role("link", name="Latent map").click()
-        plot = page.locator(".js-plotly-plot").first
+        plot = map_plot(page)
         expect(page.get_by_text(re.compile(r"^15,625 of 15,625 cells in view \(points"))).to_be_visible(
             timeout=90_000)
         plot.hover()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from _browser import map_plot
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def test_shared_map_url_and_svg_downloads(page, app_url, artifacts):
     page.goto(f"{app_url}/latent_map?embedding=nb201-bvae-beta1&projection=umap&colour=params+%28M%29&cell=6111")
-    plot = page.locator(".js-plotly-plot").first
+    plot = map_plot(page)
     expect(plot.locator(".gl-container canvas").first).to_be_attached(timeout=90_000)
     expect(page.get_by_text("Cell #6111", exact=True)).to_be_visible(timeout=60_000)
     expect(plot.locator(".gtitle")).to_contain_text("UMAP")

@@ -1,0 +1,47 @@
+"""Serve the nasviz app: ``streamlit run app.py``, warming the latent map's data once the server listens.
+
+``./nasviz-app`` runs this; its arguments go to ``streamlit run`` (e.g. ``--server.port 8600``).
+The warm-up (``pages/_map_data.warm_up``) runs in a background thread after the server answers, so
+it never delays the server's start; a browser opening the app meanwhile loads Streamlit's JavaScript
+(about a second), and its first page run then finds pandas, Plotly, nasviz and the default NB201 map
+in memory. If the warm-up fails the app is unaffected: the page loads the same data itself.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _warm_up(timeout: float = 120.0) -> None:
+    from streamlit.runtime import Runtime, RuntimeState
+
+    serving = (RuntimeState.NO_SESSIONS_CONNECTED, RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED)
+    deadline = time.monotonic() + timeout
+    while not (Runtime.exists() and Runtime.instance().state in serving):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+    try:
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from pages import _map_data
+
+        _map_data.warm_up()
+    except Exception as e:  # the page loads the same data itself, and reports any error there
+        print(f"nasviz: warm-up skipped ({type(e).__name__}: {e})", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    from streamlit.web import cli
+
+    threading.Thread(target=_warm_up, name="nasviz-warm-up", daemon=True).start()
+    return cli.main(["run", str(ROOT / "app.py"), *argv], prog_name="streamlit")  # exits when the server stops
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

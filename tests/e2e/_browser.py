@@ -1,0 +1,33 @@
+"""What the browser tests share (imported as ``_browser``: pytest puts tests/e2e on sys.path)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MAP_IFRAME = "iframe[title*='plotly_map']"
+
+
+def serve(port: int, log, env: dict) -> subprocess.Popen:
+    """The app served as ./nasviz-app serves it (scripts/serve.py: streamlit run app.py + the map's warm-up),
+    on 127.0.0.1:``port``, its output to ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "scripts/serve.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+    )
+
+
+def map_plot(page):
+    """The latent map's Plotly chart, inside its component iframe (pages/_plotly_map)."""
+    return page.frame_locator(MAP_IFRAME).first.locator(".js-plotly-plot").first
+
+
+def map_point(page, plot, js: str) -> list:
+    """``js`` (a function of the chart element returning ``[x, y, ...]`` in the iframe's pixels) evaluated
+    on the map, with x and y moved into page pixels for ``page.mouse``."""
+    box = page.locator(MAP_IFRAME).first.bounding_box()
+    got = plot.evaluate(js)
+    return [got[0] + box["x"], got[1] + box["y"], *got[2:]]
