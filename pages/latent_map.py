@@ -24,18 +24,18 @@ bench, frame, sources, source, labels_for = (_map_data.bench, _map_data.frame, _
 
 
 def _on_select() -> None:
-    """Chart callback: a single clicked point shows that cell; a box/lasso becomes the selection."""
+    """Chart callback: a clicked cell is shown; a box/lasso becomes the selection (maps.selection_effect)."""
     sel = _plotly_map.selection(st.session_state.get(CHART))
     ctx = st.session_state.get(SHOWN)
     if ctx is None:
         return
-    cell = maps.clicked_cell(sel)
-    if cell is not None:
-        st.session_state[CELL] = str(cell)
-        return
     space, name, proj, shown = ctx
-    xy = source(space, name)[proj]
-    st.session_state[REGION] = maps.selection_region(sel, xy, shown, space=space, embedding=name, projection=proj)
+    effect = maps.selection_effect(sel, source(space, name)[proj], shown, space=space, embedding=name,
+                                   projection=proj)
+    if effect is None:  # a click on no cell (a density bin): nothing changes
+        return
+    kind, value = effect
+    st.session_state[CELL if kind == "cell" else REGION] = str(value) if kind == "cell" else value
 
 
 def _box_from_url() -> tuple[tuple[float, float], tuple[float, float]] | None:

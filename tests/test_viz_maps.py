@@ -230,6 +230,28 @@ def test_selection_region_box_lasso_points(nb201):
     assert empty["n"] == 0 and empty["indices"] == []
 
 
+def test_selection_effect_of_what_the_map_component_sends(nb201):
+    """The payloads pages/_plotly_map/map.js sends: a click (a scattergl point's float32 customdata row as a
+    list), a click on a density bin (no customdata), a box, a lasso, a cleared selection."""
+    _, _, src = nb201
+    xy = src["pca"]
+    shown = np.arange(len(xy))
+    kw = dict(space="nb201", embedding="discrete", projection="pca")
+    click = {"points": [{"curve_number": 0, "point_index": 17, "customdata": [6111.0, 94.37333, 73.5]},
+                        {"curve_number": 2, "point_index": 0, "customdata": [571]}], "box": [], "lasso": []}
+    assert maps.selection_effect(click, xy, shown, **kw) == ("cell", 571)  # the marker drawn on top
+    bin_click = {"points": [{"curve_number": 1, "point_index": [3, 4], "customdata": None}], "box": [], "lasso": []}
+    assert maps.selection_effect(bin_click, xy, shown, **kw) is None  # nothing changes
+    x, y = [float(np.quantile(xy[:, 0], q)) for q in (0.3, 0.5)], [float(np.quantile(xy[:, 1], q)) for q in (0.3, 0.5)]
+    kind, box = maps.selection_effect({"points": [], "box": [{"xref": "x", "yref": "y", "x": x, "y": y}],
+                                       "lasso": []}, xy, shown, **kw)
+    assert kind == "region" and box["kind"] == "box" and box["n"] > 0
+    poly = {"xref": "x", "yref": "y", "x": [x[0], x[1], x[0]], "y": [y[0], y[0], y[1]]}
+    kind, lasso = maps.selection_effect({"points": [], "box": [], "lasso": [poly]}, xy, shown, **kw)
+    assert kind == "region" and lasso["kind"] == "lasso" and 0 < lasso["n"] < box["n"]
+    assert maps.selection_effect({"points": [], "box": [], "lasso": []}, xy, shown, **kw) == ("region", None)
+
+
 def test_nearest_neighbours_are_sorted_and_exclude_the_cell(nb201):
     _, _, src = nb201
     x = src["means"]

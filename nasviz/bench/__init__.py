@@ -6,6 +6,7 @@ counter for search experiments. ``BENCHMARKS`` maps a space name to its loader.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Hashable, Protocol, runtime_checkable
@@ -123,6 +124,8 @@ def _nb101() -> Benchmark:
 
 BENCHMARKS: dict[str, Callable[[], Benchmark]] = {"nb201": _nb201, "nb101": _nb101}
 _CACHE: dict[str, Benchmark] = {}
+# one load per space, also when the app's warm-up thread and a page ask at the same moment
+_LOCKS = {key: threading.Lock() for key in BENCHMARKS}
 
 
 def get_benchmark(space: str) -> Benchmark:
@@ -130,6 +133,7 @@ def get_benchmark(space: str) -> Benchmark:
     key = str(space).lower()
     if key not in BENCHMARKS:
         raise NasvizError(f"no benchmark for space {space!r}; accepted: {', '.join(sorted(BENCHMARKS))}")
-    if key not in _CACHE:
-        _CACHE[key] = BENCHMARKS[key]()
-    return _CACHE[key]
+    with _LOCKS[key]:
+        if key not in _CACHE:
+            _CACHE[key] = BENCHMARKS[key]()
+        return _CACHE[key]

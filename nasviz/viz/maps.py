@@ -613,6 +613,24 @@ def clicked_cell(selection: dict) -> int | None:
     return cell_of(top["customdata"])
 
 
+def selection_effect(selection: dict, xy: np.ndarray, shown: np.ndarray, *, space: str, embedding: str,
+                     projection: str) -> tuple[str, object] | None:
+    """What a click or selection on the map does to the page (``selection``: the chart's ``event.selection``).
+
+    ``("cell", index)``: a click on a cell (the point drawn on top, :func:`clicked_cell`);
+    ``("region", region)``: a box or lasso (:func:`selection_region`), or ``("region", None)`` when the
+    selection was cleared (nothing picked, no box, no lasso); ``None``: a click that picked no cell, such
+    as a density bin, which leaves the current cell and selection as they are.
+    """
+    cell = clicked_cell(selection)
+    if cell is not None:
+        return "cell", cell
+    if not (selection.get("box") or selection.get("lasso")) and (selection.get("points") or []):
+        return None  # points were picked, none of them a cell (clicked_cell found no customdata)
+    return "region", selection_region(selection, xy, shown, space=space, embedding=embedding,
+                                      projection=projection)
+
+
 def nearest_neighbours(means: np.ndarray, index: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` cells closest to ``index`` in latent space (L2 on the means): (indices, distances)."""
     m = np.asarray(means, dtype=np.float32)

@@ -1,11 +1,14 @@
 // The latent map's chart: draws the figure it is given (Plotly.react, so zoom survives reruns while the
 // layout's uirevision stays the same) and reports clicks and box/lasso selections back to the page in the
-// shape st.plotly_chart's selection has ({selection: {points, box, lasso}}), with an event counter so that
-// the same click twice is still a new value. Streamlit's component protocol is spoken directly (postMessage).
+// shape st.plotly_chart's selection has ({selection: {points, box, lasso}}), with an event id so that the
+// same click twice is still a new value. Streamlit's component protocol is spoken directly (postMessage).
 "use strict";
 (function () {
   var gd = document.getElementById("map");
-  var last = null, height = 0, events = 0, wired = false, renders = 0;
+  var note = document.getElementById("note");
+  var last = null, height = 0, events = 0, wired = false, renders = 0, dragmode = null;
+  // ids stay unique if the frame is ever rebuilt while the page keeps its last value
+  var session = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 
   var DRAG_BUTTONS = [
     {name: "Box Select", icon: Plotly.Icons.selectbox, click: function (g) { Plotly.relayout(g, {dragmode: "select"}); }},
@@ -18,9 +21,14 @@
   function setHeight(h) {
     if (h !== height) { height = h; send("streamlit:setFrameHeight", {height: h}); }
   }
+  function say(text) {  // a message above the chart; the chart itself is left as it was
+    note.textContent = text || "";
+    note.style.display = text ? "block" : "none";
+  }
   function emit(selection) {
     events += 1;
-    send("streamlit:setComponentValue", {value: {selection: selection, event: events}, dataType: "json"});
+    send("streamlit:setComponentValue",
+         {value: {selection: selection, event: session + "-" + events}, dataType: "json"});
   }
   function point(p) {
     var cd = p.customdata;
@@ -29,10 +37,12 @@
             x: p.x, y: p.y, customdata: cd === undefined ? null : cd};
   }
   function wire() {
-    // a click picks the points under the cursor; a box or lasso is sent as its geometry (the page selects
-    // every cell inside it, also in density mode where there are no points to pick)
+    // a click on cells (points carrying their index) picks them; a click on a density bin picks nothing and
+    // sends nothing, so the current selection stays. A box or lasso is sent as its geometry: the page
+    // selects every cell inside it, also in the density view where there are no points to pick.
     gd.on("plotly_click", function (ev) {
-      emit({points: (ev && ev.points || []).map(point), box: [], lasso: []});
+      var picked = (ev && ev.points || []).map(point).filter(function (p) { return p.customdata !== null; });
+      if (picked.length) emit({points: picked, box: [], lasso: []});
     });
     gd.on("plotly_selected", function (ev) {
       if (!ev) return;
@@ -43,6 +53,8 @@
       }
     });
     gd.on("plotly_deselect", function () { emit({points: [], box: [], lasso: []}); });
+    // the drag mode the user picked (zoom, pan, box, lasso) outlives redraws with a new figure
+    gd.on("plotly_relayout", function (ev) { if (ev && ev.dragmode) dragmode = ev.dragmode; });
   }
   function render(args) {
     var key = args.spec + "\u0000" + args.config;
@@ -53,20 +65,25 @@
       fig = JSON.parse(args.spec);
       config = JSON.parse(args.config);
     } catch (e) {
-      gd.textContent = "This figure could not be read: " + e;
-      setHeight(60);
+      say("This figure could not be read (" + e + "); the map shows the last one drawn.");
+      setHeight(Math.max(height, 60));
       return;
     }
+    fig.layout = fig.layout || {};
+    if (dragmode) fig.layout.dragmode = dragmode;
     config.responsive = true;
     // Plotly offers box and lasso select only over traces with points; the density view (heatmaps) gets
     // the same two buttons here, and a box or lasso there selects the cells inside it
     var points = (fig.data || []).some(function (t) { return t.type === "scattergl" || t.type === "scatter"; });
     if (!points) config.modeBarButtonsToAdd = (config.modeBarButtonsToAdd || []).concat(DRAG_BUTTONS);
-    setHeight((fig.layout && fig.layout.height) || 450);
-    Plotly.react(gd, fig.data || [], fig.layout || {}, config).then(function () {
+    setHeight(fig.layout.height || 450);
+    Plotly.react(gd, fig.data || [], fig.layout, config).then(function () {
+      say("");
       if (!wired) { wire(); wired = true; }
       renders += 1;
       gd.setAttribute("data-renders", String(renders));
+    }).catch(function (e) {
+      say("The map could not be drawn in this browser (" + e + ").");
     });
   }
   window.addEventListener("message", function (ev) {
