@@ -46,11 +46,18 @@ fi
 
 # NASVIZ_REQUIREMENTS: requirements.txt for the app; ./nasviz-test uses requirements-dev.txt
 # (which includes requirements.txt plus pytest, playwright and the optional extras under test).
+# One stamp per requirements file. The dev file includes requirements.txt, so installing it also
+# satisfies the app: ./nasviz-app after ./nasviz-test does not run pip again.
 REQS=${NASVIZ_REQUIREMENTS:-requirements.txt}
-stamp=$(cat "$REQS" requirements.txt pyproject.toml | sha256sum | cut -c1-16)-$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
-if [ "${NASVIZ_REINSTALL:-0}" = 1 ] || [ "$(cat "$VENV/.nasviz-installed" 2>/dev/null)" != "$stamp" ]; then
+pyver=$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
+stamp_of() { echo "$(cat "$1" requirements.txt pyproject.toml | sha256sum | cut -c1-16)-$pyver"; }
+stamp_file() { echo "$VENV/.nasviz-installed-$(basename "$1")"; }
+if [ "${NASVIZ_REINSTALL:-0}" = 1 ] || [ "$(cat "$(stamp_file "$REQS")" 2>/dev/null)" != "$(stamp_of "$REQS")" ]; then
     say "installing $REQS and nasviz into .venv (first run: a few minutes)"
     "$VENV/bin/python" -m pip install -qq --disable-pip-version-check --progress-bar off -r "$REQS" -e .
-    echo "$stamp" >"$VENV/.nasviz-installed"
+    stamp_of "$REQS" >"$(stamp_file "$REQS")"
+    if [ "$REQS" != requirements.txt ] && grep -qx -- '-r requirements.txt' "$REQS"; then
+        stamp_of requirements.txt >"$(stamp_file requirements.txt)"
+    fi
 fi
 export PATH="$VENV/bin:$PATH"
