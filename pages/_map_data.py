@@ -8,6 +8,8 @@ JavaScript (about a second on the benchmark machine), instead of being paid on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 
@@ -61,20 +63,26 @@ def hover_columns(colour: str, columns: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([colour, *(c for c in columns if "test %" in c or "108" in c)][:4]))
 
 
-def warm_up(space: str = "nb201") -> None:
+def warm_up(space: str = "nb201", pause: Callable[[], None] = lambda: None) -> None:
     """Load what the map's default view needs, and build that figure once (Plotly loads its trace
-    classes on first use) so that the first page run finds everything in memory."""
+    classes on first use) so that the first page run finds everything in memory. ``pause`` is called
+    between the steps (scripts/serve.py: wait while a page script runs, so the warm-up does not take
+    CPU from the page a user has opened; a map page loads what it still needs itself)."""
     import nasviz.viz.diagrams  # noqa: F401  (imported by the map page)
     import nasviz.viz.markdown  # noqa: F401
     from pages._plotly_map import figure_json
 
+    pause()
     table = frame(space)
+    pause()
     srcs = {s.name: s for s in sources(space)}
     name = preferred_source(space, list(srcs))
     xy = source(space, name)[srcs[name].projections[0]]
+    pause()
     colour = maps.default_color(space, table)
     shown = table["index"].to_numpy()
     labels = labels_for(space, shown)
+    pause()
     fig, _, _ = maps.map_figure(xy, table[colour].to_numpy(), shown, color_label=colour, labels=labels,
                                 hover_columns={c: table[c].to_numpy()
                                                for c in hover_columns(colour, maps.numeric_columns(table))})

@@ -4,7 +4,9 @@
 The warm-up (``pages/_map_data.warm_up``) runs in a background thread after the server answers, so
 it never delays the server's start; a browser opening the app meanwhile loads Streamlit's JavaScript
 (about a second), and its first page run then finds pandas, Plotly, nasviz and the default NB201 map
-in memory. If the warm-up fails the app is unaffected: the page loads the same data itself.
+in memory. Between its steps the warm-up waits while any page script runs, so it does not take CPU
+from the page a user opened (the landing page needs the imports, not the map). If the warm-up fails
+the app is unaffected: the page loads the same data itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,25 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pages_running() -> bool:
+    """Whether some browser session's page script is running now (Streamlit's session manager)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.app_session import AppSessionState
+
+    try:
+        sessions = Runtime.instance()._session_mgr.list_active_sessions()
+        return any(getattr(s.session, "_state", None) == AppSessionState.APP_IS_RUNNING for s in sessions)
+    except Exception:  # another Streamlit version: never wait
+        return False
+
+
+def _wait_while_pages_run(limit: float = 30.0) -> None:
+    """Between warm-up steps: let a page script that is running (e.g. the landing page) have the CPU."""
+    deadline = time.monotonic() + limit
+    while _pages_running() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _warm_up(timeout: float = 120.0) -> None:
@@ -31,7 +52,7 @@ def _warm_up(timeout: float = 120.0) -> None:
             sys.path.insert(0, str(ROOT))
         from pages import _map_data
 
-        _map_data.warm_up()
+        _map_data.warm_up(pause=_wait_while_pages_run)
     except Exception as e:  # the page loads the same data itself, and reports any error there
         print(f"nasviz: warm-up skipped ({type(e).__name__}: {e})", file=sys.stderr, flush=True)
 
