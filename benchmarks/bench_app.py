@@ -57,11 +57,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, cwd: Path = ROOT) -> subprocess.Popen:
-    """The server as ./nasviz-app starts it (scripts/serve.py) for nasviz; plain ``streamlit run app.py`` for
-    the floor app (FLOOR_APP) in another folder."""
+def start_server(port: int, cwd: Path = ROOT, warm_up: bool | None = None) -> subprocess.Popen:
+    """The server as ./nasviz-app starts it (scripts/serve.py, with the map's warm-up) for nasviz; plain
+    ``streamlit run app.py`` for the floor app (FLOOR_APP) in another folder, or with ``warm_up=False``."""
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    launch = ["scripts/serve.py"] if cwd == ROOT else ["-m", "streamlit", "run", "app.py"]
+    launch = ["scripts/serve.py"] if (cwd == ROOT if warm_up is None else warm_up) else ["-m", "streamlit", "run",
+                                                                                         "app.py"]
     return subprocess.Popen(
         [sys.executable, *launch, "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
@@ -149,14 +150,9 @@ def landing_cold_starts(browser, repeats: int) -> dict:
     for r in range(repeats):
         for launcher in ("serve.py", "streamlit run"):
             port = free_port()
-            env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-            launch = ["scripts/serve.py"] if launcher == "serve.py" else ["-m", "streamlit", "run", "app.py"]
             la = load()
             t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, *launch, "--server.port", str(port), "--server.address",
-                                     "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    stdin=subprocess.DEVNULL, env=env)
+            proc = start_server(port, ROOT, warm_up=launcher == "serve.py")
             try:
                 wait_healthy(proc, port)
                 ctx = browser.new_context(viewport={"width": 1600, "height": 1400})

@@ -35,7 +35,10 @@ def _on_select() -> None:
     if effect is None:  # a click on no cell (a density bin): nothing changes
         return
     kind, value = effect
-    st.session_state[CELL if kind == "cell" else REGION] = str(value) if kind == "cell" else value
+    if kind == "cell":
+        st.session_state[CELL] = str(value)
+    else:
+        st.session_state[REGION] = value
 
 
 def _box_from_url() -> tuple[tuple[float, float], tuple[float, float]] | None:
