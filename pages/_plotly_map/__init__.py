@@ -9,7 +9,7 @@ The component's page loads that script as soon as the element reaches the browse
 Same behaviour as ``st.plotly_chart(fig, on_select=..., selection_mode=("points", "box", "lasso"))``
 for what the map uses: the figure (Plotly JSON, typed arrays included), the toolbar config (figure
 download format and file name), and the selection as ``{"selection": {"points", "box", "lasso"},
-"event": n}`` in session state under ``key``. Clicks carry the picked points (``curve_number``,
+"event": id}`` in session state under ``key`` (a new id per event, so the same click twice is a change). Clicks carry the picked points (``curve_number``,
 ``point_index``, ``x``, ``y``, ``customdata``); a box or lasso carries its geometry only.
 
 Other pages keep ``st.plotly_chart``: they draw other trace types, and only the map is on the

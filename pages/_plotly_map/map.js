@@ -6,7 +6,7 @@
 (function () {
   var gd = document.getElementById("map");
   var note = document.getElementById("note");
-  var last = null, height = 0, events = 0, wired = false, renders = 0, dragmode = null;
+  var last = null, height = 0, events = 0, wired = false, dragmode = null;
   // ids stay unique if the frame is ever rebuilt while the page keeps its last value
   var session = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 
@@ -80,8 +80,6 @@
     Plotly.react(gd, fig.data || [], fig.layout, config).then(function () {
       say("");
       if (!wired) { wire(); wired = true; }
-      renders += 1;
-      gd.setAttribute("data-renders", String(renders));
     }).catch(function (e) {
       say("The map could not be drawn in this browser (" + e + ").");
     });
