@@ -94,3 +94,33 @@ def read_npz(path: Path | str, *, what: str, required: tuple[str, ...], not_foun
     for v in data.values():
         v.setflags(write=False)
     return data, meta
+
+
+def check_writable_dir(folder: Path | str) -> Path:
+    """Fail early, writing nothing, when ``folder`` could not be created or written to.
+
+    Checks the folder itself when it exists, else its nearest existing parent; raises
+    :class:`nasviz.errors.NasvizError` naming the path (a file in the way, no write permission,
+    a read-only or pseudo file system such as ``/proc``).
+    """
+    from nasviz.errors import NasvizError
+
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise NasvizError(f"cannot write to {folder}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise NasvizError(f"cannot write to {folder}: {probe} is not writable")
+    try:
+        st = os.statvfs(probe)
+    except OSError as e:
+        raise NasvizError(f"cannot write to {folder}: {e.strerror or e}") from e
+    if st.f_flag & os.ST_RDONLY:
+        raise NasvizError(f"cannot write to {folder}: {probe} is on a read-only file system")
+    if str(probe.resolve()).startswith(("/proc", "/sys")):
+        raise NasvizError(f"cannot write to {folder}: {probe} is a kernel pseudo file system")
+    return folder

@@ -385,3 +385,68 @@ def test_latents_keep_float32_when_float16_would_erase_a_collapsed_spread(tmp_pa
     assert meta["latent_dtype"] == "float32" and lat.dtype == np.float32
     assert len(np.unique(lat, axis=0)) == N_CELLS  # every cell keeps its own code
     assert len(np.unique(lat.astype(np.float16), axis=0)) < N_CELLS  # float16 would have merged some
+
+
+# -- long runs: per-epoch state, resume, schedule snapshots ----------------------------------------
+def _sup_cfg(epochs: int) -> TrainConfig:
+    return TrainConfig(kind="supervised", seed=4, epochs=epochs, steps_per_epoch=4, batch_size=2, lr=0.01,
+                       buffer_start_epoch=1, buffer_add=30, buffer_size=60, buffer_replace=10, sup_start_epoch=2,
+                       sup_batch=20, controller=ControllerConfig(hidden_size=8, embed_size=8))
+
+
+def test_resume_continues_exactly_where_an_uninterrupted_run_ends(tmp_path, bench):
+    whole = train(_sup_cfg(5), bench=bench)
+    state = tmp_path / "train_state.pt"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_3(epoch, partial):
+        if epoch == 2:
+            raise Stop  # as if killed after epoch 3's state was written
+
+    with pytest.raises(Stop):
+        train(_sup_cfg(5), bench=bench, state_path=state, on_epoch_end=stop_after_3)
+    from nasviz.controllers.train import read_state
+
+    assert read_state(state)["epochs_done"] == 3
+    resumed = train(_sup_cfg(5), bench=bench, state_path=state, resume=True)
+    assert [r["epoch"] for r in resumed.history] == list(range(5))
+    for a, b in zip(whole.history, resumed.history):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+    for k, v in whole.controller.state_dict().items():
+        assert torch.equal(v, resumed.controller.state_dict()[k]), k
+    assert np.array_equal(whole.buffer.data, resumed.buffer.data)
+    with pytest.raises(NasvizError, match="other settings .*epochs"):
+        train(_sup_cfg(6), bench=bench, state_path=state, resume=True)
+    state.write_bytes(b"not a torch file")
+    with pytest.raises(DataFileError, match="corrupt"):
+        train(_sup_cfg(5), bench=bench, state_path=state, resume=True)
+
+
+def test_cli_train_snapshots_resume_and_refuses_to_overwrite(tmp_path):
+    from typer.testing import CliRunner
+
+    from nasviz.commands.controller import app
+
+    runner = CliRunner()
+    out = tmp_path / "ck"
+    args = ["train", "--kind", "unsupervised", "--epochs", "4", "--steps-per-epoch", "5", "--hidden-size", "8",
+            "--out", str(out), "--snapshot-steps", "5,15,20,7", "--json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    # 5 and 15 are epoch ends before the last; 20 is the run's end (the checkpoint itself); 7 is mid-epoch
+    assert sorted(p.name for p in (out / "schedule").iterdir()) == ["steps15", "steps5"]
+    snap = io.read_config(out / "schedule" / "steps5")
+    assert len(snap["training"]["reward_per_epoch"]) == 1
+    assert not (out / "train_state.pt").exists()
+    again = runner.invoke(app, args)
+    assert isinstance(again.exception, NasvizError) and "--force" in str(again.exception)
+    nothing = runner.invoke(app, args + ["--resume"])
+    assert isinstance(nothing.exception, NasvizError) and "no training state" in str(nothing.exception)
+    bad = runner.invoke(app, args[:-3] + ["--snapshot-steps", "8k", "--force"])
+    assert isinstance(bad.exception, NasvizError) and "8k" in str(bad.exception)
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    r = runner.invoke(app, ["train", "--kind", "unsupervised", "--out", str(blocked / "sub")])
+    assert isinstance(r.exception, NasvizError) and "is a file" in str(r.exception)

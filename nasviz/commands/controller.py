@@ -22,6 +22,12 @@ app = typer.Typer(help="ENAS controllers (paper 001): train random/unsupervised/
 
 
 
+#: Training steps at which ``controller train`` also saves the controller (schedule curve, issue: how
+#: separation appears with training); the run's own end (300,000 for the default 150 x 2,000) is the checkpoint.
+SNAPSHOT_STEPS: tuple[int, ...] = (8_000, 40_000, 100_000)
+STATE_FILE = "train_state.pt"
+
+
 @app.callback()
 def _group() -> None:
     """ENAS controllers (paper 001): train random/unsupervised/supervised, analyse hidden states."""
@@ -54,15 +60,24 @@ def train(
     device: str = typer.Option("cpu", "--device", help="torch device (cpu, cuda)."),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads."),
     out: Optional[Path] = typer.Option(None, "--out", help="Checkpoint folder (default models/<space>-controller-<kind>/seed<N>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run whose training state is in --out (same options)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a finished checkpoint already in --out."),
+    snapshot_steps: str = typer.Option(
+        ",".join(str(s) for s in SNAPSHOT_STEPS), "--snapshot-steps",
+        help="Also save the controller after these many steps (comma list; multiples of --steps-per-epoch), "
+             "under OUT/schedule/steps<N>/; '' for none."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Train one controller on real benchmark rewards and save safetensors + config + model card."""
+    """Train one controller on real benchmark rewards and save safetensors + config + model card.
+
+    The full training state is written to OUT/train_state.pt after every epoch, so a stopped run
+    continues with --resume and ends exactly where an uninterrupted one would."""
     import torch
     from tqdm import tqdm
 
     from nasviz.controllers.enas import ControllerConfig
     from nasviz.controllers.io import checkpoint_dir
-    from nasviz.controllers.train import KINDS, RewardSpec, TrainConfig, save_result
+    from nasviz.controllers.train import KINDS, RewardSpec, TrainConfig, read_state, save_result
     from nasviz.controllers.train import train as run_train
 
     space = _check_space(space)
@@ -81,14 +96,30 @@ def train(
 
     bench = get_benchmark(space)
     cfg.reward.values(bench)  # fail early on a bad column
+    folder = Path(out or checkpoint_dir(space, kind, seed))
+    snaps = _parse_snapshot_steps(snapshot_steps, cfg.steps_per_epoch, cfg.epochs)
+    state_path = folder / STATE_FILE
+    _check_out(folder, state_path, resume=resume, force=force)
+    start = 0
+    if resume:
+        start = int(read_state(state_path)["epochs_done"])
     total = 0 if kind == "random" else cfg.epochs
-    with tqdm(total=total, desc=f"{space} {kind} seed {seed}", unit="epoch", disable=as_json) as bar:
+
+    def snapshot(epoch: int, partial) -> None:
+        steps = (epoch + 1) * cfg.steps_per_epoch
+        if steps in snaps and epoch + 1 < cfg.epochs:
+            save_result(partial, folder / "schedule" / f"steps{steps}")
+
+    with tqdm(total=total, initial=min(start, total), desc=f"{space} {kind} seed {seed}", unit="epoch",
+              disable=as_json) as bar:
         def progress(epoch: int, row: dict) -> None:
             bar.update(1)
             bar.set_postfix(reward=f"{row['reward']:.4f}", entropy=f"{row['entropy']:.2f}", buffer=row["buffer"])
 
-        res = run_train(cfg, bench=bench, progress=progress)
-    folder = save_result(res, out or checkpoint_dir(space, kind, seed))
+        res = run_train(cfg, bench=bench, progress=progress, state_path=None if kind == "random" else state_path,
+                        resume=resume, on_epoch_end=snapshot)
+    folder = save_result(res, folder)
+    state_path.unlink(missing_ok=True)  # the run is complete: the checkpoint holds what it learned
     summary = {"checkpoint": str(folder), "kind": kind, "seed": seed, "seconds": round(res.seconds, 2),
                "final": res.history[-1] if res.history else None}
     if as_json:
@@ -97,6 +128,38 @@ def train(
         fin = summary["final"]
         extra = f"; last epoch reward {fin['reward']:.4f}, entropy {fin['entropy']:.3f}" if fin else ""
         typer.echo(f"saved {folder} ({res.seconds:.1f} s{extra})")
+
+
+def _parse_snapshot_steps(text: str, steps_per_epoch: int, epochs: int) -> set[int]:
+    out: set[int] = set()
+    for part in filter(None, (t.strip() for t in text.split(","))):
+        if not (part.isascii() and part.isdigit()) or len(part) > 12:
+            raise NasvizError(f"--snapshot-steps: {part!r} is not a whole number of steps; give e.g. 8000,40000")
+        n = int(part)
+        if n % steps_per_epoch:
+            continue  # not at an epoch boundary of this schedule (e.g. a short test schedule): skipped
+        if 0 < n < epochs * steps_per_epoch:
+            out.add(n)
+    return out
+
+
+def _check_out(folder: Path, state_path: Path, *, resume: bool, force: bool) -> None:
+    """Refuse before any training: resuming without a state, or overwriting a finished checkpoint."""
+    if resume:
+        if not state_path.exists():
+            what = "a finished checkpoint" if (folder / "config.json").exists() else "nothing"
+            raise NasvizError(f"--resume: {folder} holds {what} and no training state ({STATE_FILE}); "
+                              "train without --resume")
+        return
+    if (folder / "config.json").exists() and not force:
+        raise NasvizError(f"{folder} already holds a trained controller; give --force to overwrite it, "
+                          "or another --out")
+    if state_path.exists() and not force:
+        raise NasvizError(f"{folder} holds an unfinished run ({STATE_FILE}); continue it with --resume, "
+                          "or give --force to start afresh")
+    from nasviz.fileio import check_writable_dir
+
+    check_writable_dir(folder)
 
 
 def _write_figure(fig, base: Path) -> list[str]:

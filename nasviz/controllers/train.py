@@ -227,8 +227,60 @@ def make_controller(cfg: TrainConfig) -> ENASController:
     return ctrl
 
 
-def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | None = None) -> TrainResult:
-    """Train one controller; deterministic for a given config (CPU)."""
+#: Training state written after every epoch (``train(state_path=...)``), read back by ``resume``.
+STATE_FORMAT = "nasviz-controller-train-state"
+STATE_VERSION = 1
+
+
+def _save_state(path, *, cfg: TrainConfig, epoch: int, ctrl: ENASController, opt, gen: torch.Generator,
+                rng: np.random.Generator, buffer: "MemoryBuffer | None", baseline: float | None, history: list[dict],
+                totals: dict, seconds: float, cpu_seconds: float) -> None:
+    """Everything the loop needs to continue after ``epoch`` exactly as if it had never stopped.
+
+    Written with ``torch.save`` and read back with ``weights_only=True`` (tensors, dicts, lists and
+    numbers only, no arbitrary objects), atomically, so a kill mid-write keeps the previous epoch's state.
+    """
+    from nasviz.fileio import atomic_write_path
+
+    state = {
+        "format": STATE_FORMAT, "version": STATE_VERSION, "config": config_dict(cfg), "epochs_done": int(epoch) + 1,
+        "model": {k: v.detach().cpu() for k, v in ctrl.state_dict().items()}, "optimizer": opt.state_dict(),
+        "gen": gen.get_state(), "rng": rng.bit_generator.state, "baseline": baseline, "history": history,
+        "totals": dict(totals), "seconds": float(seconds), "cpu_seconds": float(cpu_seconds),
+        "buffer": None if buffer is None else {
+            "data": torch.from_numpy(buffer.data.copy()), "size": buffer.size, "added": buffer.added,
+            "replaced": buffer.replaced},
+    }
+    atomic_write_path(path, lambda tmp: torch.save(state, tmp))
+
+
+def read_state(path) -> dict:
+    """A training state file, checked; a clear error for a missing, corrupt or foreign file."""
+    from pathlib import Path
+
+    from nasviz.errors import DataFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"no training state to resume at {path} (train without --resume first)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, foreign pickle refused by weights_only, ...
+        raise DataFileError(f"training state {path} is corrupt or not a nasviz training state ({e})") from e
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+        raise DataFileError(f"{path} is not a nasviz controller training state (format {STATE_FORMAT!r} v{STATE_VERSION})")
+    return state
+
+
+def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | None = None, *,
+          state_path=None, resume: bool = False,
+          on_epoch_end: Callable[[int, "TrainResult"], None] | None = None) -> TrainResult:
+    """Train one controller; deterministic for a given config (CPU).
+
+    ``state_path``: write the full training state there after every epoch. ``resume``: continue from
+    that file (its config must equal ``cfg``); the result is the same as an uninterrupted run.
+    ``on_epoch_end(epoch, partial_result)``: called after each epoch (e.g. to save snapshots).
+    """
     t0 = time.perf_counter()
     c0 = time.process_time()
     ds = get_decision_space(cfg.space)
@@ -256,7 +308,34 @@ def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | 
         with torch.no_grad():
             return ctrl._run(n, None, gen).decisions.cpu().numpy()
 
-    for epoch in range(cfg.epochs):
+    start, done_s, done_cpu = 0, 0.0, 0.0
+    if resume:
+        if state_path is None:
+            raise NasvizError("resume needs the training state file (state_path)")
+        state = read_state(state_path)
+        want = {k: v for k, v in config_dict(cfg).items() if k != "device"}  # a run may move to a GPU
+        have = {k: v for k, v in state["config"].items() if k != "device"}
+        if have != want:
+            diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
+            raise NasvizError(f"training state {state_path} was made with other settings ({', '.join(diff)} differ); "
+                              "resume with the same options, or train afresh without --resume")
+        ctrl.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["gen"])
+        rng.bit_generator.state = state["rng"]
+        baseline, history, start = state["baseline"], list(state["history"]), int(state["epochs_done"])
+        totals.update(state["totals"])
+        done_s, done_cpu = float(state["seconds"]), float(state["cpu_seconds"])
+        if buffer is not None:
+            b = state["buffer"]
+            buffer.data[:] = b["data"].numpy()
+            buffer.size, buffer.added, buffer.replaced = int(b["size"]), int(b["added"]), int(b["replaced"])
+        log.info("resumed %s at epoch %d of %d", state_path, start, cfg.epochs)
+
+    def elapsed() -> tuple[float, float]:
+        return done_s + time.perf_counter() - t0, done_cpu + time.process_time() - c0
+
+    for epoch in range(start, cfg.epochs):
         stored = replaced = 0
         if buffer is not None:
             stored, replaced = buffer_update(buffer, epoch, cfg, sample_rows, rng)
@@ -291,14 +370,21 @@ def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | 
             sums += (rm, float(ent.detach()), float(loss_pg.detach()), l_sup, baseline)
         row = dict(zip(("reward", "entropy", "loss_pg", "loss_sup", "baseline"), (sums / cfg.steps_per_epoch).tolist()))
         row.update(epoch=epoch, buffer=len(buffer) if buffer is not None else 0, stored=stored, replaced=replaced,
-                   sup=use_sup, seconds=time.perf_counter() - t0, **{k: int(n) for k, n in zip(STATUS, counts)})
+                   sup=use_sup, seconds=elapsed()[0], **{k: int(n) for k, n in zip(STATUS, counts)})
         for k, n in zip(STATUS, counts):
             totals[k] += int(n)
         history.append(row)
         log.info("epoch %d: %s", epoch, row)
+        if state_path is not None:
+            _save_state(state_path, cfg=cfg, epoch=epoch, ctrl=ctrl, opt=opt, gen=gen, rng=rng, buffer=buffer,
+                        baseline=baseline, history=history, totals=totals, seconds=elapsed()[0],
+                        cpu_seconds=elapsed()[1])
+        if on_epoch_end is not None:
+            secs, cpu = elapsed()
+            on_epoch_end(epoch, TrainResult(ctrl, cfg, list(history), secs, buffer, cpu, dict(totals)))
         if progress is not None:
             progress(epoch, row)
-    return TrainResult(ctrl, cfg, history, time.perf_counter() - t0, buffer, time.process_time() - c0, totals)
+    return TrainResult(ctrl, cfg, history, elapsed()[0], buffer, elapsed()[1], totals)
 
 
 def config_dict(cfg: TrainConfig) -> dict:
