@@ -110,15 +110,9 @@ def test_teacher_forcing_rejects_cells_outside_the_space():
 
 
 def test_teacher_forcing_rejects_a_cell_of_another_space():
-    nb101 = pytest.importorskip("nasviz.spaces.nb101")
-    cell_cls = next((getattr(nb101, n) for n in dir(nb101) if n.endswith("Cell") and isinstance(getattr(nb101, n), type)),
-                    None)
-    if cell_cls is None:
-        pytest.skip("nasviz.spaces.nb101 has no cell class yet")
-    space = nb101.NB101Space() if hasattr(nb101, "NB101Space") else None
-    if space is None or not hasattr(space, "sample"):
-        pytest.skip("NB101 space cannot sample yet")
-    cell = space.sample(np.random.default_rng(0))
+    from nasviz.spaces.nb101 import NB101Space
+
+    cell = NB101Space().sample(np.random.default_rng(0))
     with pytest.raises(NasvizError, match="nb101 cell, but this controller samples nb201"):
         small().teacher_force([cell])
 
@@ -332,7 +326,8 @@ def test_hidden_state_of_every_cell_in_official_order(tmp_path, space):
 
 
 def test_ged_plugs_in_nb101():
-    nb101 = pytest.importorskip("nasviz.spaces.nb101")
+    from nasviz.spaces import nb101
+
     a = nb101.NB101Cell([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
                         ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
     b = nb101.NB101Cell([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
@@ -450,3 +445,52 @@ def test_cli_train_snapshots_resume_and_refuses_to_overwrite(tmp_path):
     blocked.write_text("x")
     r = runner.invoke(app, ["train", "--kind", "unsupervised", "--out", str(blocked / "sub")])
     assert isinstance(r.exception, NasvizError) and "is a file" in str(r.exception)
+
+
+def test_interval_difference_and_verdicts_are_computed_from_seeds():
+    lo, hi = A.interval95([1.0, 2.0, 3.0])
+    assert lo == pytest.approx(2 - 4.302653 / np.sqrt(3)) and hi == pytest.approx(2 + 4.302653 / np.sqrt(3))
+    assert np.isnan(A.interval95([1.0])[0])
+    d, lo, hi = A.difference95([-0.5, -0.52, -0.48], [-0.1, -0.12, -0.08])
+    assert d == pytest.approx(-0.4) and hi < 0
+    assert A.verdict_of(d, lo, hi, -1) == "separated in the paper's direction"
+    assert A.verdict_of(d, lo, hi, +1) == "separated the other way"
+    assert A.verdict_of(0.1, -0.2, 0.4, +1) == "not separated"
+    assert A.PAPER_DIRECTION == {"common_ops": -1, "common_connections": -1, "ged": 1, "abs_acc_diff": 1}
+    t = {"rows": {k: {"measures": {m: {"per_seed": v} for m in A.MEASURES}} for k, v in
+                  (("supervised", [0.30, 0.32, 0.31]), ("unsupervised", [0.10, 0.11, 0.09]))}}
+    sep = A.separation(t)
+    assert sep["ged"]["verdict"] == "separated in the paper's direction"
+    assert sep["common_ops"]["verdict"] == "separated the other way"  # the paper wants supervised lower there
+    assert sep["ged"]["paper_diff"] == pytest.approx(0.128)
+
+
+def test_schedule_curve_reads_snapshots_of_every_seed(tmp_path, bench):
+    from typer.testing import CliRunner
+
+    from nasviz.commands.controller import app
+
+    runner = CliRunner()
+    for kind in ("unsupervised", "supervised"):
+        for seed in (0, 1):
+            r = runner.invoke(app, ["train", "--kind", kind, "--seed", str(seed), "--epochs", "3",
+                                    "--steps-per-epoch", "4", "--hidden-size", "8", "--snapshot-steps", "4,8",
+                                    "--out", str(tmp_path / f"nb201-controller-{kind}" / f"seed{seed}")])
+            assert r.exit_code == 0, r.output
+    assert {s: list(v) for s, v in A.schedule_checkpoints("nb201", "supervised", tmp_path).items()} == \
+        {0: [4, 8, 12], 1: [4, 8, 12]}
+    curve = A.schedule_curve("nb201", bench, n_archs=60, n_pairs=200, root=tmp_path)
+    assert curve["steps"] == [4, 8, 12]
+    cell = curve["rows"]["supervised"][12]["distinct"]["ged"]
+    assert len(cell["per_seed"]) == 2 and cell["ci95"][0] <= cell["mean"] <= cell["ci95"][1]
+    # the final point is the seed's own checkpoint: the same correlation as computed on it directly
+    ctrl, doc = io.load(tmp_path / "nb201-controller-supervised" / "seed1", space="nb201")
+    direct = A.similarity_correlations(ctrl, A.reward_values(doc, bench), 60, 200, 0, bench)
+    assert cell["per_seed"][1] == pytest.approx(direct["spearman_distinct"]["ged"], abs=1e-4)
+    fig = A.fig_schedule(curve)
+    assert [t.x for t in fig.data[:1]] == [(4, 8, 12)] and len(fig.data) == 6
+    cap = A.schedule_caption(curve, buffer_start_step=20, sup_start_step=40)
+    assert cap.count("steps:") == 3 and "from step 40;" in cap and "before step 20 " in cap
+    # before the buffer starts (epoch 5 by default, after step 20 here) both kinds of a seed are one network
+    v = A.schedule_verdicts(curve)
+    assert v[4]["ged"]["diff"] == 0 and v[4]["ged"]["verdict"] == "not separated"

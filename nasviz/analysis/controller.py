@@ -388,9 +388,11 @@ def _aggregate(results: dict[str, list[dict]], key: str, n_archs: int, n_pairs: 
         for m in MEASURES:
             vals = np.array([r[key][m] for r in per_seed], dtype=np.float64)
             ok = vals[~np.isnan(vals)]
+            lo, hi = interval95(ok)
             stats[m] = {
                 "mean": float(ok.mean()) if ok.size else float("nan"),
                 "std": float(ok.std(ddof=1)) if ok.size > 1 else float("nan"),
+                "ci95": [lo, hi],
                 "n_defined": int(ok.size),
                 "per_seed": [None if np.isnan(x) else round(float(x), 4) for x in vals],
                 "paper": PAPER_TABLE1.get(kind, {}).get(m),
@@ -403,6 +405,67 @@ def _aggregate(results: dict[str, list[dict]], key: str, n_archs: int, n_pairs: 
             "measures": {m: MEASURE_LABELS[m] for m in MEASURES}}
 
 
+# -- intervals and verdicts ------------------------------------------------------------------
+#: The direction of the paper's Table 1 separation per measure: sign of supervised - unsupervised
+#: (-0.404 vs -0.315 common ops, -0.160 vs -0.072 connections, +0.100 vs -0.028 GED, +0.163 vs -0.001 |acc diff|).
+PAPER_DIRECTION: dict[str, int] = {m: int(np.sign(PAPER_TABLE1["supervised"][m] - PAPER_TABLE1["unsupervised"][m]))
+                                   for m in MEASURES}
+VERDICTS = ("separated in the paper's direction", "not separated", "separated the other way")
+
+
+def interval95(values) -> tuple[float, float]:
+    """Student-t 95 % interval of the mean over seeds (NaN, NaN with fewer than 2 values)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size < 2:
+        return float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return float(v.mean() - half), float(v.mean() + half)
+
+
+def difference95(a, b) -> tuple[float, float, float]:
+    """``(mean(a) - mean(b), lo, hi)``: Welch 95 % interval of a difference of means of independent seeds."""
+    from scipy import stats
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size < 2 or b.size < 2:
+        return (float(a.mean() - b.mean()) if a.size and b.size else float("nan")), float("nan"), float("nan")
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    d = float(a.mean() - b.mean())
+    se = float(np.sqrt(va + vb))
+    if se == 0:
+        return d, d, d
+    df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    half = float(stats.t.ppf(0.975, df) * se)
+    return d, d - half, d + half
+
+
+def verdict_of(diff: float, lo: float, hi: float, direction: int) -> str:
+    """One of :data:`VERDICTS` from a difference interval and the paper's sign."""
+    if np.isnan(lo) or np.isnan(hi) or lo <= 0 <= hi:
+        return VERDICTS[1]
+    return VERDICTS[0] if np.sign(diff) == direction else VERDICTS[2]
+
+
+def separation(t: dict, a: str = "supervised", b: str = "unsupervised") -> dict[str, dict]:
+    """Per measure: is ``a`` separated from ``b`` in the paper's direction? From the per-seed values of a
+    Table 1 dict (``table1``/``_aggregate``): the Welch 95 % interval of mean(a) - mean(b), the paper's
+    difference and the verdict sentence (:data:`VERDICTS`)."""
+    out = {}
+    for m in MEASURES:
+        va = [np.nan if x is None else x for x in t["rows"][a]["measures"][m]["per_seed"]]
+        vb = [np.nan if x is None else x for x in t["rows"][b]["measures"][m]["per_seed"]]
+        d, lo, hi = difference95(va, vb)
+        out[m] = {"diff": d, "ci95": [lo, hi], "n": [len(va), len(vb)],
+                  "paper_diff": PAPER_TABLE1[a][m] - PAPER_TABLE1[b][m],
+                  "verdict": verdict_of(d, lo, hi, PAPER_DIRECTION[m])}
+    return out
+
+
 def table1_markdown(t: dict) -> str:
     head = "| controller | " + " | ".join(MEASURE_LABELS[m] for m in MEASURES) + " |"
     lines = [head, "|---|" + "---|" * len(MEASURES)]
@@ -410,8 +473,11 @@ def table1_markdown(t: dict) -> str:
         cells = []
         for m in MEASURES:
             s = row["measures"][m]
-            ours = "undefined" if np.isnan(s["mean"]) else f"{s['mean']:+.3f} ± {s['std']:.3f}" \
-                if not np.isnan(s["std"]) else f"{s['mean']:+.3f}"
+            ci = s.get("ci95") or [float("nan")] * 2
+            ci = [float("nan") if x is None else x for x in ci]
+            ours = ("undefined" if np.isnan(s["mean"]) else
+                    f"{s['mean']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]" if not np.isnan(ci[0]) else
+                    f"{s['mean']:+.3f} ± {s['std']:.3f}" if not np.isnan(s["std"]) else f"{s['mean']:+.3f}")
             if s["n_defined"] < len(row["seeds"]):
                 ours += f" ({s['n_defined']}/{len(row['seeds'])} seeds defined)"
             paper = s["paper"]
@@ -521,3 +587,139 @@ def jsonable(obj):
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
+
+
+# -- separation along training (schedule snapshots) ---------------------------------------------
+SCHEDULE_MEASURES: tuple[str, ...] = ("common_ops", "ged", "abs_acc_diff")
+
+
+def schedule_checkpoints(space: str, kind: str, root: Path | None = None) -> dict[int, dict[int, Path]]:
+    """``{seed: {steps: folder}}`` for the shipped checkpoints of one kind: each seed folder (at its full
+    schedule, epochs x steps_per_epoch) and the snapshots ``controller train`` saved along the way under
+    ``seed<N>/schedule/steps<k>/``."""
+    from nasviz.controllers import io
+
+    out: dict[int, dict[int, Path]] = {}
+    for folder in io.list_checkpoints(space, kind, root):
+        doc = io.read_config(folder)
+        tr = doc.get("train") or {}
+        steps = {int(tr.get("epochs", 0)) * int(tr.get("steps_per_epoch", 0)): folder}
+        snaps = folder / "schedule"
+        if snaps.is_dir():
+            for sub in snaps.iterdir():
+                if sub.is_dir() and sub.name.startswith("steps") and sub.name[5:].isdigit() and \
+                        (sub / "config.json").exists():
+                    steps[int(sub.name[5:])] = sub
+        out[int(doc.get("seed", folder.name[4:]))] = dict(sorted(steps.items()))
+    return out
+
+
+def schedule_curve(space: str, bench, kinds: Sequence[str] = ("unsupervised", "supervised"), *,
+                   n_archs: int = 1000, n_pairs: int = 10_000, seed: int = 0, root: Path | None = None) -> dict:
+    """Table 1's Spearman correlations at every training step that all seeds of a kind have a checkpoint for.
+
+    ``{"steps": [...], "rows": {kind: {steps: {"all"|"distinct": {measure: {mean, ci95, per_seed}}}}}, ...}``
+    """
+    from nasviz.controllers import io
+
+    rows: dict[str, dict] = {}
+    all_steps: set[int] = set()
+    for kind in kinds:
+        per_seed = schedule_checkpoints(space, kind, root)
+        if not per_seed:
+            raise DataFileError(f"no {space} {kind} controller checkpoints for the schedule curve")
+        common = set.intersection(*(set(v) for v in per_seed.values()))
+        rows[kind] = {}
+        for steps in sorted(common):
+            res = []
+            for sd, by_steps in sorted(per_seed.items()):
+                ctrl, doc = io.load(by_steps[steps], space=space)
+                res.append(similarity_correlations(ctrl, reward_values(doc, bench), n_archs, n_pairs, seed, bench))
+            cell = {}
+            for pairs, key in (("all", "spearman"), ("distinct", "spearman_distinct")):
+                cell[pairs] = {}
+                for m in MEASURES:
+                    vals = np.array([np.nan if r[key][m] is None else r[key][m] for r in res], dtype=np.float64)
+                    lo, hi = interval95(vals)
+                    cell[pairs][m] = {"mean": float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan"),
+                                      "ci95": [lo, hi], "per_seed": [round(float(x), 4) for x in vals]}
+            cell["seeds"] = sorted(per_seed)
+            cell["unique_archs"] = [int(r["n_unique_archs"]) for r in res]
+            rows[kind][steps] = cell
+            all_steps.add(steps)
+    return {"space": space, "steps": sorted(all_steps), "rows": rows, "n_archs": n_archs, "n_pairs": n_pairs,
+            "seed": seed, "measures": {m: MEASURE_LABELS[m] for m in SCHEDULE_MEASURES}}
+
+
+def _curve_rows(curve: dict, kind: str) -> dict[int, dict]:
+    return {int(k): v for k, v in curve["rows"][kind].items()}  # JSON keys are strings
+
+
+def schedule_verdicts(curve: dict, pairs: str = "distinct") -> dict[int, dict[str, dict]]:
+    """``{steps: {measure: {diff, ci95, verdict}}}``: supervised vs unsupervised at each step both have."""
+    sup, uns = _curve_rows(curve, "supervised"), _curve_rows(curve, "unsupervised")
+    out = {}
+    for steps in sorted(set(sup) & set(uns)):
+        out[steps] = {}
+        for m in SCHEDULE_MEASURES:
+            d, lo, hi = difference95(sup[steps][pairs][m]["per_seed"], uns[steps][pairs][m]["per_seed"])
+            out[steps][m] = {"diff": d, "ci95": [lo, hi], "verdict": verdict_of(d, lo, hi, PAPER_DIRECTION[m])}
+    return out
+
+
+def schedule_caption(curve: dict, pairs: str = "distinct", buffer_start_step: int | None = None,
+                     sup_start_step: int | None = None) -> str:
+    """What the schedule plot shows, in words computed from it."""
+    v = schedule_verdicts(curve, pairs)
+    if not v:
+        return "No training step has checkpoints of both controllers."
+    steps = sorted(v)
+    which = "pairs of different architectures" if pairs == "distinct" else "all sampled pairs"
+    parts = []
+    for s in steps:
+        sep = [MEASURE_LABELS[m] for m in SCHEDULE_MEASURES if v[s][m]["verdict"] == VERDICTS[0]]
+        other = [MEASURE_LABELS[m] for m in SCHEDULE_MEASURES if v[s][m]["verdict"] == VERDICTS[2]]
+        txt = f"{s:,} steps: " + (f"separated in the paper's direction on {', '.join(sep)}" if sep else
+                                  "not separated in the paper's direction on any measure")
+        if other:
+            txt += f"; the other way on {', '.join(other)}"
+        parts.append(txt)
+    head = (f"Spearman correlation of hidden-state distance with each measure ({which}), mean and 95 % interval "
+            f"over seeds, at each saved training step; supervised vs unsupervised (Welch 95 % interval of the "
+            f"difference) at ")
+    tail = ""
+    if buffer_start_step and sup_start_step:
+        tail = (f" The supervised controller's buffer starts filling at step {buffer_start_step:,} and its "
+                f"reconstruction loss applies from step {sup_start_step:,}; before step {buffer_start_step:,} the "
+                "two controllers of a seed are the same network, so their points there coincide.")
+    return head + "; ".join(parts) + "." + tail
+
+
+def fig_schedule(curve: dict, pairs: str = "distinct"):
+    """Spearman vs training steps per measure (log x), mean ± 95 % interval per controller, paper's values dashed."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(SCHEDULE_MEASURES), shared_xaxes=True,
+                        subplot_titles=[MEASURE_LABELS[m] for m in SCHEDULE_MEASURES])
+    for kind in curve["rows"]:
+        rows = _curve_rows(curve, kind)
+        steps = sorted(rows)
+        for c, m in enumerate(SCHEDULE_MEASURES, start=1):
+            mean = [rows[s][pairs][m]["mean"] for s in steps]
+            ci = [[np.nan if x is None else x for x in rows[s][pairs][m]["ci95"]] for s in steps]
+            fig.add_trace(go.Scatter(
+                x=steps, y=mean, mode="lines+markers", name=kind, legendgroup=kind, showlegend=(c == 1),
+                line=dict(color=COLORS.get(kind)),
+                error_y=dict(type="data", symmetric=False, array=[0 if np.isnan(h) else h - y for (_, h), y in zip(ci, mean)],
+                             arrayminus=[0 if np.isnan(lo) else y - lo for (lo, _), y in zip(ci, mean)]),
+                hovertemplate=f"{kind}<br>%{{x:,}} steps<br>rho %{{y:+.3f}}<extra></extra>"), row=1, col=c)
+            paper = PAPER_TABLE1.get(kind, {}).get(m)
+            if paper is not None:
+                fig.add_hline(y=paper, line=dict(color=COLORS.get(kind), dash="dash", width=1), row=1, col=c)
+    fig.update_xaxes(type="log", title_text="training steps")
+    fig.update_yaxes(title_text="Spearman rho", row=1, col=1)
+    fig.update_layout(template="plotly_white", height=380,
+                      title=f"Separation along training ({'distinct pairs' if pairs == 'distinct' else 'all pairs'}; "
+                            "dashed: paper)")
+    return fig
