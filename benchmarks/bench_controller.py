@@ -126,7 +126,7 @@ def main_nb201(args) -> None:
             rows.append({
                 "seed": doc["seed"],
                 "checkpoint": str(io.checkpoint_dir("nb201", kind, doc["seed"]).relative_to(ROOT)),
-                "train_seconds": tr.get("seconds"),
+                "train_seconds": tr.get("seconds"), "cpu_seconds": tr.get("cpu_seconds"),
                 "epochs": doc["train"]["epochs"], "steps_per_epoch": doc["train"]["steps_per_epoch"],
                 "final_train_reward": (tr.get("final_epoch") or {}).get("reward"),
                 "final_entropy": (tr.get("final_epoch") or {}).get("entropy"),
@@ -136,15 +136,17 @@ def main_nb201(args) -> None:
             })
         agg = {}
         for key in ("sampled_acc_mean", "unique_archs_in_samples", "mean_tv_from_mean_distribution",
-                    "hidden_mean_neuron_variance", "train_seconds"):
+                    "hidden_mean_neuron_variance", "train_seconds", "cpu_seconds"):
             v = np.array([r[key] for r in rows if r[key] is not None], dtype=np.float64)
             agg[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0} if len(v) else None
         per_kind[kind] = {"checkpoints": rows, "summary": agg}
 
-    # -- sensitivity: controllers trained on a longer schedule (models/nb201-controller-<kind>/long*/)
+    # -- sensitivity: controllers trained on other schedules, kept as named variants beside the shipped seeds
+    # (models/nb201-controller-<kind>/long*/: 40 x 1,000; sched40x200-seed*/: the former 8,000-step defaults)
     longer = []
     for kind in A.KINDS:
-        for folder in sorted((io.checkpoint_dir("nb201", kind, 0).parent).glob("long*")):
+        parent = io.checkpoint_dir("nb201", kind, 0).parent
+        for folder in sorted(parent.glob("long*")) + sorted(parent.glob("sched*")):
             ctrl, doc = io.load(folder, space="nb201")
             vals = A.reward_values(doc, bench)
             sc = A.similarity_correlations(ctrl, vals, args.n_archs, args.n_pairs, args.seed)
@@ -172,11 +174,21 @@ def main_nb201(args) -> None:
     A.all_hidden(ctrl0)
     latent_s = time.perf_counter() - t0
 
+    # -- separation along training: the snapshots saved at 8k/40k/100k steps and the final checkpoints
+    t0 = time.perf_counter()
+    schedule = A.schedule_curve("nb201", bench, n_archs=args.n_archs, n_pairs=args.n_pairs, seed=args.seed)
+    schedule_s = time.perf_counter() - t0
+    train_cfg = ctrls["supervised"][0][1]["train"]
+
     result = {
         "space": "nb201",
         "reward": ctrls["supervised"][0][1]["reward"],
         "n_archs": args.n_archs, "n_pairs": args.n_pairs, "seed": args.seed,
         "table1": table, "table1_distinct_pairs": table_distinct, "table1_seconds": round(table_s, 1),
+        "separation": A.separation(table), "separation_distinct_pairs": A.separation(table_distinct),
+        "schedule": schedule, "schedule_seconds": round(schedule_s, 1),
+        "schedule_marks": {"buffer_start_step": train_cfg["buffer_start_epoch"] * train_cfg["steps_per_epoch"],
+                           "sup_start_step": train_cfg["sup_start_epoch"] * train_cfg["steps_per_epoch"]},
         "controllers": per_kind,
         "longer_schedule": longer,
         "ged": {"pairs": 10_000, "seconds": round(ged_s, 3), "smaller_than_hamming": int((g < ham).sum()),
@@ -197,20 +209,19 @@ def _s(per_kind, kind, key):
 def verdict(r: dict) -> dict:
     """Explicit criteria for the paper's two claims, evaluated on our numbers."""
     pk = r["controllers"]
-    t = r["table1"]["rows"]
     var_u, var_s = _s(pk, "unsupervised", "hidden_mean_neuron_variance"), _s(pk, "supervised", "hidden_mean_neuron_variance")
     tv_u, tv_s = _s(pk, "unsupervised", "mean_tv_from_mean_distribution"), _s(pk, "supervised", "mean_tv_from_mean_distribution")
-    sp = {k: {m: t[k]["measures"][m]["mean"] for m in A.MEASURES} for k in t}
     collapse = bool(var_u < 0.5 * var_s and tv_u < tv_s)
-    separation = bool(sp["supervised"]["common_ops"] < sp["unsupervised"]["common_ops"]
-                      and sp["supervised"]["abs_acc_diff"] > sp["unsupervised"]["abs_acc_diff"])
+    per = {pairs: {m: x["verdict"] for m, x in r[key].items()}
+           for pairs, key in (("all", "separation"), ("distinct", "separation_distinct_pairs"))}
     return {
         "collapse_without_buffer": collapse,
         "collapse_criterion": "unsupervised per-neuron variance of h over 100 sampled archs < 0.5 x supervised, "
                               "and its step distributions depend less on past decisions (mean TV) than supervised's",
-        "separation_with_buffer": separation,
-        "separation_criterion": "supervised Spearman(common ops) more negative and Spearman(|acc diff|) more positive "
-                                "than unsupervised (the paper's direction)",
+        "separation": per,
+        "separation_criterion": "per measure, the Welch 95 % interval of mean(supervised) - mean(unsupervised) over "
+                                "seeds excludes 0 with the sign of the paper's difference",
+        "separation_with_buffer": all(v == A.VERDICTS[0] for v in per["all"].values()),
         "numbers": {"hidden_var_unsup": var_u, "hidden_var_sup": var_s, "tv_unsup": tv_u, "tv_sup": tv_s},
     }
 
@@ -223,7 +234,8 @@ def markdown(r: dict) -> str:
         "",
         f"Reward `{r['reward']}` (real NAS-Bench-201 table). Controllers: `models/nb201-controller-<kind>/seed<N>/`. "
         f"Table 1: Spearman correlation between ||h(A1) - h(A2)||_2 and each similarity measure over {r['n_pairs']:,} "
-        f"random pairs of {r['n_archs']:,} architectures sampled from each controller; mean ± std over seeds. "
+        f"random pairs of {r['n_archs']:,} architectures sampled from each controller; mean and 95 % interval "
+        "(Student t) over seeds. "
         "Paper: ENAS RNN cells on PTB (single run). Measured by `benchmarks/bench_controller.py`.",
         "",
         A.table1_markdown(r["table1"]),
@@ -236,6 +248,12 @@ def markdown(r: dict) -> str:
         "NB201 measures: common ops = multiset overlap of the six edge ops; common connections = edges that are not "
         "`none` in both cells; GED = exact graph edit distance in the node-op DAG view (unit costs); abs. acc. diff = |accuracy difference| on the "
         "reward column.",
+        "",
+        "**Is supervised separated from unsupervised, as in the paper?** Welch 95 % interval of the difference of "
+        "seed means (supervised - unsupervised); the verdict is read from that interval and the sign of the paper's "
+        "difference.",
+        "",
+        separation_markdown(r),
         "",
         "| controller | seeds | training time (s, mean ± std) | sampled acc (%) | unique archs / "
         f"{r['n_archs']} | identical pairs / {r['n_pairs']} | hidden var per neuron | past-dependence (mean TV) |",
@@ -251,23 +269,29 @@ def markdown(r: dict) -> str:
             f"{s['sampled_acc_mean']['std']:.2f} | {s['unique_archs_in_samples']['mean']:.0f} | "
             f"{np.mean(idp):.0f} | {s['hidden_mean_neuron_variance']['mean']:.2e} | {s['mean_tv_from_mean_distribution']['mean']:.4f} |")
     ck = pk["supervised"]["checkpoints"][0]
+    steps = ck["epochs"] * ck["steps_per_epoch"]
+    cpu = {k: pk[k]["summary"].get("cpu_seconds") for k in ("unsupervised", "supervised")}
+    cpu_txt = ", ".join(f"{k} {c['mean'] / 60:.1f} ± {c['std'] / 60:.1f} CPU-minutes ({c['mean'] / steps * 1e3:.1f} ms "
+                        "per step)" for k, c in cpu.items() if c)
     lines += [
         "",
-        f"Training schedule of the shipped controllers: {ck['epochs']} epochs x {ck['steps_per_epoch']} steps, one "
-        "architecture per step, otherwise the hyper-parameters of ENAS-pytorch, the PyTorch port of ENAS's PTB search "
-        "that the paper analyses (its default, and nasviz's, is 150 x 2,000 steps: about 25 CPU-minutes per controller here, too long for "
-        "this shared 2-core machine). The paper does not state its schedule. Times are wall clock on a heavily shared "
-        f"machine ({r['hardware']}, load average 10-25), up to 9 runs in parallel, niced. CPU time, "
-        "measured on the longer runs below: about 4.3 ms per step unsupervised and 7.2 ms supervised, i.e. about 35 s "
-        "and 60 s per shipped controller and 22 / 36 minutes for the full 150 x 2,000 schedule.",
+        f"Training schedule of the shipped controllers: {ck['epochs']} epochs x {ck['steps_per_epoch']:,} steps "
+        f"= {steps:,} steps, one architecture per step, the hyper-parameters of ENAS-pytorch, the PyTorch port of "
+        "ENAS's PTB search that the paper analyses (the paper does not state its schedule). "
+        f"Training cost per controller: {cpu_txt}; wall clock is longer because two runs shared the 2 cores, "
+        f"niced ({r['hardware']}).",
         f"Exact GED: {r['ged']['pairs']:,} random pairs in {r['ged']['seconds']} s "
         f"({r['ged']['smaller_than_hamming']} pairs below the Hamming distance). Hidden states of all 15,625 cells: "
         f"{r['all_cells_hidden_seconds']} s per controller.",
         "",
     ]
+    if r.get("schedule"):
+        lines += [schedule_markdown(r), ""]
     if r.get("longer_schedule"):
         lines += [
-            "Sensitivity, one seed each on a 5x longer schedule (Spearman on all pairs / on distinct pairs):",
+            "Other schedules, kept as named variants beside the shipped seeds (`sched40x200-seed<N>`: the former "
+            "8,000-step defaults; `long40x1000-seed0`: 40,000 steps, one seed) — Spearman on all pairs / on distinct "
+            "pairs:",
             "",
             "| controller | schedule | # common ops | # common connections | GED | abs. acc. diff | unique archs | "
             "hidden var per neuron | past-dependence (mean TV) | time (s wall / CPU) |",
@@ -287,40 +311,67 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
+def separation_markdown(r: dict) -> str:
+    lines = ["| measure | all pairs: sup - unsup [95 % CI] | verdict | distinct pairs: sup - unsup [95 % CI] | verdict "
+             "| paper (sup - unsup) |", "|---|---|---|---|---|---|"]
+    for m in A.MEASURES:
+        a, d = r["separation"][m], r["separation_distinct_pairs"][m]
+
+        def fmt(x):
+            lo, hi = (float("nan") if v is None else v for v in x["ci95"])
+            return f"{x['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+        lines.append(f"| {A.MEASURE_LABELS[m]} | {fmt(a)} | {a['verdict']} | {fmt(d)} | {d['verdict']} | "
+                     f"{a['paper_diff']:+.3f} |")
+    return "\n".join(lines)
+
+
+def schedule_markdown(r: dict) -> str:
+    sc = r["schedule"]
+    marks = r.get("schedule_marks", {})
+    lines = [
+        "**How separation appears with training** (the same Spearman correlations on checkpoints saved along the "
+        f"{sc['steps'][-1]:,}-step runs; mean [95 % interval] over seeds; all pairs / distinct pairs):",
+        "",
+        "| steps | controller | " + " | ".join(A.MEASURE_LABELS[m] for m in A.SCHEDULE_MEASURES) + " | unique archs |",
+        "|---|---|" + "---|" * len(A.SCHEDULE_MEASURES) + "---|",
+    ]
+    for steps in sc["steps"]:
+        for kind in sc["rows"]:
+            cell = sc["rows"][kind].get(steps) or sc["rows"][kind].get(str(steps))
+            if cell is None:
+                continue
+
+            def fmt(x):
+                lo, hi = (float("nan") if v is None else v for v in x["ci95"])
+                return f"{x['mean']:+.3f} [{lo:+.2f}, {hi:+.2f}]"
+
+            vals = " | ".join(f"{fmt(cell['all'][m])} / {fmt(cell['distinct'][m])}" for m in A.SCHEDULE_MEASURES)
+            lines.append(f"| {steps:,} | {kind} (n={len(cell['seeds'])}) | {vals} | "
+                         f"{np.mean(cell['unique_archs']):.0f} |")
+    lines += ["", A.schedule_caption(sc, "distinct", marks.get("buffer_start_step"), marks.get("sup_start_step"))]
+    return "\n".join(lines)
+
+
 def sentence(r: dict) -> str:
     v = r["verdict"]
     n = v["numbers"]
-    t = r["table1"]["rows"]
-    td = r["table1_distinct_pairs"]["rows"]
-    co = {k: t[k]["measures"]["common_ops"]["mean"] for k in t}
-    ad = {k: t[k]["measures"]["abs_acc_diff"]["mean"] for k in t}
-    cod = {k: td[k]["measures"]["common_ops"]["mean"] for k in td}
+    ck = r["controllers"]["supervised"]["checkpoints"][0]
+    seeds = {k: len(r["controllers"][k]["checkpoints"]) for k in ("unsupervised", "supervised")}
     part1 = (f"the collapse without the buffer {'is' if v['collapse_without_buffer'] else 'is not'} reproduced "
              f"(per-neuron variance of h over sampled architectures: unsupervised {n['hidden_var_unsup']:.1e} vs "
              f"supervised {n['hidden_var_sup']:.1e}; dependence of the action distribution on past decisions, mean TV: "
              f"{n['tv_unsup']:.4f} vs {n['tv_sup']:.4f})")
-    part2 = (f"the separation in Table 1 {'is' if v['separation_with_buffer'] else 'is not'} reproduced "
-             f"(Spearman with # common ops: supervised {co['supervised']:+.3f} vs unsupervised "
-             f"{co['unsupervised']:+.3f}, paper -0.404 vs -0.315; with |acc diff|: {ad['supervised']:+.3f} vs "
-             f"{ad['unsupervised']:+.3f}, paper +0.163 vs -0.001)")
-    why = ""
-    if v["collapse_without_buffer"] and not v["separation_with_buffer"]:
-        why = (f": Spearman ignores scale, and the unsupervised controller's tiny residual differences in h still rank "
-               f"pairs by similarity (on distinct pairs only, # common ops {cod['unsupervised']:+.3f} vs supervised "
-               f"{cod['supervised']:+.3f}), while its many repeated samples (identical pairs have distance 0) inflate "
-               "its all-pairs correlations")
-    longer = ""
-    ls = {x["kind"]: x for x in r.get("longer_schedule", [])}
-    if "supervised" in ls and "unsupervised" in ls:
-        su, un = ls["supervised"]["spearman_distinct"], ls["unsupervised"]["spearman_distinct"]
-        sep = su["common_ops"] < un["common_ops"] and su["abs_acc_diff"] > un["abs_acc_diff"]
-        longer = (f"; on a 5x longer schedule (one seed each, so only indicative) the distinct-pair correlations "
-                  f"{'do' if sep else 'do not'} separate in the paper's direction (# common ops "
-                  f"{su['common_ops']:+.3f} supervised vs {un['common_ops']:+.3f} unsupervised, GED "
-                  f"{su['ged']:+.3f} vs {un['ged']:+.3f}, abs. acc. diff {su['abs_acc_diff']:+.3f} vs "
-                  f"{un['abs_acc_diff']:+.3f})")
-    return f"On NB201 with our shortened schedule, {part1}, but {part2}{why}{longer}." if why else \
-        f"On NB201 with our shortened schedule, {part1}, and {part2}{longer}."
+    parts = []
+    for pairs, key in (("all pairs", "separation"), ("distinct pairs", "separation_distinct_pairs")):
+        by = {}
+        for m, x in r[key].items():
+            by.setdefault(x["verdict"], []).append(A.MEASURE_LABELS[m])
+        parts.append(f"on {pairs}, " + "; ".join(f"{verdict} on {', '.join(ms)}" for verdict, ms in by.items()))
+    return (f"At the full schedule ({ck['epochs']} x {ck['steps_per_epoch']:,} = "
+            f"{ck['epochs'] * ck['steps_per_epoch']:,} steps; {seeds['unsupervised']} unsupervised and "
+            f"{seeds['supervised']} supervised seeds), {part1}. Table 1's separation of supervised from unsupervised "
+            f"(Welch 95 % intervals above): " + "; ".join(parts) + ".")
 
 
 # -- NB101 ----------------------------------------------------------------------------------------
@@ -389,6 +440,8 @@ def main_nb101(args) -> None:
         "n_archs": args.n_archs, "n_pairs": args.n_pairs, "seed": args.seed,
         "table1": both["spearman"], "table1_distinct_pairs": both["spearman_distinct"],
         "table1_seconds": round(table_s, 1),
+        "separation": A.separation(both["spearman"]),
+        "separation_distinct_pairs": A.separation(both["spearman_distinct"]),
         "controllers": per_kind,
         "ged": {"pairs": 10_000, "seconds": round(ged_s, 3), "mean": float(g.mean()),
                 "identical": int((g == 0).sum())},

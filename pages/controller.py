@@ -76,7 +76,7 @@ with st.spinner("Sampling architectures from each controller..."):
     data = figure_data(space, tuple(seed_of), n, int(sample_seed))
 reward = ctr[kinds[0]][0][1].get("reward") or ctr[kinds[0]][0][1].get("train", {}).get("reward")
 _ui.chart(A.fig_max_action_probs(data["probs"]), key="ctrl_probs", name=f"controller-{space}-max-action-probs")
-st.caption("Paper Fig. 1/4: trained ENAS controllers become near-deterministic after the first few decisions.")
+st.caption(V.determinism_caption(data["probs"]))
 _ui.chart(A.fig_accuracy_distribution(data["acc"], label=f"reward column (%): {reward}"), key="ctrl_acc",
           name=f"controller-{space}-accuracy")
 med = ", ".join(f"{k} {float(sorted(v)[len(v) // 2]):.2f}" for k, v in data["acc"].items())
@@ -94,6 +94,25 @@ if stored is not None:
     st.dataframe(V.table1_frame(stored["table1"]), hide_index=True)
     _ui.chart(A.fig_table1(stored["table1"], space=space), key="ctrl_table1_stored",
               name=f"controller-{space}-table1-stored")
+    if "separation" in stored:
+        st.markdown("**Is the supervised controller separated from the unsupervised one, as in the paper?** "
+                    "Welch 95 % interval of the difference of seed means; the verdict is read from it and the sign "
+                    "of the paper's difference.")
+        sep_pairs = st.radio("Pairs", ["all", "distinct"], horizontal=True, key="ctrl_sep_pairs",
+                             format_func={"all": "all sampled pairs",
+                                          "distinct": "pairs of different architectures"}.get)
+        st.dataframe(V.separation_frame(stored["separation" if sep_pairs == "all" else "separation_distinct_pairs"]),
+                     hide_index=True)
+    sched = V.stored_schedule(space)
+    if sched is not None:
+        st.subheader("How separation appears with training")
+        curve_pairs = st.radio("Pairs in the curve", ["distinct", "all"], horizontal=True, key="ctrl_sched_pairs",
+                               format_func={"all": "all sampled pairs",
+                                            "distinct": "pairs of different architectures"}.get)
+        _ui.chart(A.fig_schedule(sched["curve"], curve_pairs), key="ctrl_schedule",
+                  name=f"controller-{space}-schedule-{curve_pairs}")
+        st.caption(A.schedule_caption(sched["curve"], curve_pairs, sched.get("buffer_start_step"),
+                                      sched.get("sup_start_step")))
 st.markdown("**Computed here** (pick the size; larger takes longer):")
 t1, t2, t3 = st.columns(3)
 n_archs = t1.select_slider("Sampled architectures per controller", [200, 500, 1000], 200, key="ctrl_t_archs")

@@ -21,7 +21,8 @@ RESULT_PATH = REPO_ROOT / "benchmarks" / "results" / "controller.json"
 
 
 def table1_frame(t: dict) -> pd.DataFrame:
-    """One row per controller kind; per measure ``ours`` (mean ± std over seeds) and ``paper``."""
+    """One row per controller kind; per measure ``ours`` (mean and 95 % interval over seeds, or mean ± std
+    where no interval is stored) and ``paper``."""
     from nasviz.analysis.controller import MEASURE_LABELS, MEASURES
 
     rows = []
@@ -32,7 +33,9 @@ def table1_frame(t: dict) -> pd.DataFrame:
             mean = s["mean"] if s["mean"] is not None else float("nan")
             std = s["std"] if s.get("std") is not None else float("nan")
             label = MEASURE_LABELS[m]
+            ci = [float("nan") if x is None else x for x in (s.get("ci95") or [None, None])]
             out[f"{label} (ours)"] = ("undefined" if np.isnan(mean) else
+                                      f"{mean:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]" if not np.isnan(ci[0]) else
                                       f"{mean:+.3f}" + ("" if np.isnan(std) else f" ± {std:.3f}"))
             out[f"{label} (paper)"] = "" if s.get("paper") is None else f"{s['paper']:+.3f}"
         rows.append(out)
@@ -83,3 +86,46 @@ def table1_live(controllers: dict, bench, *, n_archs: int, n_pairs: int, seed: i
 
     with one_thread():
         return A.table1(controllers, bench, n_archs=n_archs, n_pairs=n_pairs, seed=seed)
+
+
+def separation_frame(sep: dict) -> pd.DataFrame:
+    """The supervised - unsupervised verdicts (``analysis.controller.separation``) as a table."""
+    from nasviz.analysis.controller import MEASURE_LABELS
+
+    rows = []
+    for m, x in sep.items():
+        lo, hi = (float("nan") if v is None else v for v in x["ci95"])
+        rows.append({"measure": MEASURE_LABELS[m], "supervised - unsupervised": f"{x['diff']:+.3f}",
+                     "95 % interval": f"[{lo:+.3f}, {hi:+.3f}]", "paper": f"{x['paper_diff']:+.3f}",
+                     "verdict": x["verdict"]})
+    return pd.DataFrame(rows)
+
+
+def determinism_caption(probs: dict[str, np.ndarray], skip: int = 2) -> str:
+    """Paper Fig. 1/4's claim and what the plotted max-probabilities say about it: the lowest mean (over the
+    sampled architectures) max-probability of each controller after its first ``skip`` decisions."""
+    parts = []
+    for kind, p in probs.items():
+        m = np.asarray(p, dtype=np.float64).mean(0)[skip:]
+        if m.size:
+            parts.append(f"{kind} {m.min():.2f} (step {int(m.argmin()) + skip + 1})")
+    trained = [k for k in probs if k != "random"]
+    lows = {k: np.asarray(probs[k], dtype=np.float64).mean(0)[skip:].min() for k in trained if
+            np.asarray(probs[k]).shape[1] > skip}
+    if lows and all(v >= 0.9 for v in lows.values()):
+        verdict = "Here too: every trained controller stays near-deterministic (mean max-probability >= 0.9)."
+    elif lows:
+        verdict = ("Not here for every step: " +
+                   ", ".join(f"{k}'s mean max-probability dips to {v:.2f}" for k, v in lows.items() if v < 0.9) + ".")
+    else:
+        verdict = ""
+    return ("Paper Fig. 1/4: trained ENAS controllers become near-deterministic after the first few decisions. "
+            f"Lowest mean max-probability after decision {skip}: " + ", ".join(parts) + ". " + verdict).strip()
+
+
+def stored_schedule(space: str = "nb201", path: Path | None = None) -> dict | None:
+    """The stored separation-along-training result (``schedule`` of controller.json) with its step marks."""
+    doc = stored_table1(path, space=space)
+    if doc is None or "schedule" not in doc:
+        return None
+    return {"curve": doc["schedule"], **doc.get("schedule_marks", {})}
