@@ -27,7 +27,7 @@ import pytest
 from typer.testing import CliRunner
 
 nas_201_api = pytest.importorskip("nas_201_api", reason="needs the official package: pip install nas-bench-201==2.1")
-torch = pytest.importorskip("torch")
+import torch  # noqa: E402
 
 from nasviz.bench.nb201 import EXTRA_COLUMNS, REQUIRED_COLUMNS, NB201Benchmark, embedded_table_path  # noqa: E402
 from nasviz.bench.nb201_import import _costs, _load_torch, import_official  # noqa: E402
@@ -335,3 +335,103 @@ def test_nats_file_and_folder_are_read_with_nats_bench(home, tmp_path, emb, arch
     truncated.parent.mkdir()
     truncated.write_bytes(f.read_bytes()[:200])
     _assert_refused(truncated, home, "corrupt")
+
+
+# -- the NATS -simple folder: every pickle read by nasviz's allow-list ----------------------
+class _Marker:
+    """Unpickling this creates ``path`` (a file): what a crafted benchmark file would do."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def _write_pbz2(path: Path, obj) -> Path:
+    with bz2.open(path, "wb") as out:
+        pickle.dump(obj, out, protocol=4)
+    return path
+
+
+def _nats_folder(tmp_path: Path, archs: list[str], name: str = "NATS-tss-v1_0-3ffb9-simple") -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    _write_pbz2(folder / "meta.pickle.pbz2", {"meta_archs": archs})
+    return folder
+
+
+def test_nats_folder_meta_payload_is_refused_not_run(home, tmp_path):
+    pytest.importorskip("nats_bench", reason="needs the official package: pip install nats_bench==1.8")
+    marker = tmp_path / "payload-ran"
+    folder = tmp_path / "NATS-tss-v1_0-3ffb9-simple"
+    folder.mkdir()
+    _write_pbz2(folder / "meta.pickle.pbz2", {"meta_archs": [], "x": _Marker(marker)})
+    msg = _assert_refused(folder, home, "meta.pickle.pbz2", "does not unpickle", "pathlib")
+    assert not marker.exists(), "the meta file's payload ran"
+    assert "\n" not in msg
+
+
+def test_nats_folder_arch_payload_is_refused_not_run(home, tmp_path, archs):
+    pytest.importorskip("nats_bench", reason="needs the official package: pip install nats_bench==1.8")
+    marker = tmp_path / "payload-ran"
+    folder = _nats_folder(tmp_path, archs)  # a valid meta file: the import gets to the arch files
+    _write_pbz2(folder / "000000.pickle.pbz2", {"200": {"all_results": {}, "x": _Marker(marker)}})
+    _assert_refused(folder, home, "000000.pickle.pbz2", "does not unpickle")
+    assert not marker.exists(), "an arch file's payload ran"
+
+
+def test_a_path_in_a_record_is_not_handed_to_the_package(home, tmp_path, archs):
+    """Both packages load a record that is a str as a file, with their own unrestricted loader."""
+    pytest.importorskip("nats_bench", reason="needs the official package: pip install nats_bench==1.8")
+    marker = tmp_path / "payload-ran"
+    payload = _write_pbz2(tmp_path / "payload.pickle.pbz2", {"x": _Marker(marker)})
+    folder = _nats_folder(tmp_path, archs)
+    _write_pbz2(folder / "000000.pickle.pbz2", {"200": str(payload)})
+    _assert_refused(folder, home, "000000.pickle.pbz2", "arch #0", "are str, not the records")
+    f = _write_pbz2(tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2",
+                    {"meta_archs": archs, "arch2infos": {0: {"200": str(payload)}}, "evaluated_indexes": [0]})
+    _assert_refused(f, home, "arch #0", "are str, not the records")
+    assert not marker.exists(), "a path in a record was unpickled"
+
+
+def test_nats_folder_is_read_as_nats_bench_reads_it(tmp_path, emb, archs):
+    """nasviz's own reading of a -simple folder gives the numbers nats_bench's fast mode gives."""
+    nats_bench = pytest.importorskip("nats_bench", reason="needs the official package: pip install nats_bench==1.8")
+    from nasviz.bench.nb201_import import _folder_loader, _open
+
+    n = 20
+    exp = {c: v[:n].tolist() for c, v in _expected({k: v[:n] for k, v in emb.items()}).items()}
+    data = _nats_dict(nats_bench, archs[:n], exp)
+    folder = _nats_folder(tmp_path, archs[:n])
+    for i in range(n):
+        _write_pbz2(folder / f"{i:06d}.pickle.pbz2", data["arch2infos"][i])
+    theirs = nats_bench.create(str(folder), "tss", fast_mode=True, verbose=False)
+    ours, _ = _open(folder, "nats-bench-tss-simple", False)
+    load = _folder_loader(ours, folder)
+    for i in (0, 7, SHIFTED % n, n - 1):
+        load(i)
+        for ds, hp in (("cifar10-valid", "200"), ("cifar100", "200"), ("cifar10-valid", "12")):
+            np.testing.assert_equal(ours.get_more_info(i, ds, hp=hp, is_random=False),  # NaN == NaN here
+                                    theirs.get_more_info(i, ds, hp=hp, is_random=False))
+        assert ours.get_cost_info(i, "cifar10", hp="200") == theirs.get_cost_info(i, "cifar10", hp="200")
+    assert ours.get_more_info(7, "cifar100", hp="200", is_random=False)["test-accuracy"] == \
+        pytest.approx(exp["c100_test"][7])
+    with pytest.raises(NasvizError, match="no file for arch #3"):
+        (folder / "000003.pickle.pbz2").unlink()
+        load(3)
+
+
+def test_cli_nats_folder_payload_is_one_error_line(tmp_path, archs):
+    pytest.importorskip("nats_bench", reason="needs the official package: pip install nats_bench==1.8")
+    marker = tmp_path / "payload-ran"
+    folder = _nats_folder(tmp_path, archs)
+    _write_pbz2(folder / "000000.pickle.pbz2", {"200": _Marker(marker)})
+    home = tmp_path / "home"
+    r = subprocess.run([sys.executable, "-m", "nasviz.cli", "import", "nb201", str(folder)],
+                       capture_output=True, text=True, env={**os.environ, "NASVIZ_HOME": str(home)}, timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: ") and "does not unpickle" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert not marker.exists()
+    assert not home.exists() or not list(home.rglob("*.npz"))

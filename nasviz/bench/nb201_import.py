@@ -30,16 +30,21 @@ The second-source columns (:data:`~nasviz.bench.nb201.EXTRA_COLUMNS`) are taken
 from the file when it is that source (``nats_*`` from a NATS-Bench file,
 ``v10_c10_test`` from a ``v1_0`` file) and otherwise kept from the embedded table.
 
-The ``.pth`` / ``.pickle.pbz2`` files are Python pickles. nasviz unpickles them
-itself with an allow-list of plain data types (dicts, lists, numbers, numpy scalars,
-tensors) and hands the result to the official API, so a file that tries to run code
-is refused instead of executed; the NATS ``-simple`` folder is read by ``nats_bench``
-itself (it unpickles each arch's file as the package always does).
+The ``.pth`` / ``.pickle.pbz2`` files are Python pickles. nasviz unpickles every one
+of them itself, with an allow-list of plain data types (dicts, lists, numbers, numpy
+scalars, tensors), and hands only the resulting dicts to the official API, so a file
+that tries to run code is refused instead of executed. That holds for the NATS
+``-simple`` folder too: nasviz reads ``meta.pickle.pbz2`` and each arch's
+``NNNNNN.pickle.pbz2`` itself and places the records into the API exactly as
+``nats_bench``'s ``reload`` would, instead of letting the package unpickle them. Records
+must be dicts: both packages would load a file *path* found in a record with their own
+unrestricted loader, so a record that is not a dict is refused.
 """
 
 from __future__ import annotations
 
 import bz2
+import collections
 import contextlib
 import datetime as _dt
 import importlib
@@ -143,10 +148,10 @@ def import_official(path: str | Path, *, progress: bool | None = None) -> dict[s
         kind_tag = "nas-bench-201-v1_0"
     else:
         kind_tag = kind
+    load_arch = _folder_loader(api, src) if kind == KIND_NATS_FOLDER else None
     archs = _check_archs(api, src)
 
     embedded = _embedded()
-    fast_mode = bool(getattr(api, "fast_mode", False))
     queries: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for col, hp, ds, key in _ACCURACY:
         queries.setdefault((hp, ds), []).append((key, col))
@@ -159,6 +164,8 @@ def import_official(path: str | Path, *, progress: bool | None = None) -> dict[s
     records: list[tuple[int, str, dict[str, float]]] = []
     bar = tqdm(range(N_CELLS), desc=f"reading {src.name}", unit="arch", disable=_no_bar(progress))
     for idx in bar:
+        if load_arch is not None:  # NATS -simple: one arch's file at a time, read by nasviz
+            load_arch(idx)
         values: dict[str, float] = {}
         for (hp, ds), pairs in queries.items():
             try:
@@ -176,7 +183,7 @@ def import_official(path: str | Path, *, progress: bool | None = None) -> dict[s
             values[col] = value
             present[col] += 1
         records.append((idx, archs[idx], values))
-        if fast_mode:  # NATS -simple: each arch is loaded on demand; free it once read
+        if load_arch is not None:  # free each arch of the -simple folder once read
             api.arch2infos_dict.pop(idx, None)
     bar.close()
 
@@ -296,7 +303,52 @@ def _open(src: Path, kind: str, progress: bool | None) -> tuple[Any, str]:
         log.info("loading %s", src)
         raw = _check_layout(_load_bz2(src, progress), src)
         return _construct(lambda: mod.create(_NoCopy(raw), "tss", fast_mode=False, verbose=False), src, package), package
-    return _construct(lambda: mod.create(str(src), "tss", fast_mode=True, verbose=False), src, package), package
+    # the -simple folder: never mod.create(str(src), fast_mode=True), which unpickles with plain pickle.load
+    meta_file = src / "meta.pickle.pbz2"
+    meta = _load_bz2(meta_file)
+    if not isinstance(meta, dict) or not isinstance(meta.get("meta_archs"), (list, tuple)):
+        raise NasvizError(f"{meta_file} does not hold the list of arch strings (meta_archs) a NATS-Bench "
+                          f"-simple folder's meta file holds; {_ACCEPTED}")
+    empty = {"meta_archs": list(meta["meta_archs"]), "arch2infos": {}, "evaluated_indexes": []}
+    return _construct(lambda: mod.create(_NoCopy(empty), "tss", fast_mode=False, verbose=False), src, package), package
+
+
+def _folder_loader(api: Any, src: Path):
+    """``load(idx)``: arch ``idx`` of a NATS -simple folder, unpickled by nasviz, placed into ``api``.
+
+    Does what ``nats_bench``'s ``api.reload(folder, idx)`` does (file ``{idx:06d}.pickle.pbz2``
+    or ``{idx}.pickle.pbz2``; one ``ArchResults`` per schedule), with the allow-list unpickler.
+    """
+    from nats_bench.api_utils import ArchResults
+
+    def load(idx: int) -> None:
+        for name in (f"{idx:06d}.pickle.pbz2", f"{idx}.pickle.pbz2"):
+            path = src / name
+            if path.is_file():
+                break
+        else:
+            raise NasvizError(f"{src} has no file for arch #{idx} ({idx:06d}.pickle.pbz2): the folder is incomplete")
+        xdata = _check_records(_load_bz2(path), path, f"arch #{idx}")
+        try:
+            hp2res = collections.OrderedDict((hp, ArchResults.create_from_state_dict(res)) for hp, res in xdata.items())
+        except Exception as e:  # noqa: BLE001 - nats_bench signals a bad record with asserts/ValueErrors/KeyErrors
+            raise NasvizError(f"{path} is not a NATS-Bench arch record (nats_bench says: {e!r}); {_ACCEPTED}") from e
+        api.arch2infos_dict[idx] = hp2res
+        api.evaluated_indexes.add(idx)
+        api._avaliable_hps.update(hp2res)  # [sic] nats_bench's name; reload() updates it the same way
+
+    return load
+
+
+def _check_records(records: Any, src: Path, what: str) -> dict:
+    """``{schedule: ArchResults state dict}``: dicts only, never a path the package would load itself."""
+    if not isinstance(records, dict) or not all(isinstance(r, dict) for r in records.values()):
+        kinds = type(records).__name__ if not isinstance(records, dict) else \
+            ", ".join(sorted({type(r).__name__ for r in records.values()}))
+        raise NasvizError(f"{src}: the results of {what} are {kinds}, not the records (dicts) a benchmark file "
+                          "holds; nasviz does not hand them to the package (a path there would be loaded "
+                          f"without nasviz's checks); {_ACCEPTED}")
+    return records
 
 
 def _construct(make, src: Path, package: str) -> Any:
@@ -319,6 +371,11 @@ def _check_layout(raw: Any, src: Path) -> dict:
         raise NasvizError(f"{src}: meta_archs is a {type(raw['meta_archs']).__name__}, not the list of arch strings "
                           "a NAS-Bench-201 / NATS-Bench file holds")
     _check_count(len(raw["meta_archs"]), src)
+    if not isinstance(raw["arch2infos"], dict):
+        raise NasvizError(f"{src}: arch2infos is a {type(raw['arch2infos']).__name__}, not the dict of records "
+                          "a NAS-Bench-201 / NATS-Bench file holds")
+    for idx, records in raw["arch2infos"].items():
+        _check_records(records, src, f"arch #{idx}")
     return raw
 
 
