@@ -18,13 +18,36 @@ def run_page(script: str, at: AppTest | None = None, timeout: float = 300) -> Ap
     return at
 
 
-def wait_progress(store, rid, at_least, timeout=60, unit="trials"):
-    """Poll until run ``rid`` is running with at least ``at_least`` steps done; fail if it finishes first."""
+class TrialGate:
+    """The file of :data:`nasviz.search.jobs.TRIAL_GATE_ENV`: a worker started while it is set holds once its run
+    has ``allowed`` trials (distribution steps), so a kill or cancel lands at an exact trial and the run can
+    never finish before it. ``open()`` lets the run (or its resume) go on to the end."""
+
+    def __init__(self, monkeypatch, path, allowed: int) -> None:
+        from nasviz.search.jobs import TRIAL_GATE_ENV
+
+        self.path = path
+        self.allow(allowed)
+        monkeypatch.setenv(TRIAL_GATE_ENV, str(path))  # workers inherit this process's environment
+
+    def allow(self, n: int) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(str(int(n)))
+        tmp.replace(self.path)  # atomic: the worker never reads a half-written number
+
+    def open(self) -> None:
+        self.allow(10**9)
+
+
+def wait_stored(store, rid, n, timeout=120, unit="trials"):
+    """Poll until run ``rid`` is running with exactly ``n`` stored trials (held at a :class:`TrialGate` of ``n``)."""
     t_end = time.monotonic() + timeout
     while time.monotonic() < t_end:
         r = store.get_run(rid)
-        if r.state == RunState.RUNNING and r.progress >= at_least:
-            return r
+        got = store.n_trials(rid)
+        assert got <= n, f"run {rid} stored {got} {unit}, past its gate of {n}"
         assert not r.state.finished, f"run finished before it could be interrupted: {r}"
+        if r.state == RunState.RUNNING and got == n:
+            return r
         time.sleep(0.05)
-    raise AssertionError(f"run {rid} never reached {at_least} {unit}")
+    raise AssertionError(f"run {rid} never stored {n} {unit}")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from _helpers import wait_progress as _wait_progress
+from _helpers import TrialGate, wait_stored
 from nasviz.distributions import job as DJ
 from nasviz.distributions.learners import LearnerConfig
 from nasviz.distributions.results import load_run, load_run_from_store
@@ -37,8 +37,9 @@ def stored_probs(store, rid) -> np.ndarray:
     return np.asarray([t.extra["probs"] for t in store.trials(rid)])
 
 
-def wait_progress(store, rid, at_least, timeout=120):
-    return _wait_progress(store, rid, at_least, timeout, unit="steps")
+def wait_steps(store, rid, n, timeout=180):
+    """Wait until the worker, held at a TrialGate of ``n``, stored its nth step (it cannot finish first)."""
+    return wait_stored(store, rid, n, timeout, unit="steps")
 
 
 def test_a_background_job_records_every_step_and_equals_the_in_process_run(tmp_path):
@@ -67,16 +68,17 @@ def test_a_background_job_records_every_step_and_equals_the_in_process_run(tmp_p
     np.testing.assert_allclose(part.probs, ref.probs, atol=1e-6)
 
 
-def test_cancel_stops_a_running_job_and_keeps_its_steps(tmp_path):
+def test_cancel_stops_a_running_job_and_keeps_its_steps(tmp_path, monkeypatch):
     store = Store(tmp_path / "runs.sqlite")
-    job = DJ.validate_job(tiny("vimnas", max_steps=3000))
+    TrialGate(monkeypatch, tmp_path / "gate", 3)
+    job = DJ.validate_job(tiny("vimnas", max_steps=20))
     rid, handle = DJ.submit(store, job)
-    wait_progress(store, rid, 3)
+    wait_steps(store, rid, 3)
     assert store.request_cancel(rid) == RunState.RUNNING
     assert handle.wait(120) == 0
     run = store.get_run(rid)
     n = len(store.trials(rid))
-    assert run.state == RunState.CANCELLED and 3 <= n < 3000 and run.progress == n
+    assert run.state == RunState.CANCELLED and n == 3 and run.progress == n
     assert not [a for a in store.artifacts(rid)]  # no result artifacts for an unfinished run
     part = DJ.partial_result(store, rid)  # the kept steps, drawn from the trials
     assert part.probs.shape == (n + 1, 6, 5) and part.steps_per_epoch == 56
@@ -86,23 +88,25 @@ def test_cancel_stops_a_running_job_and_keeps_its_steps(tmp_path):
                                                        - store.trials(rid)[-1].value)
 
 
-def test_kill_9_leaves_the_run_failed_with_its_steps_and_resume_equals_an_uninterrupted_run(tmp_path):
+def test_kill_9_leaves_the_run_failed_with_its_steps_and_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch):
     store = Store(tmp_path / "runs.sqlite")
     total = 40
+    gate = TrialGate(monkeypatch, tmp_path / "gate", 3)
     cfg = tiny("vimnas", max_steps=total, seed=4)
     rid, handle = DJ.submit(store, DJ.validate_job(cfg, out=tmp_path))
-    wait_progress(store, rid, 3)
+    wait_steps(store, rid, 3)
     os.kill(handle.pid, signal.SIGKILL)
     assert handle.wait(30) == -signal.SIGKILL
     run = store.get_run(rid)
     kept = store.trials(rid)
     assert run.state == RunState.FAILED
     assert "SIGKILL" in run.error and f"resume {rid}" in run.traceback
-    assert 3 <= len(kept) < total and run.progress == len(kept)
+    assert len(kept) == 3 and run.progress == 3
     assert [t.number for t in kept] == list(range(len(kept)))  # no gap, no half-written step
 
     ref = run_search(tiny("vimnas", max_steps=total, seed=4))
     np.testing.assert_allclose(stored_probs(store, rid), ref.probs[1:len(kept) + 1], rtol=0, atol=1e-6)
+    gate.open()
     handle2 = J.resume(store, rid)  # the same call as `nasviz search resume`
     run = J.wait(store, [rid], [handle2], timeout=300)[0]
     assert run.state == RunState.COMPLETE, run.traceback

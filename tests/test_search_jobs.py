@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from _helpers import wait_progress as _wait_progress
+from _helpers import TrialGate, wait_stored
 from nasviz.search import jobs as J
 from nasviz.search.loop import run_loop
 from nasviz.search.runs import build, validate_config
@@ -26,72 +26,70 @@ def stored(store, rid):
     return [(t.cell_index, t.value) for t in store.trials(rid)]
 
 
-def wait_progress(store, rid, at_least, timeout=60):
-    return _wait_progress(store, rid, at_least, timeout, unit="trials")
+# The kill and cancel tests hold each worker at a TrialGate (a file this test controls; see
+# nasviz.search.jobs.TRIAL_GATE_ENV) once it stored N trials: they act only when the Nth trial is in the
+# store, and the run cannot finish first however fast or loaded the machine is.
+LONG = 400
 
 
-# Long runs of cheap strategies (one SQLite commit per trial) so a worker can be caught
-# mid-run; resume equivalence of the stateful torch strategies is checked in-process in
-# test_search_strategies.py.
-LONG = 5000  # evolution runs ~7,000 trials/s on an idle CPU: long enough to be caught mid-run
-
-
-def test_kill_9_keeps_trials_marks_failed_and_resume_matches(tmp_path):
+def test_kill_9_keeps_trials_marks_failed_and_resume_matches(tmp_path, monkeypatch):
     db = tmp_path / "runs.sqlite"
     store = Store(db)
+    gate = TrialGate(monkeypatch, tmp_path / "gate", 50)
     cfg = validate_config("evolution", "nb201", "cifar10", budget=LONG, seed=3)
     rid, job = J.submit(store, cfg)
-    wait_progress(store, rid, 50)
+    wait_stored(store, rid, 50)
     os.kill(job.pid, signal.SIGKILL)
     assert job.wait(30) == -signal.SIGKILL
     run = store.get_run(rid)
     kept = stored(store, rid)
     assert run.state == RunState.FAILED
     assert "SIGKILL" in run.error and "SIGKILL" in run.traceback and f"resume {rid}" in run.traceback
-    assert 50 <= len(kept) < LONG and run.progress == len(kept)
-    assert [t.number for t in store.trials(rid)] == list(range(len(kept)))  # no gap, no half-written trial
+    assert len(kept) == 50 and run.progress == 50
+    assert [t.number for t in store.trials(rid)] == list(range(50))  # no gap, no half-written trial
 
     ref = reference_trials(cfg)
-    assert kept == ref[: len(kept)]  # every completed trial was stored as it happened
+    assert kept == ref[:50]  # every completed trial was stored as it happened
+    gate.open()
     job2 = J.resume(store, rid)
     runs = J.wait(store, [rid], [job2], timeout=120)
     assert runs[0].state == RunState.COMPLETE, runs[0].traceback
     assert stored(store, rid) == ref  # resumed == uninterrupted, trial for trial
-    assert runs[0].stats["replayed"] == len(kept) and runs[0].stats["queries"] == LONG - len(kept)
+    assert runs[0].stats["replayed"] == 50 and runs[0].stats["queries"] == LONG - 50
 
 
-def test_dead_worker_found_by_reaper_without_parent(tmp_path):
+def test_dead_worker_found_by_reaper_without_parent(tmp_path, monkeypatch):
     db = tmp_path / "runs.sqlite"
     store = Store(db)
+    TrialGate(monkeypatch, tmp_path / "gate", 5)
     cfg = validate_config("random", "nb201", "cifar10", budget=LONG, seed=1)
     rid, job = J.submit(store, cfg)
-    wait_progress(store, rid, 5)
+    wait_stored(store, rid, 5)
     os.kill(job.pid, signal.SIGKILL)
     job.proc.wait(30)  # reap the zombie but do not record the exit: the reaper must notice
     assert store.get_run(rid).state == RunState.RUNNING
     assert J.reap_stale(store) == [rid]
     r = store.get_run(rid)
     assert r.state == RunState.FAILED and "stopped without finishing" in r.error
-    assert len(store.trials(rid)) == r.progress >= 5
+    assert len(store.trials(rid)) == r.progress == 5
 
 
-def test_cancel_then_resume(tmp_path):
+def test_cancel_then_resume(tmp_path, monkeypatch):
     db = tmp_path / "runs.sqlite"
     store = Store(db)
-    # A worker notices a cancel within 0.25 s; on an idle machine evolution finishes 1,500
-    # trials faster than that, so this test uses REINFORCE (~140 trials/s while it still
-    # proposes new cells): 300 trials take seconds, and the cancel lands mid-run whatever the
-    # machine's load. (Past ~500 trials the controller has converged and proposes mostly
-    # cells it already queried: 600 trials are ~100,000 asks, minutes of CPU.)
-    budget = 300
+    # REINFORCE: a stateful torch strategy, so resume must rebuild its controller from the stored trials.
+    # The worker holds at the gate after 5 trials; the cancel reaches it there.
+    budget = 120
+    gate = TrialGate(monkeypatch, tmp_path / "gate", 5)
     cfg = validate_config("reinforce", "nb201", "cifar10", budget=budget, seed=5)
     rid, job = J.submit(store, cfg)
-    wait_progress(store, rid, 5)
+    wait_stored(store, rid, 5)
     store.request_cancel(rid)
     assert job.wait(120) == 0
     r = store.get_run(rid)
-    assert r.state == RunState.CANCELLED and 5 <= len(store.trials(rid)) < budget
+    assert r.state == RunState.CANCELLED and len(store.trials(rid)) == 5
     before = stored(store, rid)
+    gate.open()
     job2 = J.resume(store, rid)
     r = J.wait(store, [rid], [job2], timeout=300)[0]
     assert r.state == RunState.COMPLETE, r.traceback

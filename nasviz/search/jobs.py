@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
 STALE_AFTER_S = 60.0
 RAY_ADDRESS_ENV = "NASVIZ_RAY_ADDRESS"
+#: Test-only (the suite's kill/cancel tests; never set it in normal use): the path of a file holding an integer N.
+#: A worker whose environment names it holds once its run has N trials (steps of a distribution run) and waits,
+#: still answering a cancel, until the file allows more; a missing or unreadable file allows none. A test can so
+#: interrupt a run at an exact trial, however fast or loaded the machine, without any mock of the worker.
+TRIAL_GATE_ENV = "NASVIZ_TEST_TRIAL_GATE"
 
 
 _THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -105,7 +110,22 @@ class JobContext:
         if now - self._last_check >= every_s:
             self._last_check = now
             self.cancel = self.store.heartbeat(self.run_id, progress, stats) or self.cancel
+        gate = os.environ.get(TRIAL_GATE_ENV)
+        if gate and not self.cancel:
+            self._hold_at_gate(Path(gate), int(progress), stats)
         return self.cancel
+
+    def _hold_at_gate(self, gate: Path, progress: int, stats: dict | None) -> None:
+        """Test-only (:data:`TRIAL_GATE_ENV`): wait while the gate file allows no more than ``progress`` trials."""
+        while not self.cancel:
+            try:
+                allowed = int(gate.read_text().strip() or 0)
+            except (OSError, ValueError):
+                allowed = 0
+            if progress < allowed:
+                return
+            time.sleep(0.1)
+            self.cancel = self.store.heartbeat(self.run_id, progress, stats) or self.cancel
 
 
 def _body(kind: str) -> Callable:
