@@ -17,7 +17,7 @@ from pages import _ui
 
 METRICS = {"nb201": ["cifar10 test %", "cifar100 test %", "ImageNet16-120 test %", "params (M)"],
            "nb101": ["valid % (108 ep)", "params (M)"]}
-PER_ROW = 5
+PER_ROW = 3  # diagrams large enough to read the ops on a laptop-width page
 SPACES = ("nb201", "nb101")
 SPACE_LABELS = {"nb201": "NAS-Bench-201", "nb101": "NAS-Bench-101"}
 #: NB101 latent statistics come from this many seeded random cells (encoding all 423,624 cells with
@@ -76,6 +76,13 @@ def embedding(name: str):
 
         return load_embeddings(name, checkpoint=models_dir() / name)["means"]
     return T.embeddings(m, bench(m.space).space.enumerate())
+
+
+@st.cache_data(show_spinner=False)
+def active_dim(name: str, anchor_index: int, span: float, steps: int) -> int:
+    m = model(name)
+    sp = bench(m.space).space
+    return T.most_active_dim(m, sp, sp.cell(anchor_index), stats(name)[1], span=span, steps=steps)
 
 
 @st.cache_data(show_spinner=False)
@@ -159,26 +166,31 @@ with st.spinner(f"Loading {name} and the latent statistics of all cells..."):
     m = model(name)
     mean, std = stats(name)
 total = T.n_dims(m)
-if st.session_state.get("trav_dim", 0) >= total:  # a coordinate of the previous model that this one lacks
-    st.session_state["trav_dim"] = int(np.argmax(std))
-_ui.from_url("trav_dim", "dim", int(np.argmax(std)), parse=int, valid=_ui.in_range(0, total - 1))
-_ui.from_url("trav_span", "span", 4.0, parse=float, valid=lambda v: 0.5 <= v <= 6.0 and (v * 2).is_integer())
-_ui.from_url("trav_steps", "steps", 9, parse=int, valid=lambda v: 3 <= v <= 15 and v % 2 == 1)
-d1, d2, d3 = st.columns(3)
-dim = d1.number_input(f"Latent coordinate (0..{total - 1})", 0, total - 1, key="trav_dim",
-                      help="arch2vec has one 16-d latent per node: coordinate = node * 16 + d. The default is the "
-                           "coordinate with the largest spread.")
-span = d2.slider("Range (± std of the coordinate)", 0.5, 6.0, step=0.5, key="trav_span")
-steps = d3.slider("Steps", 3, 15, step=2, key="trav_steps")
-_ui.to_url(space=space, model=name, anchor=st.session_state["trav_anchor"], dim=int(dim), span=span, steps=steps,
-           **{"with": None if other == "(none)" else other})
-
 try:
     anchor = T.resolve_anchor(sp, bench(space), st.session_state["trav_anchor"])
 except NasvizError as e:
     st.error(escape_markdown(e))
     st.stop()
 anchor_index = int(sp.index(anchor))
+_ui.from_url("trav_span", "span", 4.0, parse=float, valid=lambda v: 0.5 <= v <= 6.0 and (v * 2).is_integer())
+_ui.from_url("trav_steps", "steps", 9, parse=int, valid=lambda v: 3 <= v <= 15 and v % 2 == 1)
+d1, d2, d3 = st.columns(3)
+span = d2.slider("Range (± std of the coordinate)", 0.5, 6.0, step=0.5, key="trav_span")
+steps = d3.slider("Steps", 3, 15, step=2, key="trav_steps")
+# default coordinate: the one whose traversal around this anchor passes through the most distinct cells, so a
+# first look shows something change; chosen again whenever the model or the anchor changes
+default_dim = active_dim(name, anchor_index, float(span), int(steps))
+if st.session_state.get("trav_dim_for") != (name, anchor_index):
+    if st.session_state.get("trav_dim_for") is not None or st.session_state.get("trav_dim", 0) >= total:
+        st.session_state["trav_dim"] = default_dim
+    st.session_state["trav_dim_for"] = (name, anchor_index)
+_ui.from_url("trav_dim", "dim", default_dim, parse=int, valid=_ui.in_range(0, total - 1))
+dim = d1.number_input(f"Latent coordinate (0..{total - 1})", 0, total - 1, key="trav_dim",
+                      help="arch2vec has one 16-d latent per node: coordinate = node * 16 + d. The default is the "
+                           f"coordinate whose traversal around this anchor decodes to the most distinct cells "
+                           f"(here {default_dim}).")
+_ui.to_url(space=space, model=name, anchor=st.session_state["trav_anchor"], dim=int(dim), span=span, steps=steps,
+           **{"with": None if other == "(none)" else other})
 over = (f"all {len(tab):,} cells" if space == "nb201" else
         f"{NB101_STATS_CELLS:,} random cells of the {sp.n_cells:,}")
 anchor_text = anchor.to_str() if space == "nb201" else anchor.to_json()
@@ -201,12 +213,27 @@ for mname in models:
     n_distinct = len({s.index for s in seq if s.valid})
     st.subheader(f"{mname}: {n_valid}/{len(seq)} valid decodes, {n_distinct} distinct cells")
     st.caption(f"Encoded and decoded in {ms:.0f} ms on the server.")
+    mid = next((s for s in seq if s.is_anchor), None)
+    if mid is not None and not mid.faithful:
+        got = (f"cell #{mid.decoded_index}" if mid.decoded_index is not None else
+               f"an invalid cell ({getattr(mid.decoded_as, 'reason', 'invalid')})")
+        st.warning(f"{mname} does not decode the anchor back to itself: the anchor's own latent code decodes to "
+                   f"{got}. Offset 0 below shows the anchor; the other steps are what the model decodes, so "
+                   "part of what changes along this walk is the model's reconstruction error.", icon="⚠️")
+        if mid.decoded_index is not None:
+            a_col, d_col, _ = st.columns(3)
+            with a_col:
+                st.graphviz_chart(cell_dot(space, anchor))
+                st.caption(cell_caption(space, anchor_index, "the anchor"))
+            with d_col:
+                st.graphviz_chart(cell_dot(space, mid.decoded_as, compare=anchor))
+                st.caption(cell_caption(space, mid.decoded_index, f"what {mname} decodes the anchor to"))
     caps = []
     for s in seq:
         if not s.valid:
             caps.append(f"offset {s.offset:+.2f} std: invalid ({s.reason})")
         else:
-            caps.append(cell_caption(space, s.index, f"{s.offset:+.2f} std" + (
+            caps.append(cell_caption(space, s.index, ("anchor · " if s.is_anchor else "") + f"{s.offset:+.2f} std" + (
                 f" · edit {s.edit}" if s.edit is not None else "")))
     draw_sequence(space, [s.cell if s.valid else None for s in seq], caps, f"traversal-{mname}")
     with st.expander("Steps as a table"):

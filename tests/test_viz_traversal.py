@@ -88,3 +88,35 @@ def test_figures(nb201, arch2vec):
     assert len(fig.data) == 1 + int((~f["valid"]).any())
     fig = T.walk_figure({"a": [1, 2, 3]})
     assert list(fig.data[0].y) == [1, 2, 3] and "mean 2.00" in fig.data[0].name
+
+
+def test_offset_zero_is_the_anchor_even_when_the_model_decodes_it_elsewhere(nb201):
+    """nb201-bvae-beta4 reconstructs under 1 % of cells: its decode of the anchor's code is another cell. The
+    offset-0 step still shows the anchor and carries the cell the model actually decodes to."""
+    _, sp, _ = nb201
+    m = load_model(models_dir() / "nb201-bvae-beta4")
+    anchor = sp.cell(6111)
+    _, std = T.latent_stats(m, [sp.cell(i) for i in range(0, 15_625, 5)])
+    seq = T.traverse(m, sp, anchor, 0, std, span=2.0, steps=5)
+    mid = seq[2]
+    assert mid.is_anchor and mid.cell == anchor and mid.index == 6111 and mid.valid
+    # what the decoder returns for the anchor's own code, independently of traverse
+    own = m.decode(np.asarray(m.latent([anchor]), dtype=np.float32).reshape(1, *m.latent_shape))[0]
+    own_index = sp.index(own) if hasattr(own, "to_str") else None
+    if own_index == 6111:
+        assert mid.faithful and mid.decoded_as is None
+    else:
+        assert not mid.faithful and mid.decoded_index == own_index and mid.decoded_as == own
+    assert sum(s.is_anchor for s in seq) == 1
+
+
+def test_most_active_dim_shows_several_distinct_cells(nb201, arch2vec):
+    _, sp, _ = nb201
+    anchor = sp.cell(6111)
+    _, std = T.latent_stats(arch2vec, sp.enumerate())
+    counts = T.distinct_per_dim(arch2vec, sp, anchor, std, span=4.0, steps=9)
+    best = T.most_active_dim(arch2vec, sp, anchor, std, span=4.0, steps=9)
+    assert counts[best] == counts.max() >= 3
+    seq = T.traverse(arch2vec, sp, anchor, best, std, span=4.0, steps=9)
+    assert len({s.index for s in seq if s.valid}) == counts[best]  # the count is what the page will show
+    assert counts[int(np.argmax(std))] <= counts[best]

@@ -8,7 +8,11 @@
 * :func:`traverse` — DNAS Fig. 3: the anchor's latent mean with one coordinate moved
   from ``-span`` to ``+span`` of that coordinate's std (``steps`` points, the anchor's own
   value in the middle for odd ``steps``), decoded; each step records validity, the
-  decoded cell's official index and its edit distance to the previous valid decode;
+  decoded cell's official index and its edit distance to the previous valid decode. The
+  offset-0 step is always the anchor; when the model decodes the anchor's code to another
+  cell, that step also carries what it decodes to (``decoded_as``), so the page can show both;
+* :func:`most_active_dim` — the coordinate whose traversal around the anchor passes through
+  the most distinct cells (the page's default);
 * :func:`nn_walk` — arch2vec Fig. 5: from a cell, repeatedly the closest cell in latent
   space (L2 on the embeddings) that was not visited yet, with the edit distances;
 * :func:`steps_frame` / :func:`traversal_figure` — the table and the accuracy-along-the-
@@ -100,6 +104,14 @@ class Step:
     index: int | None  # official index of the decoded cell
     edit: int | None  # edit distance to the previous valid decode (None for the first / invalid)
     reason: str = ""
+    is_anchor: bool = False  # the offset-0 step: always the anchor itself
+    decoded_as: object = None  # at offset 0, what the model decodes the anchor to when that is not the anchor
+    decoded_index: int | None = None  # ... and its official index (None when invalid)
+
+    @property
+    def faithful(self) -> bool:
+        """False at offset 0 when the model does not decode the anchor back to itself."""
+        return self.decoded_as is None
 
 
 def traverse(model, space, anchor, dim: int, std: np.ndarray, *, span: float = 2.0, steps: int = 9) -> list[Step]:
@@ -121,14 +133,53 @@ def traverse(model, space, anchor, dim: int, std: np.ndarray, *, span: float = 2
         z[:, dim] = z0[dim] + offsets * float(std[dim])
         decoded = model.decode(z.reshape(len(offsets), *model.latent_shape))
     out, prev = [], None
+    anchor_index = int(space.index(anchor))
     for t, v, c in zip(offsets, z[:, dim], decoded):
-        if is_valid(c):
+        if t == 0:  # the anchor's own code: show the anchor, and what the model makes of it when that differs
+            di = int(space.index(c)) if is_valid(c) else None
+            wrong = di != anchor_index
+            out.append(Step(0.0, float(v), anchor, True, anchor_index,
+                            None if prev is None else edit_distance(prev, anchor), "", True,
+                            c if wrong else None, di if wrong else None))
+            prev = anchor
+        elif is_valid(c):
             out.append(Step(float(t), float(v), c, True, int(space.index(c)),
                             None if prev is None else edit_distance(prev, c)))
             prev = c
         else:
             out.append(Step(float(t), float(v), c, False, None, None, getattr(c, "reason", "invalid")))
     return out
+
+
+def distinct_per_dim(model, space, anchor, std: np.ndarray, *, span: float = 2.0, steps: int = 9) -> np.ndarray:
+    """For every latent coordinate, how many distinct valid cells its traversal decodes to (the anchor
+    counted at offset 0), in one batched decode call: what a first look at a coordinate would show."""
+    from nasviz.models import is_valid
+
+    offsets = np.linspace(-span, span, int(steps))
+    with one_thread():
+        z0 = np.asarray(model.latent([anchor]), dtype=np.float32).reshape(-1)
+        D = z0.size
+        z = np.repeat(z0[None, :], D * len(offsets), axis=0)
+        for d in range(D):
+            z[d * len(offsets):(d + 1) * len(offsets), d] += offsets * float(std[d])
+        decoded = model.decode(z.reshape(len(z), *model.latent_shape))
+    anchor_index = int(space.index(anchor))
+    out = np.zeros(D, dtype=np.int64)
+    for d in range(D):
+        seen = {anchor_index}
+        for t, c in zip(offsets, decoded[d * len(offsets):(d + 1) * len(offsets)]):
+            if t != 0 and is_valid(c):
+                seen.add(int(space.index(c)))
+        out[d] = len(seen)
+    return out
+
+
+def most_active_dim(model, space, anchor, std: np.ndarray, *, span: float = 2.0, steps: int = 9) -> int:
+    """The coordinate whose traversal around ``anchor`` passes through the most distinct cells (ties: the
+    larger spread over the space): the default a first visit sees, so that it shows something change."""
+    counts = distinct_per_dim(model, space, anchor, std, span=span, steps=steps)
+    return int(np.lexsort((-np.asarray(std, dtype=np.float64)[:len(counts)], -counts))[0])
 
 
 def nn_walk(emb: np.ndarray, start: int, n_steps: int = 15) -> tuple[list[int], list[float]]:
