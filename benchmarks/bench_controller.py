@@ -278,8 +278,9 @@ def markdown(r: dict) -> str:
         f"Training schedule of the shipped controllers: {ck['epochs']} epochs x {ck['steps_per_epoch']:,} steps "
         f"= {steps:,} steps, one architecture per step, the hyper-parameters of ENAS-pytorch, the PyTorch port of "
         "ENAS's PTB search that the paper analyses (the paper does not state its schedule). "
-        f"Training cost per controller: {cpu_txt}; wall clock is longer because two runs shared the 2 cores, "
-        f"niced ({r['hardware']}).",
+        (f"Training cost per controller, in CPU time of the training process: {cpu_txt}; wall clock on this shared "
+         f"machine was longer, as several runs and other work shared its cores ({r['hardware']})." if cpu_txt else
+         f"Hardware: {r['hardware']}."),
         f"Exact GED: {r['ged']['pairs']:,} random pairs in {r['ged']['seconds']} s "
         f"({r['ged']['smaller_than_hamming']} pairs below the Hamming distance). Hidden states of all 15,625 cells: "
         f"{r['all_cells_hidden_seconds']} s per controller.",
@@ -368,7 +369,7 @@ def sentence(r: dict) -> str:
         for m, x in r[key].items():
             by.setdefault(x["verdict"], []).append(A.MEASURE_LABELS[m])
         parts.append(f"on {pairs}, " + "; ".join(f"{verdict} on {', '.join(ms)}" for verdict, ms in by.items()))
-    return (f"At the full schedule ({ck['epochs']} x {ck['steps_per_epoch']:,} = "
+    return (f"With the shipped controllers ({ck['epochs']} x {ck['steps_per_epoch']:,} = "
             f"{ck['epochs'] * ck['steps_per_epoch']:,} steps; {seeds['unsupervised']} unsupervised and "
             f"{seeds['supervised']} supervised seeds), {part1}. Table 1's separation of supervised from unsupervised "
             f"(Welch 95 % intervals above): " + "; ".join(parts) + ".")
