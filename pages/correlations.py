@@ -89,16 +89,16 @@ walk_n = w1.select_slider("Random-walk length (cells one edit apart)", [200, 500
 walk_seed = w2.number_input("Walk seed", 0, 10_000, 0, key="corr_walk_seed")
 curves = {srcs[n].label: edit_curve(n, walk_n, int(walk_seed)) for n in chosen}
 _ui.chart(C.fig_edit_distance(curves), key="corr_edit", name="latent-distance-by-edit-distance")
-st.caption("arch2vec (NB101): the mean L2 grows with the edit distance for arch2vec, not for the supervised "
-           "encoder. '(monotonic)' marks a curve that increases at every edit distance.")
+st.caption(C.edit_distance_caption(curves))
 
 st.header("GP predictive performance (arch2vec Fig. 2)")
 g1, g2, g3 = st.columns(3)
 n_train = g1.select_slider("Labelled cells", [50, 100, 250, 500], 100, key="corr_gp_train")
 gp_seed = g2.number_input("GP seed", 0, 10_000, 0, key="corr_gp_seed")
 g3.write("")
-if g3.button("Fit the GPs", key="corr_gp_run"):
-    st.session_state["corr_gp_args"] = (tuple(chosen), acc_col, n_train, int(gp_seed))
+current = (tuple(chosen), acc_col, n_train, int(gp_seed))
+if g3.button("Fit the GPs", key="corr_gp_run") or st.session_state.get("corr_gp_args") not in (None, current):
+    st.session_state["corr_gp_args"] = current  # once fitted, the chart follows its inputs (never a stale fit)
 args = st.session_state.get("corr_gp_args")
 if args is None:
     st.info("Fitting one GP per embedding takes from seconds to a minute on a shared CPU: press 'Fit the GPs'.")

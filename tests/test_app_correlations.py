@@ -1,0 +1,52 @@
+"""Correlations page: the edit-distance caption says what its curves show, and the GP chart follows its inputs
+once fitted (AppTest on the real embeddings)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from _helpers import run_page
+from streamlit.testing.v1 import AppTest
+
+from nasviz.viz.correlations import edit_distance_caption
+
+REPO = Path(__file__).resolve().parents[1]
+CORR = str(REPO / "pages/correlations.py")
+
+
+def _gp_fig(at: AppTest) -> dict:
+    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return next(f for f in figs if "GP on the embeddings" in f["layout"]["title"]["text"])
+
+
+def test_edit_distance_caption_is_computed_from_the_curves():
+    curves = {"a": {"monotonic": True, "by_edit": {0: {"mean": 0.0}, 1: {"mean": 1.0}, 2: {"mean": 1.5}, 3: {"mean": 2.0}}},
+              "b": {"monotonic": False, "by_edit": {1: {"mean": 2.0}, 2: {"mean": 1.0}, 3: {"mean": 1.9}}},
+              "c": {"monotonic": False, "by_edit": {1: {"mean": 1.0}, 2: {"mean": 0.9}, 3: {"mean": 1.2}}}}
+    cap = edit_distance_caption(curves)
+    assert "a rises at every step (1.00 at edit 1 -> 2.00 at edit 3, x2.00)" in cap
+    assert "b does not rise (2.00 at edit 1 -> 1.90 at edit 3" in cap
+    assert "c rises overall but not at every step" in cap
+
+
+def test_page_caption_matches_its_plot_and_the_gp_refits_when_inputs_change():
+    at = run_page(CORR, AppTest.from_file(CORR, default_timeout=600))
+    edit = next(json.loads(el.proto.spec) for el in at.get("plotly_chart")
+                if "edit distance" in json.loads(el.proto.spec)["layout"]["title"]["text"])
+    cap = next(c.value for c in at.caption if c.value.startswith("Paper (arch2vec Fig. 3"))
+    entries = cap.split("Here: ", 1)[1].split("; ")
+    assert len(entries) == len(edit["data"])
+    for trace in edit["data"]:
+        label = trace["name"].replace(" (monotonic)", "")
+        said = next(e for e in entries if e.startswith(label + " rises") or e.startswith(label + " does"))
+        assert said[len(label) + 1:].startswith("rises at every step") == trace["name"].endswith("(monotonic)")
+    at.select_slider(key="corr_gp_train").set_value(50)
+    at.button(key="corr_gp_run").click()
+    run_page(CORR, at)
+    first = _gp_fig(at)["layout"]["annotations"][0]["text"]
+    # a new seed, no button: the chart is refitted for it (a stale fit would keep the old RMSE)
+    at.number_input(key="corr_gp_seed").set_value(3)
+    run_page(CORR, at)
+    assert _gp_fig(at)["layout"]["annotations"][0]["text"] != first
+    assert any("seed 3;" in c.value for c in at.caption)
