@@ -70,15 +70,18 @@ def read_npz(path: Path | str, *, what: str, required: tuple[str, ...], not_foun
     """Load a nasviz ``.npz`` table: every array read-only, ``meta`` parsed from JSON.
 
     Missing, corrupt or incomplete files raise :class:`DataFileError` naming ``what`` and
-    the ``remedy``; the file is opened with ``allow_pickle=False``.
+    the ``remedy``; the file is opened with ``allow_pickle=False``. A file a checksum manifest
+    lists must match it (:func:`nasviz.integrity.verify`).
     """
     import zipfile
 
     from nasviz.errors import DataFileError
+    from nasviz.integrity import verify
 
     path = Path(path)
     if not path.exists():
         raise DataFileError(f"{what} not found at {path}; {not_found}")
+    verify(path)  # a shipped table must be the file the manifest records
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}

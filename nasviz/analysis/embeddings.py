@@ -26,6 +26,7 @@ import numpy as np
 
 from nasviz.errors import DataFileError, NasvizError
 from nasviz.fileio import atomic_savez
+from nasviz.integrity import check_ranges, verify
 from nasviz.paths import data_dir, models_dir
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,15 @@ def load_embeddings(model: str, folder: Path | None = None, *, checkpoint: Path 
     p = (Path(folder) if folder else embeddings_dir()) / f"{model}.npz"
     if not p.is_file():
         raise DataFileError(f"no precomputed embeddings for model {model!r} at {p}; run `nasviz embed`")
+    verify(p)
     try:
         with np.load(p, allow_pickle=False) as z:
             out = {k: (z[k].astype(np.float32) if k != "meta" else z[k]) for k in z.files}
         out["meta"] = json.loads(bytes(out["meta"]).decode())
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, UnicodeDecodeError) as e:
         raise DataFileError(f"{p} is corrupt or not a nasviz embeddings file ({e}); run `nasviz embed --force`") from e
+    check_ranges({k: v for k, v in out.items() if k != "meta"}, p, "embeddings file",
+                 ((r"means_max_abs_err", 0.0, 1.0), (r".*", -np.inf, np.inf)), "run `nasviz embed --force`")
     if checkpoint is not None and out["meta"].get("checkpoint_hash") != checkpoint_hash(checkpoint):
         raise DataFileError(f"{p} was computed from another version of {model}; run `nasviz embed --model {model}`")
     return out

@@ -31,6 +31,7 @@ import numpy as np
 from nasviz.bench import ColumnSpec, Metric, QueryCounter
 from nasviz.errors import DataFileError, NasvizError
 from nasviz.fileio import atomic_savez, meta_array, read_npz
+from nasviz.integrity import check_ranges, verify
 from nasviz.paths import data_dir, user_dir
 from nasviz.spaces.nb101 import NB101Cell, NB101Space
 
@@ -119,6 +120,7 @@ def _load_space_flops(n_cells: int) -> np.ndarray | None:
     path = data_dir() / "nb101" / "flops.npz"
     if not path.exists():
         return None
+    verify(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             flops = z["flops"]
@@ -127,16 +129,25 @@ def _load_space_flops(n_cells: int) -> np.ndarray | None:
                             ) from e
     if flops.shape != (n_cells,):
         return None
+    check_ranges({"flops": flops}, path, "NB101 FLOPs file", (("flops", 1, 1e15),),
+                 "rebuild it with `python tools/nb101_flops.py`")
     out = flops / 1e6
     out.setflags(write=False)
     return out
 
 
+#: What each stored column can hold: accuracies in percent, seconds, parameter counts.
+_RANGES = ((r"(train|valid|test)_e\d+", 0.0, 100.0), (r"time_e\d+", 0.0, 1e9), ("params", 0, 1e12),
+           ("params_m", 0.0, 1e6))
+
+
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    return read_npz(path, what="NB101 table", required=("index", "hash", "params", "params_m"),
-                    not_found="the embedded sample ships in data/nb101/ "
-                              "(or run `nasviz import nb101 nasbench_only108.tfrecord`)",
-                    remedy="re-import it")
+    data, meta = read_npz(path, what="NB101 table", required=("index", "hash", "params", "params_m"),
+                          not_found="the embedded sample ships in data/nb101/ "
+                                    "(or run `nasviz import nb101 nasbench_only108.tfrecord`)",
+                          remedy="re-import it")
+    check_ranges(data, path, "NB101 table", _RANGES, "re-import it")
+    return data, meta
 
 
 class NB101Benchmark:

@@ -25,6 +25,7 @@ import numpy as np
 from nasviz.bench import ColumnSpec, Metric, QueryCounter
 from nasviz.errors import NasvizError
 from nasviz.fileio import atomic_savez, meta_array, read_npz
+from nasviz.integrity import check_ranges
 from nasviz.paths import data_dir, user_dir
 from nasviz.spaces.nb201 import N_CELLS, N_EDGES, NB201Cell, NB201Space
 
@@ -224,10 +225,17 @@ class NB201Benchmark:
         return N_CELLS
 
 
+#: What each stored column can hold: op ids, sizes in millions, accuracies in percent (every other column).
+_RANGES = (("ops", 0, 4), (r".*_(params|flops)_m", 0.0, 1e6), (r".*", 0.0, 100.0))
+
+
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    return read_npz(path, what="NB201 table", required=("ops", *REQUIRED_COLUMNS),
-                    not_found="the embedded one ships in data/nb201/ (or run `nasviz import nb201 OFFICIAL_FILE`)",
-                    remedy="rebuild or re-import it")
+    remedy = "rebuild or re-import it"
+    data, meta = read_npz(path, what="NB201 table", required=("ops", *REQUIRED_COLUMNS),
+                          not_found="the embedded one ships in data/nb201/ (or run `nasviz import nb201 OFFICIAL_FILE`)",
+                          remedy=remedy)
+    check_ranges(data, path, "NB201 table", _RANGES, remedy)
+    return data, meta
 
 
 def columns_from_records(records: Iterable[tuple[int, str, dict[str, float]]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:

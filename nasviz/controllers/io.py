@@ -23,6 +23,7 @@ import torch
 from nasviz.controllers.enas import ControllerConfig, ENASController, get_decision_space
 from nasviz.errors import DataFileError, NasvizError
 from nasviz.fileio import atomic_write_path
+from nasviz.integrity import verify
 from nasviz.paths import models_dir
 
 FORMAT = "nasviz-controller"
@@ -67,6 +68,7 @@ def read_config(folder: Path | str) -> dict:
         raise DataFileError(f"controller checkpoint {folder} not found (train one with `nasviz controller train`)")
     if not path.exists():
         raise DataFileError(f"{folder} is not a controller checkpoint: config.json is missing")
+    verify(path)
     try:
         doc = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -103,6 +105,7 @@ def load(folder: Path | str, space: str | None = None) -> tuple[ENASController, 
     wpath = folder / "model.safetensors"
     if not wpath.exists():
         raise DataFileError(f"controller checkpoint {folder} has no model.safetensors")
+    verify(wpath)
     try:
         state = load_file(str(wpath))
     except (SafetensorError, OSError, ValueError) as e:

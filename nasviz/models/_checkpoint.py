@@ -15,6 +15,7 @@ from typing import Any
 
 from nasviz.errors import DataFileError
 from nasviz.fileio import atomic_write_bytes
+from nasviz.integrity import verify
 
 FORMAT = "nasviz-latent-model"
 FORMAT_VERSION = 1
@@ -69,6 +70,7 @@ def read_checkpoint(folder: str | Path, *, expected_space: str | None = None,
         if not p.is_file():
             raise DataFileError(f"model checkpoint {folder} is missing {p.name}; re-download it or retrain with "
                                 "`nasviz train ...`")
+        verify(p)  # a shipped checkpoint must be the one the manifest records
     try:
         doc = json.loads(cfg_path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

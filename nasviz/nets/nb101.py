@@ -354,6 +354,7 @@ def stored_flops(path=None, enum=None) -> np.ndarray:
     from pathlib import Path
 
     from nasviz.errors import DataFileError
+    from nasviz.integrity import verify
     from nasviz.paths import data_dir
     from nasviz.spaces.nb101_enum import load_enumeration
 
@@ -361,6 +362,7 @@ def stored_flops(path=None, enum=None) -> np.ndarray:
     if not path.exists():
         raise DataFileError(f"NB101 FLOPs column not found at {path}; compute it with `python tools/nb101_flops.py`")
     enum = enum if enum is not None else load_enumeration()
+    verify(path)
     with np.load(path, allow_pickle=False) as z:
         flops, meta = z["flops"], json.loads(bytes(z["meta"]).decode())
     if len(flops) != len(enum) or meta.get("enumeration_sha256") != enumeration_digest(enum, len(flops)):

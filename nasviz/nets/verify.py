@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from nasviz.integrity import verify
 from nasviz.paths import REPO_ROOT, data_dir
 
 #: The raw sample with 1,000 specs (outside the repository, read-only).
@@ -111,6 +112,7 @@ def nb101_rows(source: str = "auto", select=None) -> tuple[str, list[NB101Row]]:
     if source in ("joined", "auto") and joined.exists():
         from nasviz.spaces.nb101 import NB101Space
 
+        verify(joined)
         with np.load(joined, allow_pickle=False) as z:
             if {"index", "params", "hash"} <= set(z.files):
                 index, params, hashes = z["index"], z["params"], z["hash"]

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.integrity import verify
 
 
 def discrete_encoding(problem) -> np.ndarray:
@@ -140,6 +141,7 @@ def _from_files(space: str, name: str) -> np.ndarray | None:
     for m in candidates:
         p = d / f"{m}.npz"
         if p.is_file():
+            verify(p)
             try:
                 with np.load(p, allow_pickle=False) as f:
                     keys = [array] if array else [k for k in _MEANS_KEYS if k in f.files]
@@ -164,6 +166,7 @@ def _from_checkpoint(space: str, name: str) -> np.ndarray | None:
         return None
     cache = user_dir() / "embeddings" / space / f"{name}.npy"
     ckpt = folder / "model.safetensors"
+    verify(ckpt)  # the cached means are only as good as the checkpoint they came from
     if cache.is_file() and (not ckpt.exists() or cache.stat().st_mtime >= ckpt.stat().st_mtime):
         return np.load(cache)
     from nasviz.models import load_model

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nasviz.errors import DataFileError
+from nasviz.integrity import verify
 from nasviz.paths import data_dir
 
 
@@ -27,8 +28,9 @@ def load_index_ops(path: Path | None = None) -> np.ndarray:
             f"NB201 table not found at {p}; it ships in the repository's data/nb201/ "
             "(set NASVIZ_DATA_DIR if you moved it)"
         )
+    verify(p)
     try:
-        with np.load(p) as z:
+        with np.load(p, allow_pickle=False) as z:
             return np.asarray(z["ops"])
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
         raise DataFileError(f"NB201 table {p} is corrupt or not a nasviz table ({e}); restore it from the repository") from e

@@ -47,6 +47,7 @@ import numpy as np
 
 from nasviz.fileio import atomic_savez, meta_array
 from nasviz.errors import DataFileError, NasvizError
+from nasviz.integrity import check_ranges, verify
 from nasviz.paths import data_dir
 from nasviz.spaces.nb101 import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, NB101Cell, edge_bit
 
@@ -359,6 +360,7 @@ def load_enumeration(path: Path | str | None = None) -> Enumeration:
             f"NB101 enumeration not found at {p}; it ships in the repository's data/nb101/ "
             "(regenerate it with `nasviz enumerate nb101`, or set NASVIZ_DATA_DIR)"
         )
+    verify(p)
     try:
         with np.load(p, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
@@ -371,5 +373,6 @@ def load_enumeration(path: Path | str | None = None) -> Enumeration:
         meta = json.loads(bytes(data["meta"]).decode()) if "meta" in data else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DataFileError(f"NB101 enumeration {p} has unreadable metadata ({e})") from e
+    check_ranges(data, p, "NB101 enumeration", (("n_vertices", 2, MAX_VERTICES),), "regenerate it")
     return Enumeration(data["n_vertices"], data["bits"], data["labels"], data["hash"], meta, p)
 
