@@ -219,7 +219,6 @@ def test_nb101_sample_stays_inside_the_table(name):
 _NB101_ARCH2VEC = __import__("pathlib").Path(__file__).resolve().parent.parent / "data/embeddings/nb101-arch2vec.npz"
 
 
-@pytest.mark.skipif(not _NB101_ARCH2VEC.is_file(), reason="the NB101 arch2vec embedding is not shipped in this checkout")
 @pytest.mark.parametrize("name", ["arch2vec-rl", "dense"])
 def test_nb101_latent_strategies_decode_to_cells_with_results(name):
     """The whole-space NB101 embedding (423,624 rows) is cut to the 30,001 sample rows; latent points
