@@ -121,6 +121,12 @@ with st.expander("Zoom window (drill down from density to points)", expanded=spa
                "mean of the colour column); narrow the window to see individual cells.")
 
 _ui.from_url(CELL, "cell", "")
+# one cell box per space: "6111" typed on NB201 must not show NB101 cell #6111 after a space switch
+_cells = st.session_state.setdefault("map_cells", {})
+if st.session_state.get("map_cell_space", space) != space:
+    _cells[st.session_state["map_cell_space"]] = st.session_state.get(CELL, "")
+    st.session_state[CELL] = _cells.get(space, "")
+st.session_state["map_cell_space"] = space
 if "map_box_from_url" not in st.session_state:  # a shared URL's box selection, restored once per session
     st.session_state["map_box_from_url"] = True
     if (box := _box_from_url()) is not None:
@@ -193,12 +199,16 @@ with left:
 
 with right:
     st.subheader("Selection")
+    _bounds = (float(np.nanmin(xy[:, 0])), float(np.nanmax(xy[:, 0])), float(np.nanmin(xy[:, 1])),
+               float(np.nanmax(xy[:, 1])))
+    if st.session_state.get("map_box_for") != (space, name, proj):  # start at this projection's data bounds
+        for k, v in zip(("map_bx0", "map_bx1", "map_by0", "map_by1"), _bounds):
+            st.session_state[k] = v
+        st.session_state["map_box_for"] = (space, name, proj)
     with st.expander("Select a box by numbers"):
         b1, b2 = st.columns(2)
-        bx = (b1.number_input("x from", value=float(np.nanmin(xy[:, 0])), key="map_bx0"),
-              b1.number_input("x to", value=float(np.nanmax(xy[:, 0])), key="map_bx1"))
-        by = (b2.number_input("y from", value=float(np.nanmin(xy[:, 1])), key="map_by0"),
-              b2.number_input("y to", value=float(np.nanmax(xy[:, 1])), key="map_by1"))
+        bx = (b1.number_input("x from", key="map_bx0", format="%.4f"), b1.number_input("x to", key="map_bx1", format="%.4f"))
+        by = (b2.number_input("y from", key="map_by0", format="%.4f"), b2.number_input("y to", key="map_by1", format="%.4f"))
         if st.button("Select this box", key="map_box_button"):
             if bx[0] > bx[1] or by[0] > by[1]:
                 st.error("A box needs 'from' <= 'to' on both axes.")
