@@ -71,16 +71,22 @@ top_k = c2.slider("top-k (Eq. 4)", 1, 10, key="dense_topk")
 _ui.from_url("dense_sigma", "sigma", 0.25, parse=float, valid=lambda v: 0.05 <= v <= 1.0)
 sigma = c3.slider("sigma (standardised units)", 0.05, 1.0, step=0.05, key="dense_sigma")
 
+# the strategy widget is further down; its value (from the last run or the URL) decides whether a region is asked for
+_ui.from_url("dense_strategy", "strategy", next(iter(D.STRATEGY_LABELS)), valid=_ui.one_of(D.STRATEGY_LABELS))
+uses_region = st.session_state.get("dense_strategy") == "region"
+source = "Eq. 4 bands (sliders below)"
 map_region = st.session_state.get("search_region")
-if map_region and map_region.get("space", "nb201") != space:
-    st.caption(f"The map selection was drawn on the {map_region.get('space')} map; it can only be searched in "
-               "that space.")
-    map_region = None
-sources = ["Eq. 4 bands (sliders below)"] + (["map selection"] if map_region else [])
-source = st.radio("Region for region search", sources, index=len(sources) - 1, horizontal=True, key="dense_source")
-if not map_region:
-    st.caption("No map selection yet: box- or lasso-select cells on the Latent map and press \"Use as search "
-               "region\" to bring it here.")
+if uses_region:
+    if map_region and map_region.get("space", "nb201") != space:
+        st.caption(f"The map selection was drawn on the {map_region.get('space')} map; it can only be searched in "
+                   f"that space. Select cells on the {space} map to search them here.")
+        map_region = None
+    elif not map_region:
+        st.caption("No map selection yet: box- or lasso-select cells on the Latent map and press \"Use as search "
+                   "region\" to bring it here.")
+    sources = [source] + (["map selection"] if map_region else [])
+    source = st.radio("Region for region search", sources, index=len(sources) - 1, horizontal=True,
+                      key="dense_source")
 
 chosen = {}
 if dims:
@@ -99,7 +105,6 @@ else:
 
 # -- search settings --------------------------------------------------------------------------
 st.header("Search")
-_ui.from_url("dense_strategy", "strategy", next(iter(D.STRATEGY_LABELS)), valid=_ui.one_of(D.STRATEGY_LABELS))
 strategy = st.selectbox("Strategy", list(D.STRATEGY_LABELS), format_func=D.STRATEGY_LABELS.get, key="dense_strategy")
 c1, c2, c3 = st.columns(3)
 eps1 = c1.slider("eps1: sample in the promising region", 0.0, 1.0, 0.5, 0.05, key="dense_eps1")
@@ -170,6 +175,10 @@ _ui.to_url(space=space, embedding=embedding, dataset=dataset, dims=dims or None,
 
 # -- progress and results ---------------------------------------------------------------------
 batch = st.session_state.get(BATCH)
+if batch and batch.get("space", "nb201") != space:  # the other space's batch: switching space clears it
+    st.session_state.pop(BATCH, None)
+    st.session_state.pop(JOBS, None)
+    batch = None
 if not batch:
     st.stop()
 all_ids = batch["ids"] + batch["baselines"]
@@ -203,10 +212,7 @@ def _progress(s: Store) -> list:
         st.progress(min(1.0, r.progress / r.budget),
                     text=f"run #{r.id} {r.strategy} seed {r.seed}: {r.progress}/{r.budget} [{r.state.value}]")
         if r.error:
-            st.error(escape_markdown(f"Run #{r.id} failed: {r.error}"))
-            if r.traceback:
-                with st.expander(f"Traceback of run #{r.id}"):
-                    st.code(r.traceback)
+            _ui.failed_run(r)
     curves = {f"#{r.id} {r.strategy} (seed {r.seed})": R.trials_frame(s.trials(r.id)) for r in runs}
     curves = {k: f for k, f in curves.items() if len(f)}
     if curves:
