@@ -78,6 +78,15 @@ if srcs[name].note(proj):
 colour_options = maps.numeric_columns(table)
 _ui.from_url(f"map_colour_{space}", "colour", maps.default_color(space, table), valid=_ui.one_of(colour_options))
 colour = c4.selectbox("Colour by", colour_options, key=f"map_colour_{space}")
+has_result = np.isfinite(table[maps.default_color(space, table)].to_numpy(dtype=np.float64))
+sample_only = False
+if not has_result.all():  # NB101: real results exist for the benchmark's sample only
+    i1, i2 = st.columns([3, 1])
+    i1.info(f"{maps.SPACE_LABELS[space]}: all {len(table):,} cells are placed on the map, but real benchmark "
+            f"results exist for the {int(has_result.sum()):,}-cell sample only; the other cells have no accuracy "
+            "(grey, 'no result' in tables).", icon="ℹ️")
+    sample_only = i2.toggle("Sample cells only", False, key=f"map_sample_only_{space}",
+                            help="Show, select and list only the cells that have real benchmark results.")
 
 with st.expander("Filters", expanded=False):
     f1, f2, f3 = st.columns(3)
@@ -102,6 +111,8 @@ try:
 except NasvizError as e:
     st.error(escape_markdown(e))
     mask = np.ones(len(table), dtype=bool)
+if sample_only:
+    mask &= has_result
 if srcs[name].subset:  # e.g. NB101 controller hidden states: embedded for the benchmark's sample cells only
     mask &= maps.covered(emb, len(table))
     st.info(f"This embedding covers only the {srcs[name].n_cells:,} cells of the benchmark's sample (the cells "
@@ -195,7 +206,13 @@ with left:
                 nb_frame = maps.selection_frame(table, nb, ["index", "arch", colour] if space == "nb201"
                                                 else ["index", "vertices", "edges", colour])
                 nb_frame.insert(1, "L2 distance", np.round(dist, 4))
+                if not has_result.all():
+                    nb_frame.insert(2, "has result", np.where(has_result[nb], "yes", "no (not in the sample)"))
                 st.dataframe(nb_frame, hide_index=True)
+                if (np.asarray(dist) == 0).any():
+                    st.caption(f"L2 distance 0: {srcs[name].label} maps these distinct cells to exactly the same "
+                               "point (as stored), so the map and the searches cannot tell them apart; it is a "
+                               "limit of this embedding, not the same cell.")
 
 with right:
     st.subheader("Selection")
