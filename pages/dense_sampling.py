@@ -24,6 +24,14 @@ def table(embedding: str, dataset: str, space: str) -> D.LatentTable:
     return D.latent_table(embedding, dataset, space)
 
 
+@st.cache_resource(show_spinner=False)
+def _gpu() -> bool:
+    """Whether torch sees a CUDA GPU on this server (the Device choice offers cuda only then)."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 @st.cache_data(show_spinner=False)
 def region_size(region_json: str, dataset: str, space: str) -> int:
     return D.region_size(json.loads(region_json), dataset, space)
@@ -123,7 +131,12 @@ budget = int(c2.number_input("Budget (queries)", 1, 5000, key="dense_budget"))
 seeds = int(c3.number_input("Seeds", 1, 20, 1, key="dense_seeds"))
 seed0 = int(c4.number_input("First seed", 0, 10_000, 0, key="dense_seed0"))
 c1, c2, c3 = st.columns(3)
-device = c1.selectbox("Device", ["cpu", "cuda"], key="dense_device")
+devices = ["cpu"] + (["cuda"] if _gpu() else [])
+device = c1.selectbox("Device", devices, key="dense_device",
+                      help="Where the search's models compute. " + ("A CUDA GPU is available on this server."
+                                                                  if len(devices) > 1 else
+                                                                  "This server has no CUDA GPU, so searches run on "
+                                                                  "its CPU."))
 backend = c2.selectbox("Backend", ["local", "ray"], key="dense_backend")
 compare = c3.multiselect("Also launch baselines (same budget and seeds)", list(D.BASELINES), key="dense_compare")
 

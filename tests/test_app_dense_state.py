@@ -70,3 +70,12 @@ def test_switching_space_clears_the_other_spaces_batch(db):
     at.radio(key="dense_space").set_value("nb201")
     run_page(PAGE, at)
     assert "dense_batch" not in at.session_state  # cleared, not hidden
+
+
+def test_device_choice_offers_cuda_only_where_torch_sees_a_gpu(db):
+    import torch
+
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    run_page(PAGE, at)
+    opts = at.selectbox(key="dense_device").options
+    assert opts == (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
