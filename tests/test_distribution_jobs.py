@@ -90,7 +90,7 @@ def test_cancel_stops_a_running_job_and_keeps_its_steps(tmp_path, monkeypatch):
 
 def test_kill_9_leaves_the_run_failed_with_its_steps_and_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch):
     store = Store(tmp_path / "runs.sqlite")
-    total = 40
+    total = 8  # the gate holds the worker at step 3, so a short run is enough to be caught mid-run
     gate = TrialGate(monkeypatch, tmp_path / "gate", 3)
     cfg = tiny("vimnas", max_steps=total, seed=4)
     rid, handle = DJ.submit(store, DJ.validate_job(cfg, out=tmp_path))

@@ -79,7 +79,7 @@ def test_cancel_then_resume(tmp_path, monkeypatch):
     store = Store(db)
     # REINFORCE: a stateful torch strategy, so resume must rebuild its controller from the stored trials.
     # The worker holds at the gate after 5 trials; the cancel reaches it there.
-    budget = 120
+    budget = 40
     gate = TrialGate(monkeypatch, tmp_path / "gate", 5)
     cfg = validate_config("reinforce", "nb201", "cifar10", budget=budget, seed=5)
     rid, job = J.submit(store, cfg)
