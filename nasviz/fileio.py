@@ -127,3 +127,19 @@ def check_writable_dir(folder: Path | str) -> Path:
     if str(probe.resolve()).startswith(("/proc", "/sys")):
         raise NasvizError(f"cannot write to {folder}: {probe} is a kernel pseudo file system")
     return folder
+
+
+def check_writable_file(path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
+    """Fail early, writing nothing, when a file could not be written at ``path``: a folder there, an unknown
+    suffix (``suffixes``, lower case with the dot, when given), or a folder we cannot create or write."""
+    from nasviz.errors import NasvizError
+
+    path = Path(path)
+    if path.is_dir():
+        raise NasvizError(f"cannot write {path}: it is a folder; give a file name"
+                          + (f" ending in {' or '.join(suffixes)}" if suffixes else ""))
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise NasvizError(f"cannot write {path}: unknown file type {path.suffix or '(none)'!r}; accepted: "
+                          f"{', '.join(suffixes)}")
+    check_writable_dir(path.parent)
+    return path

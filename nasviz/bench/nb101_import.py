@@ -346,6 +346,7 @@ def import_official(path: Path | str, out: Path | str | None = None,
     E = np.frombuffer(epochs, dtype=np.int32)
     V = np.frombuffer(vals, dtype=np.float64).reshape(-1, 4)
     P = np.frombuffer(params, dtype=np.int64)
+    warnings = check_records(src, E, V, P, n_cells=len(np.unique(idx)))
     cells = np.unique(idx)
     row_of = np.full(len(enum), -1, dtype=np.int64)
     row_of[cells] = np.arange(len(cells))
@@ -391,4 +392,49 @@ def import_official(path: Path | str, out: Path | str | None = None,
     return {"table": str(out_path), "records": n_rows, "rows": int(len(cells)), "epochs": meta["epochs"],
             "seconds": round(seconds, 3), "seconds_reading": round(t_read, 3),
             "records_per_s": round(n_rows / seconds, 1) if seconds > 0 else None,
-            "specs_differing_from_nasviz_representative": mismatched}
+            "specs_differing_from_nasviz_representative": mismatched, "warnings": warnings}
+
+
+#: The epoch budgets NAS-Bench-101 trained with, and the official files' record counts (3 repeats per cell).
+KNOWN_EPOCHS = (4, 12, 36, 108)
+OFFICIAL_CELLS = 423_624
+OFFICIAL_RECORDS = {(108,): 3 * OFFICIAL_CELLS, KNOWN_EPOCHS: 4 * 3 * OFFICIAL_CELLS}
+
+
+def check_records(src: Path, epochs: np.ndarray, values: np.ndarray, params: np.ndarray, n_cells: int) -> list[str]:
+    """Refuse records no official file holds; return warnings for a plausible but partial file.
+
+    ``values``: (N, 4) train, valid, test accuracy (fractions 0..1) and training seconds per record. Raises
+    :class:`DataFileError` naming the first bad record: a NaN or infinite value, an accuracy outside 0-100 %,
+    a negative time or parameter count, an epoch budget other than 4, 12, 36, 108. A file with fewer records
+    than the official one is imported with a warning (it then answers only for the cells it holds)."""
+    names = ("train accuracy", "validation accuracy", "test accuracy", "training time")
+    bad_ep = np.flatnonzero(~np.isin(epochs, KNOWN_EPOCHS))
+    if len(bad_ep):
+        k = int(bad_ep[0])
+        raise DataFileError(f"{src}: record {k} has epoch budget {int(epochs[k])}; NAS-Bench-101 has only "
+                            f"{', '.join(map(str, KNOWN_EPOCHS))}. Nothing was imported")
+    for j, name in enumerate(names):
+        col = values[:, j]
+        bad = ~np.isfinite(col) | (col < 0) | ((col > 1) if j < 3 else False)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            v = col[k] * (100 if j < 3 else 1)
+            accepted = "0-100 %" if j < 3 else "a finite number of seconds >= 0"
+            raise DataFileError(f"{src}: record {k} has {name} {v:g}{' %' if j < 3 else ''}; accepted: {accepted}. "
+                                f"{int(bad.sum())} record(s) are out of range; nothing was imported")
+    if (params <= 0).any():
+        k = int(np.flatnonzero(params <= 0)[0])
+        raise DataFileError(f"{src}: record {k} has {int(params[k])} trainable parameters; nothing was imported")
+    warnings = []
+    budgets = tuple(sorted(set(int(e) for e in np.unique(epochs))))
+    official = OFFICIAL_RECORDS.get(budgets)
+    if official is not None and len(epochs) < official:
+        warnings.append(f"{src.name} holds {len(epochs):,} records of {n_cells:,} cells; the official file has "
+                        f"{official:,} of {OFFICIAL_CELLS:,}. The imported table answers only for those cells")
+    elif official is None:
+        warnings.append(f"{src.name} holds epoch budgets {', '.join(map(str, budgets))}; the official files hold "
+                        f"108 (only108) or 4, 12, 36, 108 (full), {n_cells:,} cells")
+    for w in warnings:
+        log.warning("%s", w)
+    return warnings

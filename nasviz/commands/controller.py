@@ -46,19 +46,19 @@ def _check_space(space: str) -> str:
 def train(
     space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201 or nb101)."),
     kind: str = typer.Option(..., "--kind", "-k", help="random | unsupervised | supervised."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the initialisation, sampling and buffer."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: the paper's 150)."),
-    steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", help="Controller steps per epoch (default 2000)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Architectures per step (default 1)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the initialisation, sampling and buffer."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs (default: the paper's 150)."),
+    steps_per_epoch: Optional[int] = typer.Option(None, "--steps-per-epoch", min=1, help="Controller steps per epoch (default 2000)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, max=1_000_000, help="Architectures per step (default 1)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default 3.5e-4)."),
-    entropy_coeff: Optional[float] = typer.Option(None, "--entropy-coeff", help="Entropy bonus (default 1e-4)."),
-    hidden_size: int = typer.Option(64, "--hidden-size", help="LSTM hidden size."),
+    entropy_coeff: Optional[float] = typer.Option(None, "--entropy-coeff", min=0, help="Entropy bonus (default 1e-4)."),
+    hidden_size: int = typer.Option(64, "--hidden-size", min=1, max=4096, help="LSTM hidden size."),
     reward_column: Optional[str] = typer.Option(
         None, "--reward-column",
         help="dataset:metric:epochs (e.g. cifar100:valid_acc:200) or a stored column; default nb201 "
              "cifar10-valid:valid_acc:12, nb101 cifar10:valid_acc:108."),
     device: str = typer.Option("cpu", "--device", help="torch device (cpu, cuda)."),
-    threads: int = typer.Option(1, "--threads", help="torch CPU threads."),
+    threads: int = typer.Option(1, "--threads", min=1, max=256, help="torch CPU threads."),
     out: Optional[Path] = typer.Option(None, "--out", help="Checkpoint folder (default models/<space>-controller-<kind>/seed<N>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run whose training state is in --out (same options)."),
     force: bool = typer.Option(False, "--force", help="Overwrite a finished checkpoint already in --out."),
@@ -81,6 +81,8 @@ def train(
     from nasviz.controllers.train import train as run_train
 
     space = _check_space(space)
+    if lr is not None and lr <= 0:
+        raise NasvizError(f"--lr must be > 0 (Adam's step size); got {lr}")
     if kind not in KINDS:
         raise NasvizError(f"unknown controller kind {kind!r}; accepted: {', '.join(KINDS)}")
     if device != "cpu" and not (device.startswith("cuda") and torch.cuda.is_available()):
@@ -182,9 +184,9 @@ def _write_figure(fig, base: Path) -> list[str]:
 def analyze(
     space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201 or nb101)."),
     out: Path = typer.Option(Path("controller-analysis"), "--out", help="Output folder."),
-    n_archs: int = typer.Option(1000, "--n-archs", help="Sampled architectures per controller for Fig. 2 and Table 1."),
-    n_pairs: int = typer.Option(10_000, "--n-pairs", help="Sampled pairs per controller for Table 1."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed of the analyses."),
+    n_archs: int = typer.Option(1000, "--n-archs", min=1, max=1_000_000, help="Sampled architectures per controller for Fig. 2 and Table 1."),
+    n_pairs: int = typer.Option(10_000, "--n-pairs", min=1, max=10_000_000, help="Sampled pairs per controller for Table 1."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Sampling seed of the analyses."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the table and the file list)."),
 ) -> None:
     """Regenerate Fig. 1/4, 2, 3 and Table 1 of paper 001 from the shipped checkpoints."""
@@ -198,6 +200,9 @@ def analyze(
     from nasviz.bench import get_benchmark
 
     space = _check_space(space)
+    from nasviz.fileio import check_writable_dir
+
+    check_writable_dir(out)  # before the analyses: nothing written on a bad --out
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     ctrls = A.load_shipped(space)
@@ -248,7 +253,7 @@ def analyze(
 @app.command()
 def embed(
     space: str = typer.Option("nb201", "--space", "-s", help="Search space (nb201 or nb101)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Which shipped seed (default: the lowest)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Which shipped seed (default: the lowest)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder (default data/embeddings)."),
 ) -> None:
     """Write the final hidden state of every cell, per shipped controller kind, to data/embeddings/."""
@@ -262,12 +267,19 @@ def embed(
     space = _check_space(space)
     torch.set_num_threads(1)
     folder = Path(out) if out else embeddings_dir()
-    for kind in tqdm(A.KINDS, desc="hidden states of every cell" if space == "nb201" else "hidden states of the table cells"):
+    from nasviz.fileio import check_writable_dir
+
+    check_writable_dir(folder)
+    chosen = {}
+    for kind in A.KINDS:  # every checkpoint found before the first is embedded: a missing one writes nothing
         cands = io.list_checkpoints(space, kind)
         if seed is not None:
             cands = [c for c in cands if c.name == f"seed{seed}"]
         if not cands:
             raise NasvizError(f"no shipped {space} {kind} controller" + (f" with seed {seed}" if seed is not None else ""))
+        chosen[kind] = cands
+    for kind in tqdm(A.KINDS, desc="hidden states of every cell" if space == "nb201" else "hidden states of the table cells"):
+        cands = chosen[kind]
         ctrl, doc = io.load(cands[0], space=space)
         meta = A.write_latents(ctrl, doc, cands[0], folder / f"{space}-controller-{kind}.npz")
         typer.echo(f"{folder / f'{space}-controller-{kind}.npz'}: {meta['n_cells']} x {meta['dim']} "

@@ -41,8 +41,8 @@ def _group() -> None:
 @app.command("run")
 def run(
     method: str = typer.Option(..., "--method", "-m", help="darts, gumbel, vimnas or unas."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the data split, supernet init and every sample."),
-    epochs: int = typer.Option(10, "--epochs", help="Epochs over the search-train split (14 steps each on digits)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the data split, supernet init and every sample."),
+    epochs: int = typer.Option(10, "--epochs", min=1, help="Epochs over the search-train split (14 steps each on digits)."),
     dataset: str = typer.Option("digits", "--dataset",
                                 help="'digits' (scikit-learn, offline) or a CIFAR-10 python-version folder "
                                      "(data_batch_1 .. data_batch_5)."),
@@ -50,7 +50,7 @@ def run(
     estimator: str = typer.Option("rebar", "--estimator", help="UNAS gradient estimator: rebar (REBAR + RELAX), "
                                                               "reinforce or gumbel."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda or cuda:N."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many steps."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the run folder "
                                                            "(default: NASVIZ_HOME/runs/distributions)."),
     db: Optional[Path] = typer.Option(None, "--db", help="Run database to record the run in (default: "
@@ -78,6 +78,10 @@ def run(
     cfg = SearchConfig(method=method, seed=seed, epochs=epochs, dataset=dataset, device=device, max_steps=max_steps,
                        learner=LearnerConfig(lam=lam, estimator=estimator))
     cfg.validate()  # bad method / options fail before any data is read
+    if out is not None:
+        from nasviz.fileio import check_writable_dir
+
+        check_writable_dir(out)  # before training: nothing written on a bad --out
     if backend is not None or detach:
         if not store:
             raise NasvizError("a background run (--backend/--detach) is recorded in the run database; drop --no-store")
@@ -118,6 +122,10 @@ def _run_job(cfg, backend: str, out: Optional[Path], db: Optional[Path], ray_add
     from nasviz.search.store import Store, check_db_file, default_db_path
 
     job = DJ.validate_job(cfg, backend=backend, out=out)  # reads the data set: nothing is written on bad input
+    if backend == "ray":
+        from nasviz.search.jobs import init_ray
+
+        init_ray(ray_address)  # an unreachable cluster is refused before the run is stored
     check_db_file(Path(db) if db is not None else default_db_path())  # refuse a foreign file before writing
     st = Store(db, create=True)
     rid, handle = DJ.submit(st, job, ray_address=ray_address)

@@ -27,13 +27,16 @@ def export(
                              help="model.py (source that rebuilds the net with nasviz) or model.pt (TorchScript, "
                                   "loads with torch.jit.load without nasviz)."),
     space: str = typer.Option("nb201", "--space", "-s", help="Search space: nb201 or nb101."),
-    classes: int = typer.Option(10, "--classes", help="Output classes (NB201: 10 CIFAR-10, 100 CIFAR-100, "
+    classes: int = typer.Option(10, "--classes", min=1, max=100_000, help="Output classes (NB201: 10 CIFAR-10, 100 CIFAR-100, "
                                                       "120 ImageNet16-120; NB101: 10)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the initial weights written to a .pt file."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the initial weights written to a .pt file."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Write a runnable PyTorch network for one cell (freshly initialised, untrained)."""
     from nasviz.nets.export import export as do_export
+    from nasviz.fileio import check_writable_file
+
+    check_writable_file(out, (".py", ".pt"))  # before the net is built: nothing written on a bad --out
 
     result = do_export(space, arch, out, num_classes=classes, seed=seed)
     if as_json:

@@ -26,10 +26,11 @@ train_app = typer.Typer(help="Train a latent model (arch2vec or the DNAS beta-VA
 
 _SPACE = typer.Option("nb201", "--space", "-s", help="Search space: nb201 or nb101 (all 423,624 enumerated cells).")
 _DEVICE = typer.Option("auto", "--device", help="cpu, cuda, or auto (cuda when a GPU is present).")
-_SEED = typer.Option(0, "--seed", help="Seed of the split, weights, batch order and noise.")
-_EPOCHS = typer.Option(None, "--epochs", help="Training epochs (default: the model config's).")
+_SEED = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Seed of the split, weights, batch order and noise.")
+_EPOCHS = typer.Option(None, "--epochs", min=1, help="Training epochs (default: the model config's).")
 _OUT = typer.Option(None, "--out", help="Checkpoint folder (default: models/<space>-<model>...).")
 _JSON = typer.Option(False, "--json", help="Print one JSON object.")
+_FORCE = typer.Option(False, "--force", help="Overwrite a checkpoint already in the folder (e.g. a shipped one).")
 
 
 def _threads() -> None:
@@ -54,33 +55,37 @@ def _report(folder, info, as_json: bool) -> None:
 def train_arch2vec(
     supervised: bool = typer.Option(False, "--supervised", help="Train the supervised counterpart instead."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
-    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, as_json: bool = _JSON,
+    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, as_json: bool = _JSON,
 ) -> None:
     """arch2vec: variational graph isomorphism autoencoder (Yan et al. 2020)."""
     from nasviz.models.train import train_model
 
     _threads()
     _, folder, info = train_model("arch2vec", space, supervised=supervised, seed=seed, epochs=epochs,
-                                  device=device, out=out, progress=not as_json)
+                                  device=device, out=out, progress=not as_json, force=force)
     _report(folder, info, as_json)
 
 
 @train_app.command("beta-vae")
 def train_beta_vae(
-    beta: float = typer.Option(1.0, "--beta", help="KL weight (paper 1; 0 = entangled ablation)."),
-    latent_dim: int = typer.Option(26, "--latent-dim", help="Latent size (paper 26)."),
-    hidden: Optional[int] = typer.Option(None, "--hidden",
+    beta: float = typer.Option(1.0, "--beta", help="KL weight, a finite number >= 0 (paper 1; 0 = entangled ablation)."),
+    latent_dim: int = typer.Option(26, "--latent-dim", min=1, max=4096, help="Latent size (paper 26)."),
+    hidden: Optional[int] = typer.Option(None, "--hidden", min=1, max=65_536,
                                          help="LSTM width of encoder and decoder (default: the paper's 26 on NB201, "
                                               "128 on NB101; the shipped NB201 models use 64)."),
-    n_labelled: int = typer.Option(1000, "--labelled",
+    n_labelled: int = typer.Option(1000, "--labelled", min=1,
                                    help="NB201: training cells with an accuracy label (NB101: every sample cell)."),
     label: Optional[str] = typer.Option(None, "--label",
                                         help="Accuracy label as METRIC:DATASET:EPOCHS (any benchmark column; default "
                                              "valid_acc:cifar10-valid:12 on NB201, valid_acc:cifar10:108 on NB101)."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
-    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, as_json: bool = _JSON,
+    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, as_json: bool = _JSON,
 ) -> None:
     """DNAS beta-VAE: LSTM sequence VAE with accuracy and FLOPs predictors (semi-supervised)."""
+    import math
+
+    if not math.isfinite(beta) or beta < 0:  # before torch is imported: a bad value is refused at once
+        raise NasvizError(f"--beta must be a finite number >= 0 (the KL weight); got {beta}")
     from nasviz.models.train import LabelSpec, train_model
 
     parts = (label or "").split(":")
@@ -95,7 +100,7 @@ def train_beta_vae(
     _threads()
     _, folder, info = train_model("beta-vae", space, beta=beta, seed=seed, epochs=epochs, device=device, out=out,
                                   label=spec, n_labelled=n_labelled,
-                                  latent_dim=latent_dim, hidden=hidden, progress=not as_json)
+                                  latent_dim=latent_dim, hidden=hidden, progress=not as_json, force=force)
     _report(folder, info, as_json)
 
 

@@ -29,13 +29,16 @@ def _echo_json(obj: dict) -> None:
 def enumerate_nb101(
     out: Optional[Path] = typer.Option(None, "--out", help="Where to write the .npz (default: data/nb101/enumeration.npz)."),
     max_vertices: int = typer.Option(7, "--max-vertices", min=2, max=7, help="Largest vertex count (2..7)."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Processes that hash cells."),
+    workers: int = typer.Option(2, "--workers", min=1, max=64, help="Processes that hash cells (1..64)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Generate every NAS-Bench-101 cell (423,624 with 7 vertices) and store it compactly."""
     from tqdm import tqdm
 
     from nasviz.spaces.nb101_enum import OFFICIAL_TOTAL, enumerate_space, enumeration_path, write_enumeration
+    from nasviz.fileio import check_writable_file
+
+    check_writable_file(out if out is not None else enumeration_path(), (".npz",))
 
     bar = tqdm(total=0, unit="cell", desc="hashing NB101 cells", disable=as_json)
 
@@ -74,8 +77,13 @@ def import_nb101(
 
     if not path.is_file():
         raise NasvizError(f"no such file: {path}; give nasbench_only108.tfrecord or nasbench_full.tfrecord")
+    from nasviz.bench.nb101 import imported_table_path
+    from nasviz.fileio import check_writable_file
+
+    check_writable_file(out if out is not None else imported_table_path(), (".npz",))
     size = path.stat().st_size
-    bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {path.name}", disable=as_json)
+    bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {path.name}", disable=as_json,
+               delay=1.0)  # a file refused at once prints its one error line, no bar
 
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)
@@ -90,3 +98,6 @@ def import_nb101(
         typer.echo(f"imported {result['records']:,} runs of {result['rows']:,} NB101 cells "
                    f"(epochs {', '.join(map(str, result['epochs']))}) in {result['seconds']:.1f} s "
                    f"into {result['table']}")
+        if out is None:
+            typer.echo("  nb101 commands now use this table instead of the embedded 30,001-cell sample "
+                       "(`nasviz import list`; `nasviz import remove nb101` goes back)")

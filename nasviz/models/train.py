@@ -7,6 +7,8 @@ a seeded permutation of the space's cells in official index order
 
 from __future__ import annotations
 
+import math
+
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,10 +83,11 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
                 seed: int = 0, epochs: int | None = None, device: str = "cpu", out: str | Path | None = None,
                 label: LabelSpec | None = None, n_labelled: int = 1000, test_fraction: float = 0.1,
                 latent_dim: int | None = None, hidden: int | None = None, progress: bool = True,
-                save: bool = True):
+                save: bool = True, force: bool = False):
     """Train one model on all cells of ``space`` (90/10 split) and write its checkpoint folder.
 
-    Returns ``(model, folder, info)``; ``folder`` is None when ``save`` is False.
+    Returns ``(model, folder, info)``; ``folder`` is None when ``save`` is False. A folder that already holds a
+    checkpoint (e.g. a shipped one in ``models/``) is overwritten only with ``force``.
     arch2vec supervised labels: 200-epoch cifar10-valid validation accuracy of every
     training cell. beta-VAE: ``label`` (default 12-epoch cifar10-valid validation
     accuracy) for ``n_labelled`` random training cells, NaN for the rest; FLOPs
@@ -101,6 +104,18 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
         raise NasvizError(f"unknown model kind {kind!r}; accepted: {', '.join(sorted(MODELS))}")
     if supervised and kind != "arch2vec":
         raise NasvizError("--supervised applies to arch2vec (the beta-VAE is always semi-supervised)")
+    if epochs is not None and int(epochs) < 1:
+        raise NasvizError(f"epochs must be >= 1; got {epochs}")
+    if not math.isfinite(float(beta)) or beta < 0:
+        raise NasvizError(f"beta must be a finite number >= 0; got {beta}")
+    if save:  # refused before any training: a shipped or finished checkpoint, a folder we cannot write
+        target = Path(out) if out is not None else models_dir() / default_name(kind, space, supervised, beta)
+        if (target / "config.json").exists() and not force:
+            raise NasvizError(f"{target} already holds a trained model; give --force to overwrite it, or another "
+                              "--out")
+        from nasviz.fileio import check_writable_dir
+
+        check_writable_dir(target)
     bench = get_benchmark(space)
     cells = list(bench.space.enumerate())
     train_idx, test_idx = split_indices(len(cells), seed, test_fraction)

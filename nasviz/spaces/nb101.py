@@ -466,10 +466,13 @@ class NB101Space:
             return NB101Cell.from_json(s)
         if len(s) == 32 and set(s.lower()) <= _HEX:
             return self.by_hash(s)
-        if s.isdigit():
+        if s.lstrip("-").isdigit():
+            if not s.isascii() or len(s) > 18:  # '²' is a digit to str.isdigit; 5,000 digits overflow int()
+                raise NasvizError(f"cannot read {s[:24]!r}{'...' if len(s) > 24 else ''} ({len(s)} characters) as "
+                                  f"an NB101 index; accepted: a whole number 0..{len(self) - 1} in the digits 0-9")
             return self.cell(int(s))
         raise NasvizError(
-            f"cannot read {text!r} as an NB101 architecture: give a module hash (32 hex digits), "
+            f"cannot read {s[:80]!r} as an NB101 architecture: give a module hash (32 hex digits), "
             f"an index 0..{len(self) - 1}, or {_FORMAT}"
         )
 

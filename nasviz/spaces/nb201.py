@@ -345,6 +345,9 @@ class NB201Space:
             return self.cell(int(text))
         s = str(text).strip()
         if s.lstrip("-").isdigit():
+            if not s.isascii() or len(s) > 18:  # '²' is a digit to str.isdigit; 5,000 digits overflow int()
+                raise NasvizError(f"cannot read {s[:24]!r}{'...' if len(s) > 24 else ''} ({len(s)} characters) as "
+                                  f"an NB201 index; accepted: a whole number 0..{N_CELLS - 1} in the digits 0-9")
             return self.cell(int(s))
         if "~" not in s and "|" not in s:
             raise NasvizError(

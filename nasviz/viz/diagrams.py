@@ -234,10 +234,12 @@ def render(dot: str, fmt: str) -> bytes:
 
 def write(dot: str, out: str | Path) -> Path:
     """Render to a file whose suffix (.svg or .png) picks the format."""
-    path = Path(out)
+    from nasviz.fileio import atomic_write_bytes, check_writable_file
+
+    path = check_writable_file(out)
     data = render(dot, path.suffix or "?")
-    try:
-        path.write_bytes(data)
+    try:  # atomically: a failure (a full disk) leaves the previous file, never half a diagram
+        atomic_write_bytes(path, data)
     except OSError as e:
-        raise NasvizError(f"cannot write {path}: {e.strerror}") from e
+        raise NasvizError(f"cannot write {path}: {e.strerror or e}") from e
     return path
