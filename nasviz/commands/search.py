@@ -15,6 +15,7 @@ stdout. Every input is checked before anything is written.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -48,11 +49,20 @@ def _parse_params(items: List[str]) -> dict:
         k = k.strip()
         if not k:
             raise NasvizError(f"--param takes KEY=VALUE; got {it!r}")
-        try:
-            out[k] = json.loads(v)
+        try:  # numbers, true/false, null, lists as JSON; NaN and Infinity refused (json reads them)
+            val = json.loads(v, parse_constant=_no_constant)
         except json.JSONDecodeError:
-            out[k] = v
+            val = v
+        except ValueError as e:
+            raise NasvizError(f"--param {k}={v[:40]}: {e}; give a finite number") from None
+        if isinstance(val, float) and not math.isfinite(val):  # 1e999 reads as inf
+            raise NasvizError(f"--param {k}={v[:40]} is not a finite number; give an ordinary number such as 0.5")
+        out[k] = val
     return out
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")
 
 
 def summarize(store, run) -> dict:
@@ -123,9 +133,9 @@ def run(
     strategy: str = typer.Option(..., "--strategy", help="random, evolution, reinforce, arch2vec-bo, arch2vec-rl, dense, region."),
     space: str = typer.Option("nb201", "--space", help="nb201 or nb101."),
     dataset: str = typer.Option("cifar10", "--dataset", help="nb201: cifar10, cifar100, ImageNet16-120; nb101: cifar10."),
-    budget: int = typer.Option(100, "--budget", help="Benchmark queries per run (distinct cells)."),
-    seeds: int = typer.Option(1, "--seeds", help="Number of runs, seeds seed0 .. seed0+K-1."),
-    seed0: int = typer.Option(0, "--seed", help="First seed."),
+    budget: int = typer.Option(100, "--budget", min=1, help="Benchmark queries per run (distinct cells)."),
+    seeds: int = typer.Option(1, "--seeds", min=1, max=1000, help="Number of runs, seeds seed0 .. seed0+K-1."),
+    seed0: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="First seed."),
     param: List[str] = typer.Option([], "--param", help="Strategy parameter KEY=VALUE (repeatable)."),
     region: Optional[Path] = typer.Option(None, "--region", help="Region JSON file (strategy region)."),
     device: str = typer.Option("cpu", "--device", help=(
@@ -148,8 +158,8 @@ def run(
     configs = [validate_config(strategy, space, dataset, budget, seed=seed0 + k, params=params, region=region,
                                device=device, backend=backend, preflight=(k == 0)) for k in range(seeds)]
     # --device cuda: validate_config refused it already on the local backend without a CUDA device
-    if configs[0].backend == "ray" and not J.ray_available():
-        raise NasvizError("--backend ray needs the 'ray' package (pip install ray==2.60.0); or use --backend local")
+    if configs[0].backend == "ray":
+        J.init_ray(ray_address)  # no ray package or an unreachable cluster: refused before the store is opened
     if configs[0].backend == "ray" and configs[0].device == "cuda":
         J.ray_gpu_check(ray_address)  # a cluster without GPUs: refused before the store is opened
     check_db_file(Path(db) if db is not None else default_db_path())  # refuse a foreign file before writing
@@ -179,6 +189,8 @@ def _print_line(d: dict) -> None:
         rep = ", ".join(f"{k} {v:.2f}" for k, v in best.get("report", {}).items())
         b = f" best {best['value']:.2f} (#{best['cell_index']}{'; ' + rep if rep else ''})"
     err = f" error: {d['error']}" if d.get("error") else ""
+    if d.get("damaged"):  # a row edited outside nasviz: listed, flagged, its unreadable fields shown empty
+        err += f" DAMAGED ROW: {d['damaged']}"
     typer.echo(f"{d['id']:>5} {d['state']:<9} {d['strategy']:<12} {d['space']} {d['dataset']:<14} seed {d['seed']:<4} "
                f"{d['progress']}/{d['budget']}{b}{err}")
 
@@ -187,7 +199,7 @@ def _print_line(d: dict) -> None:
 def list_runs(
     db: Optional[Path] = typer.Option(None, "--db", help=_DB_HELP),
     state: Optional[str] = typer.Option(None, "--state", help="queued, running, complete, failed or cancelled."),
-    limit: int = typer.Option(50, "--limit", help="At most this many runs, newest first."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many runs, newest first."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """List runs, newest first (runs whose worker died are marked failed first)."""

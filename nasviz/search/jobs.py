@@ -312,21 +312,47 @@ def _ray_execute(db_path: str, run_id: int) -> dict:
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None):
-    """Connect to ``address`` / $NASVIZ_RAY_ADDRESS / $RAY_ADDRESS, or start a local instance."""
+    """Connect to ``address`` / $NASVIZ_RAY_ADDRESS / $RAY_ADDRESS, or start a local instance.
+
+    An address nothing listens on is refused within seconds, before ``ray`` is even imported."""
+    address = address or os.environ.get(RAY_ADDRESS_ENV) or os.environ.get("RAY_ADDRESS") or None
+    if address is not None:
+        check_ray_address(address)
     try:
         import ray
     except ImportError:
         raise NasvizError("the ray backend needs the 'ray' package (pip install ray==2.60.0)") from None
     if ray.is_initialized():
         return ray
-    address = address or os.environ.get(RAY_ADDRESS_ENV) or os.environ.get("RAY_ADDRESS") or None
     root = str(Path(__file__).resolve().parent.parent.parent)
     kwargs = dict(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
                   runtime_env={"env_vars": {"PYTHONPATH": root, **_THREAD_ENV}})
     if address is None and num_cpus is not None:
         kwargs["num_cpus"] = num_cpus
-    ray.init(address=address, **kwargs)
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as e:
+        raise NasvizError(f"cannot connect to the Ray cluster at {address or 'a new local instance'} "
+                          f"({' '.join(str(e).split())[:200]}); nothing was started") from None
     return ray
+
+
+def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a Ray address nothing listens on, within ``timeout_s`` (``ray.init`` would retry for a minute).
+
+    Accepts ``auto``/``local``, ``HOST:PORT`` (the cluster's GCS) and ``ray://HOST:PORT`` (Ray Client)."""
+    if address in ("auto", "local"):
+        return
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, _, port_text = rest.rpartition(":")
+    if not host or not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+        raise NasvizError(f"Ray address {address!r} is not HOST:PORT or ray://HOST:PORT (e.g. 10.0.0.5:6379); "
+                          "or leave it out for a local instance")
+    try:
+        socket.create_connection((host.strip("[]"), int(port_text)), timeout=timeout_s).close()
+    except OSError as e:
+        raise NasvizError(f"cannot reach the Ray cluster at {address} ({e.strerror or e}); is it running? "
+                          "Nothing was started") from None
 
 
 def launch_ray(db_path: str | Path, run_id: int, *, gpus: float = 0, address: str | None = None):
@@ -354,8 +380,10 @@ def submit(store: Store, config, *, launch: bool = True, ray_address: str | None
     A cuda run on the ray backend asks the cluster for one GPU per task; a cluster without
     GPUs is refused here, before the run is stored (the task would wait forever).
     """
-    if launch and getattr(config, "backend", "local") == "ray" and getattr(config, "device", "cpu") == "cuda":
-        ray_gpu_check(ray_address)
+    if launch and getattr(config, "backend", "local") == "ray":
+        init_ray(ray_address)  # an unreachable cluster is refused before the run is stored
+        if getattr(config, "device", "cpu") == "cuda":
+            ray_gpu_check(ray_address)
     run_id = store.create_run(strategy=config.strategy, space=config.space, dataset=config.dataset,
                               budget=config.budget, seed=config.seed, config=config.to_dict())
     if not launch:
@@ -364,16 +392,24 @@ def submit(store: Store, config, *, launch: bool = True, ray_address: str | None
 
 
 def start(store: Store, run_id: int, *, ray_address: str | None = None):
+    """Start the worker of a queued run; when it cannot be started the run is marked failed (never left
+    queued forever) and the error re-raised."""
     run = store.get_run(run_id)
-    if run.config.get("backend", "local") == "ray":
-        gpus = 1 if str(run.config.get("device", "cpu")).startswith("cuda") else 0
-        return launch_ray(store.path, run_id, gpus=gpus, address=ray_address)
-    return launch_local(store.path, run_id)
+    try:
+        if run.config.get("backend", "local") == "ray":
+            gpus = 1 if str(run.config.get("device", "cpu")).startswith("cuda") else 0
+            return launch_ray(store.path, run_id, gpus=gpus, address=ray_address)
+        return launch_local(store.path, run_id)
+    except BaseException as e:
+        store.finish_run(run_id, RunState.FAILED, error=f"the worker could not be started: {e}")
+        raise
 
 
 def resume(store: Store, run_id: int, *, ray_address: str | None = None):
     """Requeue a failed or cancelled run and start a worker that replays its trials and continues."""
     reap_stale(store)
+    if store.get_run(run_id).config.get("backend", "local") == "ray":
+        init_ray(ray_address)  # an unreachable cluster is refused before the run is requeued
     store.requeue(run_id)
     return start(store, run_id, ray_address=ray_address)
 

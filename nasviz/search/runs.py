@@ -101,6 +101,12 @@ def validate_config(
     if sd < 0:
         raise NasvizError(f"seed must be >= 0; got {seed}")
     resolved = cls.resolve_params(dict(params or {}), sp)
+    from nasviz.search.problem import make_problem
+
+    n_cells = make_problem(sp, ds, budget=None).n_cells
+    if b > n_cells:  # it would query every cell, then fail for want of new ones
+        raise NasvizError(f"budget {b:,} is larger than the {n_cells:,} cells the {sp} {ds} benchmark can answer; "
+                          f"give --budget 1..{n_cells:,}")
     if dev != "cpu" and not cls.computes_on_device(resolved):
         on = ", ".join(n + (" (surrogate dngo)" if n == "arch2vec-bo" else "")
                        for n, c in sorted(STRATEGIES.items()) if c.uses_device)

@@ -103,6 +103,7 @@ class Run:
     stats: dict
     error: str | None
     traceback: str | None
+    damaged: str | None = None  # what is unreadable in the stored row (edited outside nasviz), else None
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -177,6 +178,14 @@ def default_db_path() -> Path:
     return user_dir() / "search.sqlite"
 
 
+def db_uri(path: Path | str) -> str:
+    """``file:`` URI of ``path`` with every character SQLite's URI parser treats specially (``#``, ``?``, ``%``,
+    spaces) percent-escaped; without it ``runs#1.sqlite`` would open ``runs`` (and create a stray file)."""
+    from urllib.parse import quote
+
+    return "file:" + quote(str(Path(path).absolute()), safe="/")
+
+
 def check_db_file(path: Path) -> bool:
     """Raise :class:`NasvizError` if ``path`` exists but is not a nasviz run database.
 
@@ -193,7 +202,7 @@ def check_db_file(path: Path) -> bool:
     # belong to the process and inode), leaving them reading stale pages. SQLite's own VFS
     # shares one lock set per inode between connections, so this check is safe.
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        con = sqlite3.connect(f"{db_uri(path)}?mode=ro", uri=True, timeout=30)
         try:
             has = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='nasviz_meta'").fetchone()
             meta = dict(con.execute("SELECT key, value FROM nasviz_meta").fetchall()) if has else {}
@@ -238,6 +247,7 @@ class Store:
         if not exists:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
+        self._ident = _file_ident(self.path)
         self._con.row_factory = sqlite3.Row
         self._con.execute("PRAGMA busy_timeout = 60000")
         if not exists:
@@ -267,9 +277,25 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def check_same_file(self) -> None:
+        """Raise :class:`NasvizError` when the database file was deleted or replaced since it was opened.
+
+        SQLite keeps writing to an unlinked file without a word, so a worker would "complete" a run into a
+        database nobody can read; every write checks this first."""
+        if _file_ident(self.path) != self._ident:
+            raise NasvizError(f"the run database {self.path} was deleted or replaced while in use; "
+                              "nothing more is written to it")
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._con.execute("BEGIN IMMEDIATE")
+        self.check_same_file()
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "readonly" in str(e) or "read-only" in str(e):
+                raise NasvizError(f"the run database {self.path} is read-only ({e}); nothing was written. Make it "
+                                  f"writable, or give another --db path or {DB_ENV}") from None
+            raise
         try:
             yield self._con
         except BaseException:
@@ -434,14 +460,45 @@ class Store:
         return out
 
 
+def _file_ident(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _json_field(r: sqlite3.Row, name: str, damage: list[str]) -> dict:
+    """A JSON column of a stored row; a value that is not a JSON object is noted in ``damage`` and read as {}."""
+    raw = r[name]
+    try:
+        val = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        val = None
+    if not isinstance(val, dict):
+        damage.append(f"{name} is not a JSON object")
+        return {}
+    return val
+
+
 def _run_from_row(r: sqlite3.Row) -> Run:
+    """A run; a row damaged outside nasviz (invalid JSON, an unknown state) is flagged in ``Run.damaged``
+    instead of breaking every listing of the database."""
+    damage: list[str] = []
+    config = _json_field(r, "config", damage)
+    stats = _json_field(r, "stats", damage)
+    try:
+        state = RunState(r["state"])
+    except ValueError:
+        damage.append(f"state {r['state']!r} is unknown")
+        state = RunState.FAILED
     return Run(
-        id=r["id"], state=RunState(r["state"]), strategy=r["strategy"], space=r["space"], dataset=r["dataset"],
-        budget=r["budget"], seed=r["seed"], config=json.loads(r["config"]), nasviz_version=r["nasviz_version"],
+        id=r["id"], state=state, strategy=r["strategy"], space=r["space"], dataset=r["dataset"],
+        budget=r["budget"], seed=r["seed"], config=config, nasviz_version=r["nasviz_version"],
         created_at=r["created_at"], started_at=r["started_at"], finished_at=r["finished_at"],
         heartbeat_at=r["heartbeat_at"], progress=r["progress"], worker=r["worker"],
-        cancel_requested=bool(r["cancel_requested"]), stats=json.loads(r["stats"] or "{}"), error=r["error"],
-        traceback=r["traceback"],
+        cancel_requested=bool(r["cancel_requested"]), stats=stats, error=r["error"],
+        traceback=r["traceback"], damaged="; ".join(damage) or None,
     )
 
 
@@ -449,5 +506,5 @@ def _trial_from_row(r: sqlite3.Row) -> Trial:
     return Trial(
         number=r["number"], cell=r["cell"], cell_index=r["cell_index"], value=r["value"],
         state=TrialState(r["state"]), started_at=r["started_at"], finished_at=r["finished_at"],
-        duration_s=r["duration_s"], extra=json.loads(r["extra"] or "{}"),
+        duration_s=r["duration_s"], extra=_json_field(r, "extra", []),
     )

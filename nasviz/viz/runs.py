@@ -23,7 +23,9 @@ def runs_frame(runs) -> pd.DataFrame:
     rows = [{"id": r.id, "state": r.state.value, "strategy": r.strategy, "space": r.space, "dataset": r.dataset,
              "budget": r.budget, "seed": r.seed, "progress": r.progress,
              "best value": r.stats.get("best_value"), "created (UTC)": _when(r.created_at),
-             "finished (UTC)": _when(r.finished_at), "error": r.error or ""} for r in runs]
+             "finished (UTC)": _when(r.finished_at),
+             "error": (f"DAMAGED ROW: {r.damaged}" + (f"; {r.error}" if r.error else "")) if getattr(r, "damaged", None)
+             else r.error or ""} for r in runs]
     cols = ["id", "state", "strategy", "space", "dataset", "budget", "seed", "progress", "best value",
             "created (UTC)", "finished (UTC)", "error"]
     return pd.DataFrame(rows, columns=cols)

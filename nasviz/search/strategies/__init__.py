@@ -70,6 +70,8 @@ class Strategy(abc.ABC):
                 f"unknown parameter(s) {', '.join(unknown)} for strategy {cls.name!r}; "
                 f"accepted: {', '.join(sorted(cls.defaults)) or 'none'}"
             )
+        for k, v in params.items():
+            _check_type(cls.name, k, v, cls.defaults[k])
         out = dict(cls.defaults)
         out.update({k: v for k, v in params.items()})
         out = cls.space_defaults(out, space_name)
@@ -91,6 +93,39 @@ class Strategy(abc.ABC):
     @abc.abstractmethod
     def tell(self, cell: Any, value: float | None) -> None:
         """The value of a proposal (None for an invalid one)."""
+
+
+def _check_type(strategy: str, key: str, value: Any, default: Any) -> None:
+    """A parameter of the kind its default has: a whole number (64 bits) for an int, a finite number for a
+    float, true/false for a bool, text for text; a space-dependent default (None) takes a finite number,
+    text or null. Raises NasvizError naming the parameter and what it accepts."""
+    import math
+
+    def bad(kind: str) -> NasvizError:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+        return NasvizError(f"{strategy}: {key} must be {kind}; got {shown}")
+
+    if isinstance(value, bool) or isinstance(default, bool):
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise bad("true or false")
+        if isinstance(value, bool) and default is not None and not isinstance(default, bool):
+            raise bad("a number" if isinstance(default, (int, float)) else "text")
+        return
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise bad("a whole number within 64 bits")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad("a finite number")
+    if isinstance(default, int):
+        if not isinstance(value, int):
+            raise bad("a whole number")
+    elif isinstance(default, float):
+        if not isinstance(value, (int, float)):
+            raise bad("a number")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise bad("text (one of the accepted names)")
+    elif default is None and not (value is None or isinstance(value, (int, float, str))):
+        raise bad("a number, a name or null")
 
 
 def _positive_int(params: dict, key: str, name: str) -> None:
