@@ -15,17 +15,44 @@ as_root() {
         say "need root for: $*"; return 1; fi
 }
 
+# Seconds apt-get waits for the dpkg lock another apt/dpkg holds (unattended upgrades, a parallel install)
+# before giving up; NASVIZ_APT_LOCK_TIMEOUT changes it.
+APT_LOCK_TIMEOUT=${NASVIZ_APT_LOCK_TIMEOUT:-600}
+
+# apt_lock_holders: the running package managers that may hold the dpkg lock (pid and command), if any.
+apt_lock_holders() {
+    command -v pgrep >/dev/null || return 0
+    pgrep -a -x 'apt|apt-get|aptitude|dpkg|unattended-upgr|packagekitd' 2>/dev/null | cut -c1-120
+}
+
+# say_lock_wait: if another package manager runs, say that apt-get will wait for its lock, and who it is.
+say_lock_wait() {
+    local holders
+    holders=$(apt_lock_holders)
+    [ -n "$holders" ] || return 0
+    say "another package manager is running; apt-get waits up to ${APT_LOCK_TIMEOUT}s for the dpkg lock it holds:"
+    printf '%s\n' "$holders" | sed 's/^/[nasviz]   /' >&2
+}
+
+# apt_get ARGS... : apt-get as root that waits for the dpkg/apt locks instead of failing at once.
+apt_get() {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT" "$@"
+}
+
 # apt_install PKG... : Debian packages, quietly; the log is shown only if apt fails.
 apt_install() {
     command -v apt-get >/dev/null || { say "no apt-get here: install $* with your package manager"; return 1; }
     local log
     log=$(mktemp)
-    say "installing Debian packages: $* (apt-get; log $log)"
-    if as_root env DEBIAN_FRONTEND=noninteractive apt-get -q update >"$log" 2>&1 &&
-       as_root env DEBIAN_FRONTEND=noninteractive apt-get -q install -y "$@" >>"$log" 2>&1; then
+    say "installing Debian packages: $* (apt-get; log $log; waits up to ${APT_LOCK_TIMEOUT}s for the dpkg lock)"
+    if say_lock_wait && apt_get update >"$log" 2>&1 && say_lock_wait && apt_get install -y "$@" >>"$log" 2>&1; then
         rm -f "$log"
     else
         tail -n 40 "$log" >&2
+        if grep -q "Could not get lock" "$log"; then
+            say "gave up after ${APT_LOCK_TIMEOUT}s waiting for the dpkg lock (held by: $(apt_lock_holders | head -n 3 | tr '\n' ';'));" \
+                "rerun when it is free, or set NASVIZ_APT_LOCK_TIMEOUT"
+        fi
         say "apt-get failed installing: $*"
         return 1
     fi
