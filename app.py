@@ -1,10 +1,15 @@
 """nasviz app entry: `streamlit run app.py`. One st.Page per file in pages/ (pages/_ui.py is shared code)."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from pages._ui import FORMAT, FORMATS
+from pages._ui import FORMAT, FORMATS, run_page
 
-st.set_page_config(page_title="nasviz", layout="wide")
+# A local favicon: without one, Streamlit makes the default page's icon (:material/table:) the favicon and
+# fetches it from fonts.gstatic.com on every rerun, which fails offline.
+st.set_page_config(page_title="nasviz", layout="wide",
+                   page_icon=str(Path(__file__).resolve().parent / "pages" / "_assets" / "favicon.png"))
 
 PAGES = [
     st.Page("pages/nb201_table.py", title="NB201 table", icon=":material/table:", default=True),
@@ -21,4 +26,4 @@ PAGES = [
 st.sidebar.radio("Figure downloads", FORMATS, key=FORMAT, format_func=str.upper, horizontal=True,
                  help="What the camera button in a chart's toolbar saves: PNG (a picture) or SVG (vector graphics, "
                       "for papers and slides). Cell diagrams have their own SVG/PNG buttons.")
-st.navigation(PAGES).run()
+run_page(st.navigation(PAGES))  # an error shows as one line; its trace goes to the server's log

@@ -15,13 +15,47 @@ this module only puts them on the page the same way everywhere:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import streamlit as st
 
+from nasviz.errors import NasvizError
 from nasviz.viz.diagrams import dot_available, render
+from nasviz.viz.markdown import escape_markdown
+
+log = logging.getLogger("nasviz.app")
+_logged_runs: set[tuple[str, int]] = set()
+
+
+def one_line(e: BaseException | str) -> str:
+    """The message a browser user sees for an error: one line, never a traceback."""
+    text = str(e).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    if isinstance(e, NasvizError) or isinstance(e, str):
+        return first or "error"
+    return (f"Something went wrong on this page ({type(e).__name__}{': ' + first if first else ''}); the details "
+            "are in the server's log.")
+
+
+def run_page(page) -> None:
+    """Run the page st.navigation picked; an error it raises shows as one line, its trace goes to the server log."""
+    try:
+        page.run()
+    except Exception as e:  # noqa: BLE001 - Streamlit's rerun/stop are BaseExceptions and pass through
+        log.exception("page %s failed", getattr(page, "title", page))
+        st.error(escape_markdown(one_line(e)))
+
+
+def failed_run(run) -> None:
+    """A failed background run in one line; its traceback goes to the server's log (once per run and process)."""
+    st.error(escape_markdown(f"Run #{run.id} failed: {one_line(run.error or 'no message')}"))
+    key = (str(getattr(run, "db", "")), int(run.id))
+    if run.traceback and key not in _logged_runs:
+        _logged_runs.add(key)
+        log.error("run #%s failed:\n%s", run.id, run.traceback)
 
 def _leave_legacy_pages_mode() -> None:
     """Run every session through app.py, also the first one of a fresh server opened on a page URL.

@@ -49,7 +49,9 @@ with st.expander("Launch a run (background job)", expanded=JOB in st.session_sta
     estimator = c2.selectbox("UNAS estimator", list(UNAS_ESTIMATORS), key="dist_new_estimator",
                              disabled=method != "unas")
     dataset = c3.text_input("Data", "digits", key="dist_new_dataset",
-                            help="'digits' (scikit-learn, offline) or a CIFAR-10 python-version folder.")
+                            help="'digits' (scikit-learn, offline), or a CIFAR-10 python-version folder inside the "
+                                 "project's data/ folder (or data/ in the nasviz user folder), named relative to "
+                                 "it, e.g. cifar10/cifar-10-batches-py.")
     backend = c4.selectbox("Backend", ["local", "ray"], key="dist_new_backend",
                            help="local: a detached worker process; ray: a Ray task.")
     st.caption(f"The run is stored in {db} (NASVIZ_DB picks another file); `nasviz search list` and the Search "
@@ -58,7 +60,8 @@ with st.expander("Launch a run (background job)", expanded=JOB in st.session_sta
         try:
             with st.spinner("Checking the inputs and the data, starting the worker..."):
                 path, rid, handle = D.launch(method, seed=seed, epochs=epochs, max_steps=max_steps, lam=lam,
-                                             estimator=estimator, dataset=dataset, backend=backend, db=db)
+                                             estimator=estimator, dataset=dataset, backend=backend, db=db,
+                                             app=True)
             st.session_state[JOB] = {"db": str(path), "id": rid, "shown": False}
             st.session_state[HANDLE] = handle
             st.success(f"Started run #{rid} in the background.")
@@ -85,10 +88,7 @@ if job:
                     text=f"Run #{run.id} {run.strategy} seed {run.seed}: step {run.progress}/{run.budget} "
                          f"[{run.state.value}]")
         if run.error:
-            st.error(escape_markdown(f"Run #{run.id} failed: {run.error}"))
-            if run.traceback:
-                with st.expander(f"Traceback of run #{run.id}"):
-                    st.code(run.traceback)
+            _ui.failed_run(run)
         if not run.state.finished and st.button("Cancel the run", key="dist_cancel"):
             from nasviz.search.store import Store
 

@@ -113,7 +113,7 @@ def test_watch_a_running_run_live_and_cancel_it(db):
 
 
 @pytest.mark.parametrize("widget, value, message", [
-    ("dist_new_dataset", "/nonexistent/cifar-10-batches-py", "does not exist"),
+    ("dist_new_dataset", "/nonexistent/cifar-10-batches-py", "the app reads data only from data/"),
     ("dist_new_lambda", -1.0, "lambda must be >= 0"),
 ])
 def test_bad_input_is_shown_and_nothing_is_written(db, widget, value, message):
@@ -128,6 +128,68 @@ def test_bad_input_is_shown_and_nothing_is_written(db, widget, value, message):
     _run(at)
     assert any(message in e for e in _errors(at)), _errors(at)
     assert not db.exists() and "dist_job" not in at.session_state
+
+
+def _launch_with_data(value: str) -> AppTest:
+    at = _run()
+    at.text_input(key="dist_new_dataset").set_value(value)
+    at.number_input(key="dist_new_max_steps").set_value(1)
+    at.button(key="dist_launch").click()
+    return _run(at)
+
+
+@pytest.mark.parametrize("value", ["/etc", "/etc/../etc", "../../../../../../etc", "~", "/", "/proc/self",
+                                   str(REPO / "nasviz"), "nb201/../../nasviz", "/nonexistent", "a\x00b"])
+def test_the_data_box_reads_only_the_project_data_folders(db, value):
+    """A browser user cannot make the server read, or list, a folder outside data/: one message for all."""
+    at = _launch_with_data(value)
+    errors = _errors(at)
+    assert len(errors) == 1 and errors[0].startswith("the app reads data only from data/"), errors
+    assert "\n" not in errors[0]
+    for leak in ("passwd", "hostname", "cli.py", "spaces", "self", str(REPO)):
+        assert leak not in errors[0].split("is not a folder there")[1], errors[0]
+    assert not db.exists() and "dist_job" not in at.session_state
+
+
+def test_a_data_folder_without_batches_is_refused_without_listing_it(db):
+    at = _launch_with_data("nb201")  # exists inside data/, holds no CIFAR batches
+    errors = _errors(at)
+    assert len(errors) == 1 and "no data_batch_* files in data/nb201" in errors[0], errors
+    assert "nb201.npz" not in errors[0] and "SOURCE.md" not in errors[0] and str(REPO) not in errors[0]
+    assert not db.exists()
+
+
+def test_a_cifar_folder_inside_the_user_data_folder_is_read(db, tmp_path):
+    import pickle
+
+    folder = tmp_path / "home" / "data" / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in (1, 2):
+        batch = {b"data": rng.integers(0, 256, (80, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, 80))}
+        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
+    at = _launch_with_data("cifar10/cifar-10-batches-py")
+    assert not _errors(at), _errors(at)
+    run = _wait(db, lambda r: r.state.finished)
+    assert run.state == RunState.COMPLETE and run.dataset == "cifar10", run.traceback
+    assert at.session_state["dist_job"]["id"] == run.id
+
+
+def test_a_failed_run_shows_one_line_and_logs_its_traceback(db, caplog):
+    with Store(db, create=True) as s:  # a run whose worker crashed, as the worker records it
+        rid = s.create_run(strategy="distribution-vimnas", space="nb201", dataset="digits", budget=3, seed=0,
+                           config={})
+        s.finish_run(rid, RunState.FAILED, error="ValueError: boom\nsecond line",
+                     traceback='Traceback (most recent call last):\n  File "x.py", line 1\nValueError: boom')
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["dist_job"] = {"db": str(db), "id": rid, "shown": False}
+    with caplog.at_level("ERROR", logger="nasviz.app"):
+        at.run()
+    errors = _errors(at)
+    assert f"Run #{rid} failed: ValueError: boom" in errors, errors
+    assert not any("second line" in e or "Traceback" in e for e in errors), errors
+    assert not at.code and not at.exception
+    assert "Traceback (most recent call last)" in caplog.text and f"run #{rid} failed" in caplog.text
 
 
 def test_the_search_runs_page_lists_a_distribution_run_with_its_steps(db):

@@ -176,9 +176,8 @@ def load_cifar10_folder(path: str | Path, seed: int = 0, *, image_size: int = 8,
     if (root / "cifar-10-batches-py").is_dir():  # the parent of the extracted archive
         root = root / "cifar-10-batches-py"
     files = sorted(p for p in root.glob("data_batch_*") if p.is_file())
-    if not files:
-        present = ", ".join(sorted(p.name for p in root.iterdir())[:8]) or "nothing"
-        raise DataFileError(f"no data_batch_* files in {root} (found: {present}); expected {CIFAR_LAYOUT}")
+    if not files:  # (the message does not list the folder: the app shows it to a browser user)
+        raise DataFileError(f"no data_batch_* files in {root}; expected {CIFAR_LAYOUT}")
     if 32 % int(image_size) != 0 or int(image_size) < 4:
         raise NasvizError(f"image_size for CIFAR-10 must divide 32 and be at least 4; got {image_size}")
     xs, ys = [], []
