@@ -2,11 +2,14 @@
 
 Two forms, picked by the suffix of the output path:
 
-``.py``  Python source that imports nasviz and rebuilds the network for the cell:
+``.py``  Python source that rebuilds the network for the cell and needs only torch:
          ``from model import build; net = build()`` gives a freshly initialised,
          trainable ``nn.Module``; ``python model.py`` builds it, runs one forward
          pass on random input and prints the logits' shape and the parameter count.
-         The file is small, readable, and always matches the installed nasviz.
+         It holds the network's classes copied from the installed nasviz
+         (``inspect.getsource``, so they cannot drift from it) and a small stand-in
+         for nasviz's cell class; it imports neither nasviz nor numpy, and with the
+         same torch seed it builds the same weights as nasviz does.
 ``.pt``  A TorchScript archive of the network with freshly initialised weights
          (``--seed``): ``torch.jit.load("model.pt")`` needs only torch, not nasviz;
          the loaded module trains (``.train()``, ``backward``) and runs in eval mode
@@ -31,7 +34,7 @@ from nasviz.nets import build_net
 
 #: Output suffixes and what each writes.
 FORMATS: dict[str, str] = {
-    ".py": "Python source that rebuilds the network with nasviz",
+    ".py": "Python source that rebuilds the network (needs only torch, not nasviz)",
     ".pt": "TorchScript archive (loads with torch.jit.load, no nasviz needed)",
 }
 
@@ -73,6 +76,7 @@ def parse_arch(space: str, text: str) -> Any:
 _PY_TEMPLATE = '''"""{title}
 
 Written by `nasviz export` (nasviz {version}). {paper}
+Stand-alone: needs only torch (the classes below are copied from nasviz.nets.{space}).
 
     from {module} import build
     net = build()            # a freshly initialised torch.nn.Module, ready to train
@@ -82,7 +86,24 @@ Written by `nasviz export` (nasviz {version}). {paper}
 Trainable parameters: {params:,}.
 """
 
-from {net_module} import {net_class}, {cfg_class}
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, List, Sequence, Union
+
+import torch
+import torch.nn as nn
+
+NasvizError = ValueError  # nasviz raises a ValueError subclass for bad options; the same here
+Device = Union[str, torch.device, None]
+{constants}
+
+@@SHIM@@
+
+
+# -- the network, as nasviz.nets.{space} defines it ----------------------------------------------
+@@CLASSES@@
 
 CONFIG = {cfg_class}(**{config})
 
@@ -93,13 +114,64 @@ def build() -> {net_class}:
 
 
 if __name__ == "__main__":
-    import torch
-
     net = build().eval()
     with torch.no_grad():
         logits = net(torch.randn(2, CONFIG.in_channels, 32, 32))
     print(f"{{type(net).__name__}}: logits {{tuple(logits.shape)}}, {{net.num_params():,}} trainable parameters")
 '''
+
+# Stand-ins for the nasviz cell classes the network code refers to. The exported config holds the
+# cell already parsed (NB201) or validated and pruned (NB101) by nasviz, so they only carry it.
+_NB201_SHIM = '''class NB201Cell:
+    """Stand-in for nasviz.spaces.nb201.NB201Cell: the six edge ops of an official arch string, in order."""
+
+    OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+
+    @classmethod
+    def from_str(cls, arch: str) -> "NB201Cell":
+        names = [tok.split("~")[0] for node in str(arch).split("+") for tok in node.strip("|").split("|")]
+        if len(names) != 6 or any(n not in cls.OPS for n in names):
+            raise NasvizError(f"not an NB201 arch string: {arch!r}")
+        return cls(names)
+
+    def to_str(self) -> str:
+        n = self.names
+        return f"|{n[0]}~0|+|{n[1]}~0|{n[2]}~1|+|{n[3]}~0|{n[4]}~1|{n[5]}~2|"'''
+
+_NB101_SHIM = '''class NB101Cell:
+    """Stand-in for nasviz.spaces.nb101.NB101Cell: carries a cell nasviz already validated and pruned."""
+
+    def __init__(self, matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> None:
+        self.matrix = [[int(v) for v in row] for row in matrix]
+        self.ops = list(ops)
+        n = len(self.matrix)
+        if n < 2 or len(self.ops) != n or any(len(row) != n for row in self.matrix):
+            raise NasvizError("an NB101 cell needs an n x n matrix and n ops")'''
+
+
+def _standalone_parts(space: str) -> tuple[str, str, str]:
+    """(constants, stand-in cell class, network sources) of the stand-alone ``.py`` for ``space``."""
+    import inspect
+
+    if space == "nb201":
+        from nasviz.nets import nb201 as m
+
+        objs = [m.NB201NetConfig, m.ReLUConvBN, m.Zero, m.make_op, m.ResNetBasicBlock, m.NB201InferCell, m.NB201Net]
+        constants, shim = "", _NB201_SHIM
+    else:
+        from nasviz.nets import nb101 as m
+
+        objs = [m.compute_vertex_channels, m.conv_bn_relu, m.make_op, m.Vertex, m.NB101Module, m.NB101NetConfig,
+                m.NB101Net]
+        constants = (f"INTERIOR_OPS = {tuple(m.INTERIOR_OPS)!r}\nBN_MOMENTUM = {m.BN_MOMENTUM!r}\n"
+                     f"BN_EPSILON = {m.BN_EPSILON!r}\n")
+        shim = _NB101_SHIM
+    sources = "\n\n".join(inspect.getsource(o).rstrip() + "\n" for o in objs)
+    return constants, shim, sources
+
 
 _PAPERS = {
     "nb201": "NAS-Bench-201 CIFAR skeleton (Dong & Yang, ICLR 2020).",
@@ -108,26 +180,29 @@ _PAPERS = {
 
 
 def python_source(space: str, net, filename: str = "model.py") -> str:
-    """Source of a ``.py`` file that rebuilds ``net`` (built by :func:`build_net`)."""
+    """Source of a stand-alone ``.py`` file (torch only) that rebuilds ``net`` (built by :func:`build_net`)."""
     import nasviz
 
     key = str(space).strip().lower()
     cfg = asdict(net.config)
     title = (f"NB201 network for {cfg['arch']}" if key == "nb201"
              else f"NB101 network for the cell {json.dumps({'matrix': cfg['matrix'], 'ops': cfg['ops']})}")
-    return _PY_TEMPLATE.format(
+    constants, shim, sources = _standalone_parts(key)
+    text = _PY_TEMPLATE.format(
         title=title,
         version=nasviz.__version__,
         paper=_PAPERS[key],
+        space=key,
         module=Path(filename).stem,
         filename=Path(filename).name,
         classes=cfg["num_classes"],
         params=net.num_params(),
-        net_module=type(net).__module__,
+        constants=constants,
         net_class=type(net).__name__,
         cfg_class=type(net.config).__name__,
         config=repr(cfg),
     )
+    return text.replace("@@SHIM@@", shim).replace("@@CLASSES@@", sources)
 
 
 def torchscript_bytes(net) -> bytes:

@@ -85,23 +85,26 @@ def as_cell(cell: Any) -> NB101Cell:
                       '{"matrix": [[...]], "ops": [...]} or an object with .matrix and .ops')
 
 
-def compute_vertex_channels(in_channels: int, out_channels: int, matrix: np.ndarray) -> list[int]:
-    """Channels of every vertex of a pruned module (official channel splitting)."""
-    n = matrix.shape[0]
+def compute_vertex_channels(in_channels: int, out_channels: int, matrix) -> list[int]:
+    """Channels of every vertex of a pruned module (official channel splitting).
+
+    ``matrix``: the adjacency as rows (lists or a 2-D array), read ``matrix[i][j]`` only, so that
+    ``nasviz export``'s stand-alone ``.py`` copies this code without numpy."""
+    n = len(matrix)
     channels = [0] * n
     channels[0], channels[n - 1] = in_channels, out_channels
     if n == 2:
         return channels
-    fan_in = int(matrix[1:, n - 1].sum())  # interior vertices feeding the output
+    fan_in = sum(int(row[n - 1]) for row in matrix[1:])  # interior vertices feeding the output
     base, extra = divmod(out_channels, fan_in)
     for v in range(1, n - 1):
-        if matrix[v, n - 1]:
+        if matrix[v][n - 1]:
             channels[v] = base + (1 if extra else 0)
             extra -= 1 if extra else 0
     for v in range(n - 3, 0, -1):  # vertex n-2 can only feed the output
-        if not matrix[v, n - 1]:
+        if not matrix[v][n - 1]:
             for dst in range(v + 1, n - 1):
-                if matrix[v, dst]:
+                if matrix[v][dst]:
                     channels[v] = max(channels[v], channels[dst])
     assert all(c > 0 for c in channels[1:-1]), channels
     return channels
@@ -160,19 +163,19 @@ class NB101Module(nn.Module):
     concat: List[int]
     vertex_channels: List[int]
 
-    def __init__(self, matrix: np.ndarray, ops: Sequence[str], in_channels: int, out_channels: int,
+    def __init__(self, matrix: list[list[int]], ops: Sequence[str], in_channels: int, out_channels: int,
                  device: Device = None) -> None:
         super().__init__()
-        n = matrix.shape[0]
+        n = len(matrix)  # matrix[i][j]: edge i -> j of the pruned cell (rows: lists or a 2-D array)
         self.vertex_channels = compute_vertex_channels(in_channels, out_channels, matrix)
         self.vertices = nn.ModuleList(
-            Vertex([s for s in range(1, t) if matrix[s, t]], bool(matrix[0, t]), in_channels,
+            Vertex([s for s in range(1, t) if matrix[s][t]], bool(matrix[0][t]), in_channels,
                    self.vertex_channels[t], ops[t], device)
             for t in range(1, n - 1)
         )
-        self.concat = [t for t in range(1, n - 1) if matrix[t, n - 1]]  # vertices feeding the output
+        self.concat = [t for t in range(1, n - 1) if matrix[t][n - 1]]  # vertices feeding the output
         self.has_interior = len(self.concat) > 0
-        self.out_proj = conv_bn_relu(in_channels, out_channels, 1, device) if matrix[0, n - 1] else None
+        self.out_proj = conv_bn_relu(in_channels, out_channels, 1, device) if matrix[0][n - 1] else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, Cin, H, W) -> (B, Cout, H, W)
         tensors = [x]
@@ -225,7 +228,7 @@ class NB101Net(nn.Module):
     def __init__(self, config: NB101NetConfig, device: Device = None) -> None:
         super().__init__()
         self.config = config
-        matrix, ops = np.asarray(config.matrix, dtype=np.int64), config.ops  # pruned by the config
+        matrix, ops = [[int(v) for v in row] for row in config.matrix], config.ops  # pruned by the config
         c = config.stem_channels
         self.stem = conv_bn_relu(config.in_channels, c, 3, device)
         layers: list[nn.Module] = []
