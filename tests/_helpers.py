@@ -39,8 +39,11 @@ class TrialGate:
         self.allow(10**9)
 
 
-def wait_stored(store, rid, n, timeout=120, unit="trials"):
-    """Poll until run ``rid`` is running with exactly ``n`` stored trials (held at a :class:`TrialGate` of ``n``)."""
+def wait_stored(store, rid, n, timeout=600, unit="trials"):
+    """Poll until run ``rid`` is running with exactly ``n`` stored trials (held at a :class:`TrialGate` of ``n``).
+
+    The gate, not this wait, decides when the run stops; ``timeout`` only guards against a hung worker, so it is
+    generous: at load ~20 on the shared 2 cores a worker took over two minutes to import torch and start."""
     t_end = time.monotonic() + timeout
     while time.monotonic() < t_end:
         r = store.get_run(rid)

@@ -37,7 +37,7 @@ def stored_probs(store, rid) -> np.ndarray:
     return np.asarray([t.extra["probs"] for t in store.trials(rid)])
 
 
-def wait_steps(store, rid, n, timeout=180):
+def wait_steps(store, rid, n, timeout=600):
     """Wait until the worker, held at a TrialGate of ``n``, stored its nth step (it cannot finish first)."""
     return wait_stored(store, rid, n, timeout, unit="steps")
 
@@ -75,7 +75,7 @@ def test_cancel_stops_a_running_job_and_keeps_its_steps(tmp_path, monkeypatch):
     rid, handle = DJ.submit(store, job)
     wait_steps(store, rid, 3)
     assert store.request_cancel(rid) == RunState.RUNNING
-    assert handle.wait(120) == 0
+    assert handle.wait(600) == 0
     run = store.get_run(rid)
     n = len(store.trials(rid))
     assert run.state == RunState.CANCELLED and n == 3 and run.progress == n
@@ -108,7 +108,7 @@ def test_kill_9_leaves_the_run_failed_with_its_steps_and_resume_equals_an_uninte
     np.testing.assert_allclose(stored_probs(store, rid), ref.probs[1:len(kept) + 1], rtol=0, atol=1e-6)
     gate.open()
     handle2 = J.resume(store, rid)  # the same call as `nasviz search resume`
-    run = J.wait(store, [rid], [handle2], timeout=300)[0]
+    run = J.wait(store, [rid], [handle2], timeout=600)[0]
     assert run.state == RunState.COMPLETE, run.traceback
     assert run.stats["kept_steps"] == len(kept)
     assert [(t.number, t.started_at) for t in store.trials(rid)][:len(kept)] == [(t.number, t.started_at)

@@ -52,7 +52,7 @@ def test_kill_9_keeps_trials_marks_failed_and_resume_matches(tmp_path, monkeypat
     assert kept == ref[:50]  # every completed trial was stored as it happened
     gate.open()
     job2 = J.resume(store, rid)
-    runs = J.wait(store, [rid], [job2], timeout=120)
+    runs = J.wait(store, [rid], [job2], timeout=600)
     assert runs[0].state == RunState.COMPLETE, runs[0].traceback
     assert stored(store, rid) == ref  # resumed == uninterrupted, trial for trial
     assert runs[0].stats["replayed"] == 50 and runs[0].stats["queries"] == LONG - 50
@@ -85,13 +85,13 @@ def test_cancel_then_resume(tmp_path, monkeypatch):
     rid, job = J.submit(store, cfg)
     wait_stored(store, rid, 5)
     store.request_cancel(rid)
-    assert job.wait(120) == 0
+    assert job.wait(600) == 0
     r = store.get_run(rid)
     assert r.state == RunState.CANCELLED and len(store.trials(rid)) == 5
     before = stored(store, rid)
     gate.open()
     job2 = J.resume(store, rid)
-    r = J.wait(store, [rid], [job2], timeout=300)[0]
+    r = J.wait(store, [rid], [job2], timeout=600)[0]
     assert r.state == RunState.COMPLETE, r.traceback
     after = stored(store, rid)
     assert after[: len(before)] == before  # finished trials never change
