@@ -113,7 +113,11 @@ def load_region(source, space: str | None = None) -> dict:
     if isinstance(source, dict):
         return parse_region(source)
     p = Path(str(source))
-    if p.exists():
+    try:
+        is_file = p.exists()
+    except OSError:  # e.g. a long JSON string is no possible file name (ENAMETOOLONG): read it as JSON below
+        is_file = False
+    if is_file:
         try:
             obj = json.loads(p.read_text())
         except (OSError, UnicodeDecodeError) as e:
