@@ -86,8 +86,8 @@ Stand-alone: needs only torch (the classes below are copied from nasviz.nets.{sp
 Trainable parameters: {params:,}.
 """
 
-from __future__ import annotations
-
+# (no `from __future__ import annotations`: its string annotations make @dataclass look the module up in
+# sys.modules, which fails when the file is loaded with importlib's spec_from_file_location/exec_module)
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, List, Sequence, Union
