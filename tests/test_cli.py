@@ -65,7 +65,7 @@ def test_show_dot_and_render(tmp_path):
         (("show", "15625"), "out of range; accepted: 0..15624"),
         (("show", "1", "--space", "nb999"), "accepted: nb"),
         (("show", "1", "--view", "3d"), "unknown diagram view"),
-        (("show", "1", "--out", "cell.jpg"), "accepted: svg, png"),
+        (("show", "1", "--out", "cell.jpg"), "accepted: .svg, .png"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(args, message):
