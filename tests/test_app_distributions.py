@@ -178,7 +178,7 @@ def test_a_cifar_folder_inside_the_user_data_folder_is_read(db, tmp_path):
 def test_a_failed_run_shows_one_line_and_logs_its_traceback(db, caplog):
     with Store(db, create=True) as s:  # a run whose worker crashed, as the worker records it
         rid = s.create_run(strategy="distribution-vimnas", space="nb201", dataset="digits", budget=3, seed=0,
-                           config={})
+                           config={"kind": "distribution"})
         s.finish_run(rid, RunState.FAILED, error="ValueError: boom\nsecond line",
                      traceback='Traceback (most recent call last):\n  File "x.py", line 1\nValueError: boom')
     at = AppTest.from_file(PAGE, default_timeout=300)
