@@ -277,7 +277,7 @@ def markdown(r: dict) -> str:
         "",
         f"Training schedule of the shipped controllers: {ck['epochs']} epochs x {ck['steps_per_epoch']:,} steps "
         f"= {steps:,} steps, one architecture per step, the hyper-parameters of ENAS-pytorch, the PyTorch port of "
-        "ENAS's PTB search that the paper analyses (the paper does not state its schedule). "
+        "ENAS's PTB search that the paper analyses (the paper does not state its schedule). " +
         (f"Training cost per controller, in CPU time of the training process: {cpu_txt}; wall clock on this shared "
          f"machine was longer, as several runs and other work shared its cores ({r['hardware']})." if cpu_txt else
          f"Hardware: {r['hardware']}."),
