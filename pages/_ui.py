@@ -52,7 +52,7 @@ def run_page(page) -> None:
 def failed_run(run) -> None:
     """A failed background run in one line; its traceback goes to the server's log (once per run and process)."""
     st.error(escape_markdown(f"Run #{run.id} failed: {one_line(run.error or 'no message')}"))
-    key = (str(getattr(run, "db", "")), int(run.id))
+    key = (int(run.id), run.error, run.traceback)  # runs carry no store path: two stores' run #1 differ by content
     if run.traceback and key not in _logged_runs:
         _logged_runs.add(key)
         log.error("run #%s failed:\n%s", run.id, run.traceback)
