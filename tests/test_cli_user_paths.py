@@ -56,6 +56,26 @@ def test_train_writes_a_checkpoint_that_reloads_to_the_model_it_reported(trained
     assert 100 * reconstruction_accuracy(m, [cells[i] for i in test]) == pytest.approx(printed, abs=5e-5)
 
 
+def test_train_resume_and_unfinished_runs_get_one_line_errors(trained, tmp_path):
+    """A finished folder has nothing to resume; a folder with a training state is not silently restarted; a
+    corrupt state is named. Each is one ``error:`` line, exit 2, and the folder keeps what it had."""
+    _, folder, _ = trained
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    p = cli("train", "beta-vae", "--epochs", "1", "--out", str(folder), "--resume")
+    assert p.returncode == 2 and p.stderr.startswith("error: nothing to resume"), p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert {q.name: q.read_bytes() for q in folder.iterdir()} == before
+    unfinished = tmp_path / "run"
+    unfinished.mkdir()
+    (unfinished / "train_state.pt").write_bytes(b"PK\x03\x04 truncated")
+    p = cli("train", "beta-vae", "--epochs", "1", "--out", str(unfinished))
+    assert p.returncode == 2 and "holds an unfinished run" in p.stderr and "--resume" in p.stderr, p.stderr
+    p = cli("train", "beta-vae", "--epochs", "1", "--out", str(unfinished), "--resume", "--nice", "1")
+    assert p.returncode == 2 and "corrupt" in p.stderr and "train_state.pt" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert sorted(q.name for q in unfinished.iterdir()) == ["train_state.pt"]
+
+
 def test_show_an_nb101_cell_by_its_hash():
     from nasviz.spaces.nb101 import hash_module, labels_of
 

@@ -31,6 +31,17 @@ _EPOCHS = typer.Option(None, "--epochs", min=1, help="Training epochs (default: 
 _OUT = typer.Option(None, "--out", help="Checkpoint folder (default: models/<space>-<model>...).")
 _JSON = typer.Option(False, "--json", help="Print one JSON object.")
 _FORCE = typer.Option(False, "--force", help="Overwrite a checkpoint already in the folder (e.g. a shipped one).")
+_RESUME = typer.Option(False, "--resume", help="Continue the run whose per-epoch training state is in the output "
+                                               "folder (train_state.pt; same options).")
+_NICE = typer.Option(0, "--nice", min=0, max=19, help="Lower this process's CPU priority by N (as nice -n N) "
+                                                     "before training, so a long run leaves the machine usable.")
+
+
+def _renice(n: int) -> None:
+    import os
+
+    if n:
+        os.nice(n)
 
 
 def _threads() -> None:
@@ -55,14 +66,17 @@ def _report(folder, info, as_json: bool) -> None:
 def train_arch2vec(
     supervised: bool = typer.Option(False, "--supervised", help="Train the supervised counterpart instead."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
-    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, as_json: bool = _JSON,
+    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, resume: bool = _RESUME,
+    nice: int = _NICE, as_json: bool = _JSON,
 ) -> None:
-    """arch2vec: variational graph isomorphism autoencoder (Yan et al. 2020)."""
+    """arch2vec: variational graph isomorphism autoencoder (Yan et al. 2020). Writes the training state after
+    every epoch; an interrupted run continues with --resume."""
     from nasviz.models.train import train_model
 
     _threads()
+    _renice(nice)
     _, folder, info = train_model("arch2vec", space, supervised=supervised, seed=seed, epochs=epochs,
-                                  device=device, out=out, progress=not as_json, force=force)
+                                  device=device, out=out, progress=not as_json, force=force, resume=resume)
     _report(folder, info, as_json)
 
 
@@ -79,9 +93,11 @@ def train_beta_vae(
                                         help="Accuracy label as METRIC:DATASET:EPOCHS (any benchmark column; default "
                                              "valid_acc:cifar10-valid:12 on NB201, valid_acc:cifar10:108 on NB101)."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
-    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, as_json: bool = _JSON,
+    epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, resume: bool = _RESUME,
+    nice: int = _NICE, as_json: bool = _JSON,
 ) -> None:
-    """DNAS beta-VAE: LSTM sequence VAE with accuracy and FLOPs predictors (semi-supervised)."""
+    """DNAS beta-VAE: LSTM sequence VAE with accuracy and FLOPs predictors (semi-supervised). Writes the training
+    state after every epoch; an interrupted run continues with --resume."""
     import math
 
     if not math.isfinite(beta) or beta < 0:  # before torch is imported: a bad value is refused at once
@@ -98,9 +114,10 @@ def train_beta_vae(
         except ValueError:
             raise NasvizError(f"--label epochs must be an integer; got {parts[2]!r}") from None
     _threads()
+    _renice(nice)
     _, folder, info = train_model("beta-vae", space, beta=beta, seed=seed, epochs=epochs, device=device, out=out,
-                                  label=spec, n_labelled=n_labelled,
-                                  latent_dim=latent_dim, hidden=hidden, progress=not as_json, force=force)
+                                  label=spec, n_labelled=n_labelled, latent_dim=latent_dim, hidden=hidden,
+                                  progress=not as_json, force=force, resume=resume)
     _report(folder, info, as_json)
 
 

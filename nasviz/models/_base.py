@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -32,6 +33,41 @@ def _config_from_dict(cls, d: dict):
         default = names[k].default
         kw[k] = tuple(v) if isinstance(default, tuple) and isinstance(v, list) else v
     return cls(**kw)
+
+
+#: Training state written after every epoch (``state_path``), read back by ``resume``.
+STATE_FORMAT = "nasviz-latent-train-state"
+STATE_VERSION = 1
+
+
+def _jsonable(d: dict) -> dict:
+    """A config dict as JSON would give it back (tuples become lists), so saved and live configs compare."""
+    import json
+
+    return json.loads(json.dumps(d))
+
+
+def read_train_state(path, kind: str | None = None) -> dict:
+    """A latent model's training state, checked: a clear error for a missing, corrupt or foreign file.
+
+    Read with ``weights_only=True``: tensors, dicts, lists and numbers only, nothing that runs code."""
+    import torch
+
+    from nasviz.errors import DataFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"no training state to resume at {path} (train without --resume first)")
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, a pickle weights_only refuses, ...
+        raise DataFileError(f"training state {path} is corrupt or not a nasviz training state ({e})") from e
+    if not isinstance(st, dict) or st.get("format") != STATE_FORMAT or st.get("version") != STATE_VERSION:
+        raise DataFileError(f"{path} is not a nasviz latent-model training state (format {STATE_FORMAT!r} "
+                            f"v{STATE_VERSION})")
+    if kind is not None and st.get("kind") != kind:
+        raise DataFileError(f"{path} is the training state of a {st.get('kind')} model, not of a {kind}")
+    return st
 
 
 def hardware() -> str:
@@ -63,6 +99,9 @@ class TorchEncoder:
         self.config = cfg
         self.device = device
         self.progress = progress
+        self.state_path: Path | None = None  # write the training state here after every epoch (resumable)
+        self.resume = False  # continue from state_path
+        self._prior_seconds = 0.0
 
     # -- sklearn-ish --------------------------------------------------------------------
     @property
@@ -84,9 +123,16 @@ class TorchEncoder:
 
     # -- training ----------------------------------------------------------------------
     def _train_loop(self, model, n: int, step: Callable, *, epochs: int, batch_size: int, lr: float, seed: int,
-                    desc: str, lr_final: float | None = None) -> list[float]:
+                    desc: str, lr_final: float | None = None, grad_clip: float | None = None) -> list[float]:
         """Adam over ``epochs`` passes of seeded mini-batches; ``step(idx, gen) -> loss`` (a scalar tensor).
-        ``lr_final``: cosine-anneal the learning rate from ``lr`` to it over all steps (None: constant)."""
+        ``lr_final``: cosine-anneal the learning rate from ``lr`` to it over all steps (None: constant).
+        ``grad_clip``: clip the global gradient norm at it (None: no clipping).
+
+        With ``self.state_path`` set, the full training state (weights, Adam, scheduler, every RNG, the
+        history) is written there after each epoch; with ``self.resume`` the loop continues from that
+        file, and the result is the same as an uninterrupted run. ``self.step_`` counts optimizer steps
+        (a step function may read it, e.g. for a KL warm-up); ``self.epoch_cpu_seconds_`` records the
+        process CPU time of each epoch."""
         import torch
         from tqdm.auto import tqdm
 
@@ -94,14 +140,41 @@ class TorchEncoder:
         gen = torch.Generator(device=dev).manual_seed(int(seed) + 1)
         order_gen = torch.Generator().manual_seed(int(seed) + 2)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
-        history = []
+        history: list[float] = []
         n_batches = (n + batch_size - 1) // batch_size
         if lr_final is not None and not 0 <= lr_final <= lr:
             raise NasvizError(f"lr_final must be in [0, lr={lr}]; got {lr_final}")
+        if grad_clip is not None and not (math.isfinite(grad_clip) and grad_clip > 0):
+            raise NasvizError(f"grad_clip must be a positive finite number; got {grad_clip}")
         sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * n_batches), eta_min=lr_final)
                  if lr_final is not None else None)
-        bar = tqdm(total=epochs * n_batches, desc=desc, disable=not self.progress, unit="batch", mininterval=0.5)
-        for epoch in range(epochs):
+        self.step_ = 0
+        self.epoch_cpu_seconds_ = []
+        start = 0
+        state_path = getattr(self, "state_path", None)
+        if state_path is not None and getattr(self, "resume", False):
+            st = read_train_state(state_path, self.kind)
+            if st["config"] != _jsonable(dataclasses.asdict(self.config)) or st["n"] != n:
+                raise NasvizError(f"{state_path} was written by another training run (its config or training set "
+                                  "differs); resume with the same options, or train afresh without --resume")
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+            if sched is not None:
+                sched.load_state_dict(st["scheduler"])
+            gen.set_state(st["gen"])
+            order_gen.set_state(st["order_gen"])
+            torch.set_rng_state(st["torch_rng"])
+            history = list(st["history"])
+            self.step_ = int(st["steps"])
+            self.epoch_cpu_seconds_ = list(st["epoch_cpu_seconds"])
+            self._prior_seconds = float(st["seconds"])
+            start = int(st["epochs_done"])
+            log.info("%s: resuming after epoch %d/%d from %s", desc, start, epochs, state_path)
+        t_run = time.perf_counter()
+        bar = tqdm(total=epochs * n_batches, initial=start * n_batches, desc=desc, disable=not self.progress,
+                   unit="batch", mininterval=0.5)
+        for epoch in range(start, epochs):
+            c0 = time.process_time()
             model.train()
             perm = torch.randperm(n, generator=order_gen)
             total = 0.0
@@ -109,17 +182,32 @@ class TorchEncoder:
                 idx = perm[b * batch_size:(b + 1) * batch_size]
                 if len(idx) < 2:  # BatchNorm needs two samples
                     continue
+                self.step_ += 1
                 loss = step(idx.to(dev), gen)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 opt.step()
                 if sched is not None:
                     sched.step()
                 total += float(loss.detach()) * len(idx)
                 bar.update(1)
             history.append(total / n)
+            self.epoch_cpu_seconds_.append(round(time.process_time() - c0, 2))
             bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]:.4f}")
             log.info("%s epoch %d/%d loss %.5f", desc, epoch + 1, epochs, history[-1])
+            if state_path is not None:
+                from nasviz.fileio import atomic_write_path
+
+                state = {"format": STATE_FORMAT, "version": STATE_VERSION, "kind": self.kind,
+                         "config": _jsonable(dataclasses.asdict(self.config)), "n": int(n), "epochs_done": epoch + 1,
+                         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                         "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
+                         "gen": gen.get_state(), "order_gen": order_gen.get_state(), "torch_rng": torch.get_rng_state(),
+                         "history": history, "steps": self.step_, "epoch_cpu_seconds": self.epoch_cpu_seconds_,
+                         "seconds": self._prior_seconds + time.perf_counter() - t_run}
+                atomic_write_path(state_path, lambda tmp: torch.save(state, tmp))
         bar.close()
         model.eval()
         return history
@@ -128,6 +216,7 @@ class TorchEncoder:
         import torch
 
         self.device = resolve_device(self.device)
+        self._prior_seconds = 0.0  # training time of earlier sessions, when resumed
         torch.manual_seed(int(self.config.seed))
         model = self._build(self.config).to(self.device)
         return model, time.perf_counter()
@@ -144,8 +233,11 @@ class TorchEncoder:
         self._check_fitted()
         info = dict(info or {})
         info.setdefault("training", {})
+        cpu = list(getattr(self, "epoch_cpu_seconds_", []) or [])
         info["training"] = {"fit seconds": round(getattr(self, "fit_seconds_", 0.0), 1),
                             "epochs": self.config.epochs,
+                            **({"CPU seconds per epoch (median, process time)": round(float(np.median(cpu)), 1),
+                                "CPU seconds per epoch": cpu} if cpu else {}),
                             "final loss": round(self.history_[-1], 5) if getattr(self, "history_", None) else None,
                             "device": self.device, **info["training"]}
         info.setdefault("hardware", hardware())

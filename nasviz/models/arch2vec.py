@@ -63,6 +63,10 @@ class Arch2VecConfig:
     mlp_layers: int = 1  # linear-BN-ReLU triplets in each GIN layer's MLP (paper: 1)
     kl_reduction: str = "mean"  # "mean": KL averaged over nodes x latent dims; "sum": textbook Eq. 5 (collapses)
     supervised: bool = False  # True: encoder trained via the accuracy predictor only
+    dropout: float = 0.0  # dropout on the node latents before the decoder (authors' NB101 script: 0.3)
+    recon: str = "sum"  # "sum": op CE + edge BCE summed per graph; "bce_mean": the authors' code (see docstring)
+    grad_clip: float | None = None  # clip the gradient norm at this (authors' NB101 script: 5); None: no clipping
+    node_position: bool = False  # append each node's one-hot row index (its topological position) to its features
     predictor_hidden: int = 64  # supervised predictor: embedding -> hidden -> 1
     epochs: int = 30  # passes over the training split
     batch_size: int = 32  # paper: 32
@@ -93,7 +97,7 @@ class Arch2VecModel(nn.Module):
     def __init__(self, cfg: Arch2VecConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        dims = (cfg.n_ops, *cfg.gin_dims)
+        dims = (cfg.n_ops + (cfg.n_nodes if cfg.node_position else 0), *cfg.gin_dims)
         self.gin = nn.ModuleList(GINLayer(dims[i], dims[i + 1], cfg.mlp_layers) for i in range(len(cfg.gin_dims)))
         self.fc_mu = nn.Linear(cfg.gin_dims[-1], cfg.latent_dim)
         self.fc_logvar = nn.Linear(cfg.gin_dims[-1], cfg.latent_dim)
@@ -109,11 +113,16 @@ class Arch2VecModel(nn.Module):
     def encode(self, adj: torch.Tensor, ops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         a = adj + adj.transpose(1, 2)  # (B, N, N) undirected A + A^T
         h = ops  # (B, N, K)
+        if self.cfg.node_position:  # (B, N, K + N): the node's row, i.e. its place in the topological order
+            pos = torch.eye(ops.shape[1], dtype=ops.dtype, device=ops.device).expand(ops.shape[0], -1, -1)
+            h = torch.cat([ops, pos], dim=-1)
         for layer in self.gin:
             h = layer(h, a)  # (B, N, gin_dims[k])
         return self.fc_mu(h), self.fc_logvar(h)  # (B, N, D) each
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.cfg.dropout > 0:  # identity in eval mode
+            z = F.dropout(z, p=self.cfg.dropout, training=self.training)
         if self.cfg.supervised:
             z = self.dec_proj(z)  # (B, N, D)
         ops_logits = self.dec_ops(z)  # (B, N, K); softmax gives Eq. 4
@@ -133,8 +142,26 @@ def reconstruction_loss(ops_logits, adj_logits, adj, ops) -> torch.Tensor:
     return (ce + bce) / b
 
 
+def reconstruction_loss_bce_mean(ops_logits, adj_logits, adj, ops) -> torch.Tensor:
+    """The authors' code: sigmoid + BCE *mean* over all B x N x K op entries, plus sigmoid + BCE mean over
+    all B x N x N adjacency entries, the predicted adjacency masked to its strict upper triangle (the
+    masked entries and their zero targets add 0 loss but count in the mean)."""
+    n = adj.shape[1]
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj.device), 1)
+    bce_ops = F.binary_cross_entropy_with_logits(ops_logits, ops)
+    per = F.binary_cross_entropy_with_logits(adj_logits, adj, reduction="none") * upper  # (B, N, N)
+    return bce_ops + per.mean()
+
+
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """KL(q || N(0, I)) per graph (batch mean): summed (``"sum"``) or averaged (``"mean"``) over nodes x dims."""
+    """KL(q || N(0, I)) per graph (batch mean): summed (``"sum"``) or averaged (``"mean"``) over nodes x dims.
+
+    ``"authors"``: the authors' code, the per-node KL (summed over dims) averaged over the batch's nodes and
+    divided once more by batch size x nodes (a KL weight that shrinks with the batch)."""
+    if reduction == "authors":
+        b, n = mu.shape[0], mu.shape[1]
+        per_node = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=2)  # (B, N)
+        return per_node.mean() / (b * n)
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / mu.shape[0]
     return kl / (mu.shape[1] * mu.shape[2]) if reduction == "mean" else kl
 
@@ -182,6 +209,12 @@ class Arch2Vec(TorchEncoder):
             if y.shape != (len(cells),) or not np.isfinite(y).all():
                 raise NasvizError(f"y must be {len(cells)} finite numbers; got shape {y.shape}")
             self.y_mean_, self.y_std_ = float(y.mean()), float(y.std() or 1.0)
+        if cfg.recon not in ("sum", "bce_mean") or cfg.kl_reduction not in ("sum", "mean", "authors"):
+            raise NasvizError(f"recon must be sum or bce_mean and kl_reduction sum, mean or authors; got "
+                              f"{cfg.recon!r}, {cfg.kl_reduction!r}")
+        if not 0 <= cfg.dropout < 1:
+            raise NasvizError(f"dropout must be in [0, 1); got {cfg.dropout}")
+        recon_fn = reconstruction_loss_bce_mean if cfg.recon == "bce_mean" else reconstruction_loss
         A, X = self.encoding.encode(cells)
         model, t0 = self._start_fit()
         A_t, X_t = self._tensor(A), self._tensor(X)
@@ -197,13 +230,14 @@ class Arch2Vec(TorchEncoder):
             eps = torch.randn(mu.shape, generator=gen, device=mu.device)
             z = mu + eps * torch.exp(0.5 * logvar)  # reparameterisation
             ops_logits, adj_logits = model.decode(z)
-            return reconstruction_loss(ops_logits, adj_logits, adj, ops) + kl_divergence(mu, logvar, cfg.kl_reduction)
+            rec = recon_fn(ops_logits, adj_logits, adj, ops)
+            return rec + kl_divergence(mu, logvar, cfg.kl_reduction)
 
         self.history_ = self._train_loop(model, len(cells), step, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                                         lr=cfg.lr, seed=cfg.seed,
+                                         lr=cfg.lr, seed=cfg.seed, grad_clip=cfg.grad_clip,
                                          desc=f"arch2vec{'-supervised' if cfg.supervised else ''} {cfg.space}")
         self.model_ = model
-        self.fit_seconds_ = time.perf_counter() - t0
+        self.fit_seconds_ = self._prior_seconds + time.perf_counter() - t0
         return self
 
     def _state(self) -> dict:

@@ -194,11 +194,8 @@ class BetaVAE(TorchEncoder):
         def masked_mse(pred, target, mask):
             return ((pred - target) ** 2 * mask).sum() / mask.sum().clamp(min=1.0)
 
-        n_steps = [0]
-
         def step(idx, gen):
-            n_steps[0] += 1
-            kl_weight = cfg.beta * (min(1.0, n_steps[0] / cfg.kl_warmup) if cfg.kl_warmup > 0 else 1.0)
+            kl_weight = cfg.beta * (min(1.0, self.step_ / cfg.kl_warmup) if cfg.kl_warmup > 0 else 1.0)
             x = tok_t[idx]  # (B, L)
             mu, logvar = model.encode(x)  # (B, Z)
             eps = torch.randn(mu.shape, generator=gen, device=mu.device)
@@ -217,7 +214,7 @@ class BetaVAE(TorchEncoder):
                                          seed=cfg.seed, desc=f"beta-vae(beta={cfg.beta:g}) {cfg.space}",
                                          lr_final=cfg.lr_final)
         self.model_ = model
-        self.fit_seconds_ = time.perf_counter() - t0
+        self.fit_seconds_ = self._prior_seconds + time.perf_counter() - t0
         return self
 
     def _state(self) -> dict:

@@ -51,6 +51,10 @@ NB101_OVERRIDES = {"beta-vae": {"batch_size": 64, "hidden": 128, "dec_position":
                                 "lr": 3e-3, "lr_final": 1e-4}}
 
 
+#: per-epoch training state inside the output folder (``--resume`` reads it)
+STATE_FILE = "train_state.pt"
+
+
 def _space_labels(bench, space: str, lab: LabelSpec, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """The label column in space order and a mask of the cells that have a result.
 
@@ -63,6 +67,12 @@ def _space_labels(bench, space: str, lab: LabelSpec, n_cells: int) -> tuple[np.n
     y = np.full(n_cells, np.nan)
     y[np.asarray(bench.indices)] = col
     return y, np.isfinite(y)
+
+
+def _track_state(model, folder: Path | None, resume: bool) -> None:
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        model.state_path, model.resume = folder / STATE_FILE, bool(resume)
 
 
 def default_name(kind: str, space: str, supervised: bool = False, beta: float | None = None) -> str:
@@ -83,11 +93,12 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
                 seed: int = 0, epochs: int | None = None, device: str = "cpu", out: str | Path | None = None,
                 label: LabelSpec | None = None, n_labelled: int = 1000, test_fraction: float = 0.1,
                 latent_dim: int | None = None, hidden: int | None = None, progress: bool = True,
-                save: bool = True, force: bool = False):
+                save: bool = True, force: bool = False, resume: bool = False):
     """Train one model on all cells of ``space`` (90/10 split) and write its checkpoint folder.
 
     Returns ``(model, folder, info)``; ``folder`` is None when ``save`` is False. A folder that already holds a
-    checkpoint (e.g. a shipped one in ``models/``) is overwritten only with ``force``.
+    checkpoint (e.g. a shipped one in ``models/``) is overwritten only with ``force``. The training state is
+    written to ``folder/train_state.pt`` after every epoch; ``resume`` continues from it (same options).
     arch2vec supervised labels: 200-epoch cifar10-valid validation accuracy of every
     training cell. beta-VAE: ``label`` (default 12-epoch cifar10-valid validation
     accuracy) for ``n_labelled`` random training cells, NaN for the rest; FLOPs
@@ -110,9 +121,15 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
         raise NasvizError(f"beta must be a finite number >= 0; got {beta}")
     if save:  # refused before any training: a shipped or finished checkpoint, a folder we cannot write
         target = Path(out) if out is not None else models_dir() / default_name(kind, space, supervised, beta)
+        if resume and not (target / STATE_FILE).is_file():
+            raise NasvizError(f"nothing to resume: {target / STATE_FILE} does not exist (train without --resume "
+                              "first; the state is written after every epoch)")
         if (target / "config.json").exists() and not force:
             raise NasvizError(f"{target} already holds a trained model; give --force to overwrite it, or another "
                               "--out")
+        if (target / STATE_FILE).exists() and not (resume or force):
+            raise NasvizError(f"{target} holds an unfinished run ({STATE_FILE}); continue it with --resume, or give "
+                              "--force to start afresh")
         from nasviz.fileio import check_writable_dir
 
         check_writable_dir(target)
@@ -140,6 +157,7 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
                      f"{len(test_idx):,} held-out test ({test_fraction:.0%})"}
     if kind == "arch2vec":
         model = MODELS[kind](device=device, progress=progress, supervised=supervised, **overrides)
+        _track_state(model, target if save else None, resume)
         if supervised:
             lab = LabelSpec("valid_acc", "cifar10-valid", 200) if space == "nb201" else NB101_LABEL
             y, have = _space_labels(bench, space, lab, len(cells))
@@ -155,6 +173,7 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
     else:
         lab = label or (LabelSpec() if space == "nb201" else NB101_LABEL)
         model = MODELS[kind](device=device, progress=progress, beta=float(beta), **overrides)
+        _track_state(model, target if save else None, resume)
         acc_space, have = _space_labels(bench, space, lab, len(cells))
         acc_all = acc_space[train_idx]
         if space == "nb201":
@@ -193,5 +212,6 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
         name = default_name(kind, space, supervised, beta)
         folder = Path(out) if out is not None else models_dir() / name
         model.save(folder, title=f"{name}", info=info)
+        (folder / STATE_FILE).unlink(missing_ok=True)  # finished: the checkpoint replaces the training state
         log.info("saved %s (held-out recon %.4f) to %s", name, recon, folder)
     return model, folder, info
