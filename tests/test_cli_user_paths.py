@@ -1,5 +1,6 @@
 """What a user runs from the shell and no other test ran: ``nasviz train`` (one tiny epoch into a temporary
-folder) and ``nasviz show <hash> --space nb101``. Each is a real subprocess, as the console script runs it; results
+folder), ``nasviz embed`` of that checkpoint (into a temporary data folder), ``nasviz controller embed --out`` and
+``nasviz show <hash> --space nb101``. Each is a real subprocess, as the console script runs it; results
 are checked against values computed here from the files the command wrote, and against the shipped data.
 (``nasviz train`` took 4-8 minutes at load ~20 on the shared 2 cores: it enumerates and splits all 15,625 cells
 and measures reconstruction on both splits.)"""
@@ -10,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +96,106 @@ def test_show_an_nb101_cell_by_its_hash():
     assert text.returncode == 0, text.stderr[-3000:]
     assert text.stdout.startswith(f"nb101 cell #{index}: ")
     assert f"valid_acc={valid108:.2f}".rstrip("0").rstrip(".") in text.stdout
+
+
+def _same_up_to_sign(a: np.ndarray, b: np.ndarray, atol: float) -> None:
+    """``a`` and ``b`` agree column by column, each column possibly negated (a principal axis has no sign)."""
+    for j in range(a.shape[1]):
+        sign = 1.0 if np.abs(a[:, j] - b[:, j]).max() <= np.abs(a[:, j] + b[:, j]).max() else -1.0
+        np.testing.assert_allclose(a[:, j], sign * b[:, j], rtol=0, atol=atol, err_msg=f"column {j}")
+
+
+def test_embed_writes_every_cells_latent_mean_and_pca_then_reuses_them(trained, tmp_path):
+    """``nasviz embed --model`` on the tiny checkpoint, with NASVIZ_MODELS_DIR / NASVIZ_DATA_DIR pointing at
+    temporary folders (the repository's models/ and data/embeddings/ are never written). Every stored row is the
+    model's latent mean of that NB201 cell (official index order), recomputed here; the PCA is that of these means;
+    a second call finds the file current and leaves it as it was."""
+    from nasviz.analysis.embeddings import checkpoint_hash
+    from nasviz.analysis.projections import project
+    from nasviz.models import load_model
+    from nasviz.spaces import get_space
+
+    root, folder, _ = trained
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "nb201").symlink_to(REPO_ROOT / "data" / "nb201")  # the benchmark table, read-only
+    env = {"NASVIZ_MODELS_DIR": str(root), "NASVIZ_DATA_DIR": str(data)}
+    p = cli("embed", "--model", folder.name, "--methods", "pca", "--json", env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    (r,) = json.loads(p.stdout)["embeddings"]
+    out = data / "embeddings" / f"{folder.name}.npz"
+    assert (r["model"], r["status"], r["projections"], Path(r["path"])) == (folder.name, "computed", ["pca"], out)
+    assert sorted(q.name for q in (data / "embeddings").iterdir()) == [out.name]
+    with np.load(out, allow_pickle=False) as z:
+        assert sorted(z.files) == ["means", "meta", "pca"]
+        stored, pca = z["means"], z["pca"].astype(np.float32)
+        meta = json.loads(bytes(z["meta"]).decode())
+    assert (meta["model"], meta["space"], meta["n_cells"], meta["dim"], meta["methods"], meta["seed"]) == (
+        folder.name, "nb201", 15_625, 4, ["pca"], 0)
+    assert meta["checkpoint_hash"] == checkpoint_hash(folder)
+
+    ours = load_model(folder, space="nb201").transform(list(get_space("nb201").enumerate()))
+    assert stored.shape == ours.shape == (15_625, 4)
+    # row i is cell i; float16 storage rounds to 2^-11 relative (float32 storage: exact up to thread-count noise)
+    np.testing.assert_allclose(stored.astype(np.float32), ours, rtol=1e-3, atol=1e-4)
+    assert len(np.unique(ours.round(4), axis=0)) > 1_000  # the check above compared distinct points, not a constant
+    ref = project(ours, "pca", 0)
+    _same_up_to_sign(pca, ref, atol=2e-3 * float(np.abs(ref).max()))
+    assert pca[:, 0].var() >= pca[:, 1].var() > 0
+
+    before = out.read_bytes()
+    again = cli("embed", "--model", folder.name, "--methods", "pca", "--json", env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(again.stdout)["embeddings"][0]["status"] == "cached"
+    assert out.read_bytes() == before
+    bad = cli("embed", "--model", folder.name, "--methods", "pca,mds", env=env)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown projection 'mds'"), bad.stderr
+    assert out.read_bytes() == before
+
+
+def test_controller_embed_writes_each_kinds_hidden_states_of_every_cell(tmp_path):
+    """``nasviz controller embed --space nb201 --seed 0 --out DIR``: one file per controller kind, whose row i is the
+    final hidden state of NB201 cell i as the seed-0 checkpoint computes it here (teacher-forced from the cell
+    object, not from the decision array the command uses), and whose PCA is that of those hidden states."""
+    from sklearn.decomposition import PCA
+
+    from nasviz.analysis.controller import KINDS, all_hidden
+    from nasviz.analysis.embeddings import checkpoint_hash
+    from nasviz.controllers import io
+    from nasviz.paths import models_dir
+    from nasviz.spaces import get_space
+
+    space = get_space("nb201")
+    out = tmp_path / "emb"
+    p = cli("controller", "embed", "--space", "nb201", "--seed", "0", "--out", str(out), timeout=1800)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert sorted(q.name for q in out.iterdir()) == sorted(f"nb201-controller-{k}.npz" for k in KINDS)
+    rows = np.r_[0, np.random.default_rng(0).choice(15_625, size=300, replace=False), 15_624]
+    for kind in KINDS:
+        path = out / f"nb201-controller-{kind}.npz"
+        with np.load(path, allow_pickle=False) as z:
+            assert sorted(z.files) == ["latent", "meta", "pca"]  # NB201: every cell, no index column
+            latent, pca = z["latent"].astype(np.float32), z["pca"].astype(np.float32)
+            meta = json.loads(bytes(z["meta"]).decode())
+        folder = models_dir() / "nb201-controller-{}".format(kind) / "seed0"
+        assert (meta["controller_kind"], meta["seed"], meta["checkpoint"]) == (kind, 0, f"nb201-controller-{kind}/seed0")
+        assert meta["checkpoint_hash"] == checkpoint_hash(folder)
+        ctrl, _ = io.load(folder, space="nb201")
+        hidden = ctrl.config.hidden_size
+        assert latent.shape == (15_625, hidden) and pca.shape == (15_625, 2) and meta["dim"] == hidden
+        assert f"{path}: 15625 x {hidden} ({meta['latent_dtype']}, " in p.stdout
+        ours = ctrl.final_hidden([space.cell(int(i)) for i in rows])
+        err = np.abs(latent[rows] - ours).max()
+        assert err <= meta["latent_max_abs_err"] + 1e-5, (kind, err)
+        assert meta["latent_max_abs_err"] < 0.05 * float(np.median(ours.std(0))) + 1e-3, (kind, meta)
+        full = all_hidden(ctrl)
+        ref = PCA(n_components=2).fit(full)
+        _same_up_to_sign(pca, ref.transform(full).astype(np.float32), atol=2e-3 * float(np.abs(pca).max()) + 1e-6)
+        np.testing.assert_allclose(meta["pca_explained"], ref.explained_variance_ratio_, rtol=1e-3, atol=1e-6)
+
+
+def test_controller_embed_of_a_seed_that_is_not_shipped_writes_nothing(tmp_path):
+    p = cli("controller", "embed", "--space", "nb201", "--seed", "99", "--out", str(tmp_path), timeout=600)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert p.stderr.strip() == "error: no shipped nb201 random controller with seed 99", p.stderr
+    assert list(tmp_path.iterdir()) == []
