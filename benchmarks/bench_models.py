@@ -149,6 +149,12 @@ def main() -> None:
             g = parts / f"{name}.gp.json"
             if g.is_file():
                 results["models"][name].update(json.loads(g.read_text()))
+    results["embedding_points"] = {}
+    for f in sorted((ROOT / "data" / "embeddings").glob("*.npz")):  # every shipped embedding, controllers too
+        pts = embedding_points(f, parts)
+        results["embedding_points"][f.stem] = pts
+        if f.stem in results["models"]:
+            results["models"][f.stem]["embedding_points"] = pts
     measured = set([] if args.merge_only else names)
     for name, r in results["models"].items():
         if not results["quick"] and name in measured:
@@ -156,6 +162,35 @@ def main() -> None:
     (out / "models.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     (out / "models.md").write_text(render(results))
     print(f"wrote {out / 'models.json'} and {out / 'models.md'}")
+
+
+def embedding_points(path: Path, parts: Path) -> dict:
+    """Distinct cells, distinct points? Duplicate rows in a stored embedding (exactly as the map and the searches
+    read it) and the smallest distance between two different cells' points; cached per file content."""
+    import hashlib
+
+    from scipy.spatial import cKDTree
+
+    from nasviz.analysis.embeddings import distinct_rows
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cache = parts / f"_points.{path.stem}.json"
+    if cache.is_file():
+        old = json.loads(cache.read_text())
+        if old.get("sha256_16") == digest:
+            return old
+    t0 = time.perf_counter()
+    with np.load(path, allow_pickle=False) as z:
+        key = "means" if "means" in z.files else "latent"
+        raw = z[key]
+    pts = raw.astype(np.float64)
+    d, _ = cKDTree(pts).query(pts, k=2)
+    out = {"sha256_16": digest, "array": key, "dtype": str(raw.dtype), "n_cells": int(len(pts)),
+           "dim": int(pts.shape[1]), "duplicate_rows": int(len(pts) - distinct_rows(raw)),
+           "min_distinct_cell_distance": float(d[:, 1].min()),
+           "p01_nearest_distance": float(np.quantile(d[:, 1], 0.01)), "seconds": round(time.perf_counter() - t0, 1)}
+    cache.write_text(json.dumps(out, indent=1) + "\n")
+    return out
 
 
 def space_context(space: str) -> dict:
@@ -251,6 +286,18 @@ def render(res: dict) -> str:
         if m:
             hw = next(iter(m.values())).get("hardware") or res.get("previous_machine") or res["machine"]["hardware"]
             lines += [f"**{space.upper()}**, measured on {hw}.", ""] + render_space(space, m, P)
+    pts = res.get("embedding_points") or {}
+    if pts:
+        lines += ["### Distinct cells, distinct points: every stored embedding in `data/embeddings/`", "",
+                  "The arrays the map, the neighbour lists and the searches read, as stored. *duplicate rows*: cells "
+                  "whose point equals an earlier cell's; *smallest distance*: between the points of two different "
+                  "cells (0 when any two coincide).", "",
+                  "| embedding | cells x dims | stored as | duplicate rows | smallest distance | 1 % quantile of "
+                  "nearest-cell distance |", "|---|---|---|---|---|---|"]
+        for name, e in pts.items():
+            lines.append(f"| {name} | {e['n_cells']:,} x {e['dim']} | {e['dtype']} | {e['duplicate_rows']:,} | "
+                         f"{e['min_distinct_cell_distance']:.3g} | {e['p01_nearest_distance']:.3g} |")
+        lines.append("")
     lines += ["### Speed (this CPU)", "", "| model | decode one 11-point traversal, median ms (p90) | training time |",
               "|---|---|---|"]
     for name, r in res["models"].items():

@@ -538,9 +538,10 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
     cells, with their space indices in ``index``).
 
     ``latent`` is float16 when float16 rounding moves every neuron by less than
-    ``f16_tolerance`` of its spread over the cells (median over neurons), float32
-    otherwise: a collapsed controller's hidden states differ by less than float16's
-    resolution, and rounding them would erase exactly what the map should show.
+    ``f16_tolerance`` of its spread over the cells (median over neurons) and merges no two
+    cells' points that float32 keeps apart, float32 otherwise: a collapsed controller's
+    hidden states differ by less than float16's resolution, and rounding them would erase
+    exactly what the map should show.
     """
     from nasviz.analysis.embeddings import checkpoint_hash
 
@@ -552,18 +553,22 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
     err16 = np.abs(h16.astype(np.float32) - h)
     spread = h.std(0)
     rel = float(np.median(err16.max(0) / np.maximum(spread, 1e-30)))
-    latent = h16 if rel < f16_tolerance else h
+    from nasviz.analysis.embeddings import distinct_rows
+
+    # float16 also must not merge two cells' points that float32 keeps apart
+    use16 = rel < f16_tolerance and distinct_rows(h16) == distinct_rows(h)
+    latent = h16 if use16 else h
     err = float(np.abs(latent.astype(np.float32) - h).max())
     centred = h - h.mean(0)
     _, s, vt = np.linalg.svd(centred.astype(np.float64), full_matrices=False)
     pca = (centred @ vt[:2].T.astype(np.float32))
-    pca = pca.astype(np.float16) if rel < f16_tolerance else pca.astype(np.float32)
+    pca = pca.astype(np.float16) if use16 else pca.astype(np.float32)
     meta = {"model": f"{doc['space']}-controller-{doc['kind']}", "kind": "controller-hidden-state",
             "controller_kind": doc["kind"], "seed": doc.get("seed"), "space": doc["space"],
             "checkpoint": str(Path(folder).as_posix().split("models/")[-1]),
             "checkpoint_hash": checkpoint_hash(Path(folder)), "n_cells": int(h.shape[0]), "dim": int(h.shape[1]),
             "latent_dtype": str(latent.dtype), "latent_max_abs_err": err,
-            "float16_error_over_spread_median": rel,
+            "float16_error_over_spread_median": rel, "duplicate_rows": int(len(h) - distinct_rows(latent)),
             "order": "benchmark table rows (space indices in `index`)" if subset else "official index",
             "projections": ["pca"],
             "pca_explained": [float(x) for x in (s[:2] ** 2 / (s**2).sum())],

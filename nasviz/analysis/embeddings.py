@@ -2,8 +2,10 @@
 
 ``data/embeddings/<model>.npz`` holds (NB201: official index order; NB101: enumeration order):
 
-* ``means``: (n_cells, d) float16 latent means (``transform``), ``means_max_abs_err``
-  records the float16 rounding error;
+* ``means``: (n_cells, d) latent means (``transform``), float16 unless float16 would merge rows that
+  float32 keeps apart, then float32 (``meta["means_dtype"]``); ``meta["means_max_abs_err"]`` records the
+  storage rounding error and ``meta["duplicate_rows"]`` how many cells share their stored point with an
+  earlier cell (0 for a model that tells every cell apart);
 * ``pca``, ``umap``, ``tsne``: (n_cells, 2) float16 projections of the means;
 * ``meta``: JSON bytes — model, space, checkpoint hash, method list, seed.
 
@@ -61,6 +63,21 @@ def checkpoint_hash(folder: Path) -> str:
             data = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
         h.update(data)
     return h.hexdigest()[:16]
+
+
+def distinct_rows(a: np.ndarray) -> int:
+    """How many distinct rows ``a`` has (exact equality, as the map and the searches compare points)."""
+    a = np.ascontiguousarray(a)
+    return int(len(np.unique(a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))))))
+
+
+def storage_means(means: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(array to store, distinct float32 rows)``: float16 halves the file, but is used only when it merges no
+    points that float32 keeps apart; otherwise float32."""
+    means = np.asarray(means, dtype=np.float32)
+    half = means.astype(np.float16)
+    distinct32 = distinct_rows(means)
+    return (half if distinct_rows(half) == distinct32 else means), distinct32
 
 
 def load_embeddings(model: str, folder: Path | None = None, *, checkpoint: Path | None = None) -> dict:
@@ -125,8 +142,9 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
         cells = list(space.enumerate())
         t0 = time.perf_counter()
         means = model.transform(cells)
-        arrays = {"means": means.astype(np.float16)}
-        err = float(np.abs(arrays["means"].astype(np.float32) - means).max())
+        stored, distinct32 = storage_means(means)
+        arrays = {"means": stored}
+        err = float(np.abs(stored.astype(np.float32) - means).max())
         timing = {"means_s": round(time.perf_counter() - t0, 2)}
         done: list[str] = []
         for m in tqdm(list(methods), desc=f"embed {name}", disable=not progress):
@@ -137,7 +155,8 @@ def precompute(models: Sequence[str] | None = None, *, methods: Sequence[str] = 
             meta = {"model": name, "space": model.space, "checkpoint_hash": h, "n_cells": len(cells),
                     "dim": int(means.shape[1]), "order": _ORDER.get(model.space, "space order"), "methods": done,
                     "projection_notes": {k: projection_note(k, len(cells)) for k in done},
-                    "seed": seed, "means_max_abs_err_float16": err, "seconds": timing}
+                    "seed": seed, "means_dtype": str(stored.dtype), "means_max_abs_err": err,
+                    "duplicate_rows": int(len(cells) - distinct32), "seconds": timing}
             arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
             atomic_savez(path, arrays)  # after every projection, so a long run keeps what it finished
         log.info("wrote %s", path)

@@ -33,12 +33,22 @@ def prior_samples(train_latent: np.ndarray, n: int, rng: np.random.Generator) ->
 
 
 def validity_uniqueness(model, train_cells: Sequence, n: int = 10_000, seed: int = 0) -> dict:
-    """Paper 003 Appendix B: decode ``n`` prior samples; validity = valid share, uniqueness = unique/valid."""
+    """Paper 003 Appendix B: decode ``n`` prior samples; validity = valid share, uniqueness = unique/valid.
+
+    ``uniqueness`` counts distinct *cells* (NB101: after pruning); ``uniqueness_raw`` (models with
+    ``decode_raw_keys``) counts distinct decoded graphs before pruning, as the authors' code does
+    (it hashes the unpruned 7 x 7 decode), so it is at least ``uniqueness``."""
     z = prior_samples(model.latent(list(train_cells)), n, np.random.default_rng(seed))
     dec = model.decode(z)
     valid = [d for d in dec if is_valid(d)]
-    return {"n_samples": n, "n_valid": len(valid), "n_unique": len(set(valid)),
-            "validity": len(valid) / n, "uniqueness": (len(set(valid)) / len(valid)) if valid else float("nan")}
+    out = {"n_samples": n, "n_valid": len(valid), "n_unique": len(set(valid)),
+           "validity": len(valid) / n, "uniqueness": (len(set(valid)) / len(valid)) if valid else float("nan")}
+    if hasattr(model, "decode_raw_keys"):  # the authors' count: distinct decoded graphs before pruning
+        raw = model.decode_raw_keys(z)
+        keys = {k for k, d in zip(raw, dec) if is_valid(d)}
+        out["n_unique_raw"] = len(keys)
+        out["uniqueness_raw"] = len(keys) / len(valid) if valid else float("nan")
+    return out
 
 
 # -- Fig. 2: GP on embeddings ----------------------------------------------------------------

@@ -101,6 +101,7 @@ class TorchEncoder:
         self.progress = progress
         self.state_path: Path | None = None  # write the training state here after every epoch (resumable)
         self.resume = False  # continue from state_path
+        self.epoch_hook: Callable | None = None  # called as hook(epoch, model) after every epoch; results kept
         self._prior_seconds = 0.0
 
     # -- sklearn-ish --------------------------------------------------------------------
@@ -150,6 +151,7 @@ class TorchEncoder:
                  if lr_final is not None else None)
         self.step_ = 0
         self.epoch_cpu_seconds_ = []
+        self.epoch_metrics_: list = []  # what ``self.epoch_hook(epoch, model)`` returned after each epoch
         start = 0
         state_path = getattr(self, "state_path", None)
         if state_path is not None and getattr(self, "resume", False):
@@ -165,6 +167,7 @@ class TorchEncoder:
             order_gen.set_state(st["order_gen"])
             torch.set_rng_state(st["torch_rng"])
             history = list(st["history"])
+            self.epoch_metrics_ = list(st.get("epoch_metrics", []))
             self.step_ = int(st["steps"])
             self.epoch_cpu_seconds_ = list(st["epoch_cpu_seconds"])
             self._prior_seconds = float(st["seconds"])
@@ -195,6 +198,10 @@ class TorchEncoder:
                 bar.update(1)
             history.append(total / n)
             self.epoch_cpu_seconds_.append(round(time.process_time() - c0, 2))
+            hook = getattr(self, "epoch_hook", None)
+            if hook is not None:  # e.g. held-out reconstruction after every epoch (uses no RNG)
+                model.eval()
+                self.epoch_metrics_.append(hook(epoch, model))
             bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]:.4f}")
             log.info("%s epoch %d/%d loss %.5f", desc, epoch + 1, epochs, history[-1])
             if state_path is not None:
@@ -205,7 +212,7 @@ class TorchEncoder:
                          "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                          "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
                          "gen": gen.get_state(), "order_gen": order_gen.get_state(), "torch_rng": torch.get_rng_state(),
-                         "history": history, "steps": self.step_, "epoch_cpu_seconds": self.epoch_cpu_seconds_,
+                         "history": history, "epoch_metrics": self.epoch_metrics_, "steps": self.step_, "epoch_cpu_seconds": self.epoch_cpu_seconds_,
                          "seconds": self._prior_seconds + time.perf_counter() - t_run}
                 atomic_write_path(state_path, lambda tmp: torch.save(state, tmp))
         bar.close()

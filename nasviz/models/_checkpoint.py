@@ -113,13 +113,17 @@ def model_card(title: str, info: dict, config: dict) -> str:
         lines += [info["summary"], ""]
     if info.get("paper"):
         lines += [f"Paper: {info['paper']}", ""]
-    for section, key in (("Data", "data"), ("Training", "training"), ("Metrics", "metrics"), ("Hardware", "hardware")):
+    for section, key in (("Data", "data"), ("Training", "training"), ("Metrics", "metrics"),
+                         ("Differences from the reference implementation", "differences"), ("Hardware", "hardware")):
         val = info.get(key)
         if not val:
             continue
         lines += [f"## {section}", ""]
         if isinstance(val, dict):
             for k, v in val.items():
+                if isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v):
+                    pct = "reconstruction" in k and all(0 <= x <= 1 for x in v)  # shares shown as percentages
+                    v = ", ".join(f"{100 * x:.1f} %" if pct else f"{x:g}" for x in v)
                 lines.append(f"- **{k}**: {v}")
         else:
             lines.append(str(val))

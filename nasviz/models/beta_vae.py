@@ -249,6 +249,14 @@ class BetaVAE(TorchEncoder):
         return [self.encoding.decode_one(t) for t in tokens]
 
     @torch.no_grad()
+    def decode_raw_keys(self, z) -> list[tuple]:
+        """What the decoder emits for each code before it becomes a cell: the token sequence (NB101: a spec
+        whose dangling vertices pruning removes differs from the cell it prunes to)."""
+        self._check_fitted()
+        z = check_latent(z, self.latent_shape, "beta-VAE latent")
+        return [tuple(int(x) for x in t) for t in self.model_.decode(self._tensor(z)).argmax(-1).cpu().numpy()]
+
+    @torch.no_grad()
     def predict_latent(self, z) -> tuple[np.ndarray, np.ndarray]:
         """(accuracy, FLOPs) predicted from latent codes, in the units of the training targets."""
         self._check_fitted()

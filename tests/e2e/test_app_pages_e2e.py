@@ -152,3 +152,24 @@ def test_traversal_renders_decoded_diagrams(page, app_url, artifacts):
     expect(diagrams.first).to_be_visible(timeout=60_000)
     page.screenshot(path=str(artifacts / "21-traversal-nb101.png"), full_page=True)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+def test_beta_vae_traversal_starts_at_the_anchor_and_shows_several_cells(page, app_url, artifacts):
+    """Issue 14: with a beta-VAE, the offset-0 step of the default view is the anchor itself and the default
+    coordinate makes the walk pass through at least 3 distinct cells (a first visit shows something change)."""
+    from nasviz.bench import get_benchmark
+    from nasviz.viz.traversal import resolve_anchor
+
+    bench = get_benchmark("nb201")
+    best = int(bench.space.index(resolve_anchor(bench.space, bench, "best")))
+    page.goto(f"{app_url}/traversal?model=nb201-bvae-beta1")
+    head = page.get_by_text(re.compile(r"^nb201-bvae-beta1: \d+/9 valid decodes, \d+ distinct cells"))
+    expect(head).to_be_visible(timeout=120_000)
+    distinct = int(re.search(r"(\d+) distinct cells", head.inner_text()).group(1))
+    assert distinct >= 3, head.inner_text()
+    # the middle step (offset +0.00) is captioned as the anchor, with the anchor's index
+    expect(page.get_by_text(re.compile(rf"^#{best} · .* · anchor · \+0\.00 std"))).to_be_visible()
+    expect(page.get_by_text("does not decode the anchor back to itself")).to_have_count(0)
+    expect(page.locator("[data-testid='stGraphVizChart'] svg").nth(8)).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(artifacts / "22-traversal-bvae.png"), full_page=True)
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
