@@ -305,9 +305,30 @@ def test_similarity_table_and_figures(bench):
     probs = A.max_action_probs(small(), 100)
     assert probs.shape == (100, 6) and (probs >= 0.2 - 1e-6).all()
     hid, dec = A.sampled_hidden(small(), 100)
-    figs = [A.fig_max_action_probs({"random": probs}), A.fig_hidden_heatmap({"random": hid}),
-            A.fig_accuracy_distribution({"random": A.sampled_accuracy(small(), values, 100)}), A.fig_table1(t)]
-    assert all(len(f.data) > 0 for f in figs)
+    acc = A.sampled_accuracy(small(), values, 100)
+    # each figure draws the numbers it is given: Fig. 1 one line per sampled architecture over the 6 decisions
+    f1 = A.fig_max_action_probs({"random": probs})
+    assert len(f1.data) == 100 and list(f1.data[0].x) == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_array_equal(np.array([tr.y for tr in f1.data]), probs)
+    # Fig. 3: the hidden states as a heatmap (rows = architectures) and their per-neuron variance as bars
+    f3 = A.fig_hidden_heatmap({"random": hid})
+    assert [tr.type for tr in f3.data] == ["heatmap", "bar"]
+    np.testing.assert_array_equal(np.asarray(f3.data[0].z), hid)
+    np.testing.assert_allclose(f3.data[1].y, hid.var(axis=0))
+    assert f3.data[0].zmax == -f3.data[0].zmin == pytest.approx(float(np.abs(hid).max()))
+    # Fig. 2: the sampled accuracies, their median in the legend
+    f2 = A.fig_accuracy_distribution({"random": acc})
+    assert len(f2.data) == 1 and f2.data[0].name == f"random (median {np.median(acc):.2f})"
+    np.testing.assert_array_equal(f2.data[0].x, acc)
+    # Table 1: per measure, our mean (error bar: std over seeds) beside the paper's value
+    f4 = A.fig_table1(t)
+    assert len(f4.data) == 2 * len(A.MEASURES)
+    for k, m in enumerate(A.MEASURES):
+        ours, paper = f4.data[2 * k], f4.data[2 * k + 1]
+        cell = t["rows"]["random"]["measures"][m]
+        assert list(ours.x) == list(paper.x) == ["random"]
+        assert ours.y[0] == pytest.approx(cell["mean"]) and paper.y[0] == cell["paper"]
+        assert ours.error_y.array[0] == pytest.approx(cell["std"])
 
 
 def test_hidden_state_of_every_cell_in_official_order(tmp_path, space):
@@ -322,7 +343,18 @@ def test_hidden_state_of_every_cell_in_official_order(tmp_path, space):
     with np.load(tmp_path / "e.npz", allow_pickle=False) as z:
         assert z["latent"].dtype == np.float16 and z["latent"].shape == (N_CELLS, 8)
         assert np.abs(z["latent"].astype(np.float32) - h).max() == pytest.approx(meta["latent_max_abs_err"])
-        assert z["pca"].shape == (N_CELLS, 2)
+        pca = z["pca"].astype(np.float32)
+    # the PCA is that of the hidden states (float32 values, each axis up to its sign)
+    from sklearn.decomposition import PCA
+
+    h64 = h.astype(np.float64)  # (float32 PCA: covariance round-off above the float16 storage error)
+    ref = PCA(n_components=2).fit(h64)
+    want = ref.transform(h64)
+    assert pca.shape == want.shape == (N_CELLS, 2)
+    for j in range(2):
+        sign = np.sign(want[:, j] @ pca[:, j])
+        np.testing.assert_allclose(pca[:, j], sign * want[:, j], rtol=0, atol=2e-3 * np.abs(want).max())
+    np.testing.assert_allclose(meta["pca_explained"], ref.explained_variance_ratio_, rtol=1e-4)
 
 
 def test_ged_plugs_in_nb101():

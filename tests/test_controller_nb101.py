@@ -233,6 +233,15 @@ def test_hidden_states_of_the_table_cells(tmp_path, bench, ds):
     for r in (0, 999, len(bench) - 1):
         h = ctrl.final_hidden([bench.space.cell(int(idx[r]))])[0]
         assert np.abs(lat[r] - h).max() <= meta["latent_max_abs_err"] + 1e-6
+    # the PCA is that of the table cells' hidden states, row for row (each axis up to its sign)
+    from sklearn.decomposition import PCA
+
+    full = A.all_hidden(ctrl)
+    want = PCA(n_components=2).fit_transform(full.astype(np.float64))
+    got = pca.astype(np.float32)
+    for j in range(2):
+        sign = np.sign(want[:, j] @ got[:, j])
+        np.testing.assert_allclose(got[:, j], sign * want[:, j], rtol=0, atol=2e-3 * np.abs(want).max())
     # the latent map offers the file as a subset of the space: the sample cells, by their index
     from nasviz.viz import maps
 

@@ -200,10 +200,28 @@ def test_figures_plot_the_recorded_numbers(runs):
     mats = run_mutual_information([runs["darts"], runs["vimnas"]])
     assert set(mats) == {"darts s0 (as_trained)", "vimnas s0 (as_trained)", "vimnas s0 (eps_resample)"}
     fig = mutual_information_figure(mats)
-    assert len(fig.data) == 3 and np.isnan(fig.data[0].z[0][0])
-    assert len(estimator_variance_figure(runs["unas"]).data) == 6
-    fig = flops_estimator_variance_figure(runs["unas"])
-    assert len(fig.data) == 3 and len(fig.data[0].y) == 3
+    assert len(fig.data) == 3
+    for trace, m in zip(fig.data, mats.values()):  # each stored matrix, its diagonal (an entropy) blanked
+        z = np.asarray(trace.z, dtype=float)
+        assert np.isnan(np.diag(z)).all()
+        off = ~np.eye(6, dtype=bool)
+        np.testing.assert_allclose(z[off], np.asarray(m, dtype=float)[off])
+    unas = runs["unas"]
+    fig = estimator_variance_figure(unas)
+    assert len(fig.data) == 6
+    for trace in fig.data:  # every measured state of one (term, estimator), at its epoch
+        (key,) = [k for k in unas.estimator_variance[0]["trace_var"]
+                  if (k.split(":")[0] == "d") == trace.name.startswith("L_d")
+                  and k.split(":")[1] == trace.name.split(" · ")[1]]
+        pts = sorted((e["step"] / unas.steps_per_epoch, e["trace_var"][key]) for e in unas.estimator_variance)
+        np.testing.assert_allclose(trace.x, [p[0] for p in pts])
+        np.testing.assert_allclose(trace.y, [p[1] for p in pts])
+    fig = flops_estimator_variance_figure(unas)
+    per_step = unas.extra["flops_estimator_trace_var_per_step"]
+    assert [t.name for t in fig.data] == [k.split(":")[1] for k in sorted(per_step)] and len(fig.data) == 3
+    for trace, k in zip(fig.data, sorted(per_step)):
+        np.testing.assert_allclose(trace.y, per_step[k])
+        np.testing.assert_allclose(trace.x, np.arange(len(per_step[k])) / unas.steps_per_epoch)
     with pytest.raises(NasvizError, match="estimator-variance"):
         estimator_variance_figure(runs["darts"])
 

@@ -41,10 +41,18 @@ def test_dim_ranking_is_sorted_by_absolute_rho(nb201):
     # a 3x3 conv on an edge helps accuracy most: the top dims are 'nor_conv_3x3' slots (op 3 of 5 per edge)
     assert all(d % 5 == 3 and rho > 0.3 for d, rho in zip(r["dim"].head(2), r["rho accuracy"].head(2)))
     fig = C.fig_dim_ranking(r, 5)
-    assert list(fig.data[0].x) == [f"z{d}" for d in r["dim"].head(5)]
-    fig = C.fig_dim_scatter(x, [0, 3], f["cifar10 test %"].to_numpy(), f["FLOPs (M)"].to_numpy(), acc_label="a",
-                            max_points=500)
+    assert list(fig.data[0].x) == list(fig.data[1].x) == [f"z{d}" for d in r["dim"].head(5)]
+    np.testing.assert_allclose(fig.data[0].y, r["rho accuracy"].head(5))  # the ranked correlations, not others
+    np.testing.assert_allclose(fig.data[1].y, r["rho FLOPs"].head(5))
+    acc, flops = f["cifar10 test %"].to_numpy(), f["FLOPs (M)"].to_numpy()
+    fig = C.fig_dim_scatter(x, [0, 3], acc, flops, acc_label="a", max_points=500)
     assert len(fig.data) == 2 and len(fig.data[0].x) == 500
+    for trace, d in zip(fig.data, [0, 3]):  # each point is one cell: its z_d, its accuracy, its FLOPs
+        idx = np.asarray(trace.customdata)
+        assert len(set(idx.tolist())) == 500 and (np.diff(idx) > 0).all()
+        np.testing.assert_array_equal(trace.x, x[idx, d])
+        np.testing.assert_array_equal(trace.y, acc[idx])
+        np.testing.assert_array_equal(trace.marker.color, flops[idx])
     with pytest.raises(NasvizError, match="at least one"):
         C.fig_dim_scatter(x, [], f["cifar10 test %"].to_numpy(), f["FLOPs (M)"].to_numpy(), acc_label="a")
 

@@ -30,7 +30,8 @@ def test_frames_and_best_cells_of_a_real_search(tmp_path):
     assert best[0].value == values.max() and len({t.cell for t in best}) == len(best) == 3
     assert [t.value for t in best] == sorted([t.value for t in best], reverse=True)
     fig = R.fig_curves({"r": tf})
-    assert list(fig.data[0].x) == list(range(1, 31))
+    assert list(fig.data[0].x) == list(range(1, 31)) and fig.data[0].name == "r"
+    np.testing.assert_array_equal(fig.data[0].y, np.maximum.accumulate(values))  # the best so far, query by query
     with pytest.raises(NasvizError, match="at least one run"):
         R.fig_curves({})
 
