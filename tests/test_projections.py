@@ -52,7 +52,9 @@ def _near_over_random(x: np.ndarray, y: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def fits(x) -> dict:
-    """Each method fitted once with seed 0 (the module's tests share the fits)."""
+    """Each method fitted once with seed 0 (the module's tests share the fits). Over a minute on the loaded 2 cores
+    (70 s at nice 19 beside two trainings): umap-learn compiles its numba kernels on first use, and Barnes-Hut
+    t-SNE runs its full 1,000 iterations; a smaller sample would not have neighbourhoods worth checking."""
     return {m: P.project(x, m, seed=0) for m in ("umap", "tsne")}
 
 
@@ -72,6 +74,8 @@ def test_a_real_fit_keeps_input_neighbours_together(x, fits, method):
 
 @pytest.mark.parametrize("method", ["umap", "tsne"])
 def test_the_same_seed_gives_the_same_map(x, fits, method):
+    """A second real fit (t-SNE: ~40 s under load), since only a fit can show the map depends on nothing but the
+    seed."""
     cache: dict = {}
     again = P.project(x.copy(), method, seed=0, cache=cache)
     np.testing.assert_array_equal(again, fits[method])
