@@ -124,7 +124,13 @@ def show(
         return
     typer.echo(f"{rec['space']} cell #{rec['index']}: {rec['arch']}")
     typer.echo(f"  data: {_space_summary(space.lower(), bench)['source']}")
-    typer.echo(f"  canonical: {rec['canonical']} (#{rec['canonical_index']})")
+    if rec.get("canonical_rule") != "nb201":
+        typer.echo(f"  canonical: {rec['canonical']} (#{rec['canonical_index']})")
+    else:
+        typer.echo(f"  canonical: {rec['canonical']} (#{rec['canonical_index']}; NAS-Bench-201's identity rule)")
+        if rec["same_expression_index"] != rec["canonical_index"]:
+            typer.echo(f"  same expression as #{rec['same_expression_index']} (stricter merge: flattens sums, "
+                       "ignores weight sharing; not the same function)")
     for ds, by_ep in rec["metrics"].items():
         parts = []
         for ep, vals in by_ep.items():

@@ -117,7 +117,9 @@ ranks = nb201_ranks(table, record["index"])
 st.subheader(f"Cell #{record['index']}")
 st.code(record["arch"], language=None)
 same = "it is its own canonical form" if record["canonical_index"] == record["index"] else (
-    f"it computes the same function as #{record['canonical_index']} {escape_markdown(record['canonical'])}")
+    f"NAS-Bench-201 counts it as the same architecture as #{record['canonical_index']} "
+    f"{escape_markdown(record['canonical'])} (its own identity rule: skip is the identity and an op on a zero "
+    "input is zero; trained, the two are separate networks)")
 st.caption(f"Canonical form: {same}. Ops on the edges: {', '.join(OP_LABELS[n] for n in cell.names)}.")
 
 tiles = st.columns(len(ACCURACY_COLUMNS) + 1)

@@ -112,10 +112,13 @@ def test_canonical_known_equivalences():
     c = NB201Cell.from_str("|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
     d = NB201Cell.from_str("|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|")
     assert c.canonical() == d.canonical()
-    # Swapping nodes 1 and 2 when there is no edge between them is the same function.
+    # Swapping nodes 1 and 2 when there is no edge between them: the same expression, so one class under the
+    # "expression" rule; NB-201's own rule keeps them apart (node 2's string carries its zero term "#+").
     e = NB201Cell.from_str("|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_1x1~1|skip_connect~2|")
     f = NB201Cell.from_str("|avg_pool_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|nor_conv_1x1~2|")
-    assert e.canonical() == f.canonical()
+    assert e.canonical("expression") == f.canonical("expression")
+    assert e.canonical() != f.canonical()
+    assert e.unique_str() == "#+#+(0)@avg_pool_3x3+((0)@nor_conv_3x3)@nor_conv_1x1"
     # ... but a different op on a live edge is a different function.
     g = NB201Cell.from_str("|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_3x3~1|skip_connect~2|")
     assert g.canonical() != e.canonical()
@@ -127,7 +130,24 @@ def test_canonical_known_equivalences():
 
 
 def test_number_of_classes():
-    assert n_unique_functions() == 4930
+    # NAS-Bench-201's own count of unique architectures (to_unique_str with consider_zero) is 6,466
+    assert n_unique_functions() == 6466
+    assert n_unique_functions("expression") == 4930
+    with pytest.raises(NasvizError, match="accepted: nb201, expression"):
+        n_unique_functions("same-function")
+
+
+def test_the_expression_rule_merges_shared_and_unshared_convs_and_nb201_does_not_claim_more():
+    """The independent check's example class: node 1 = conv(x) reaches the output twice (directly, and via
+    skip into node 2 then conv), against a cell that computes the two conv(x) terms with separate edges. The
+    expression rule merges them although one shares a conv output the other computes twice."""
+    shared = NB201Cell.from_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|skip_connect~1|nor_conv_1x1~2|")
+    separate = NB201Cell.from_str("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|nor_conv_1x1~2|")
+    assert shared.functional_key() == separate.functional_key()
+    assert shared.canonical("expression") == separate.canonical("expression")
+    # NB-201's identity also gives them one string (it, too, compares strings, not weights): the docs call a
+    # class "the same architecture" as the benchmark defines it, never "the same function"
+    assert shared.unique_str() == separate.unique_str()
 
 
 @settings(max_examples=200)
@@ -135,8 +155,11 @@ def test_number_of_classes():
 def test_canonical_is_invariant_and_idempotent(cell, k):
     canon = cell.canonical()
     assert canon.canonical() == canon
-    assert canon.functional_key() == cell.functional_key()
+    assert canon.unique_str() == cell.unique_str()
     assert canon.ops <= cell.ops  # the smallest member of the class
+    expr = cell.canonical("expression")
+    assert expr.canonical("expression") == expr and expr.functional_key() == cell.functional_key()
+    assert expr.ops <= canon.ops  # the expression rule merges at least what NB-201's rule merges
     # Changing an edge that does not reach the output never changes the class.
     to, frm = EDGES[k]
     other = list(cell.ops)

@@ -211,8 +211,11 @@ class NB201Benchmark:
             "index": i,
             "arch": c.to_str(),
             "ops": list(c.ops),
-            "canonical": c.canonical().to_str(),
+            "canonical": c.canonical().to_str(),  # NAS-Bench-201's own identity rule (6,466 classes)
             "canonical_index": self.space.index(c.canonical()),
+            "canonical_rule": "nb201",
+            # the stricter expression merge (4,930 classes; ignores weight sharing, see nasviz.spaces.nb201)
+            "same_expression_index": self.space.index(c.canonical("expression")),
             "metrics": metrics,
         }
 

@@ -11,24 +11,33 @@ for each node j = 1..3, the ops on its inputs:
 ``op~i`` is the operation applied to node i. :class:`NB201Cell` keeps the six ops
 as indices into :data:`OPS` in that string order (:data:`EDGES`).
 
-Canonical form (cells that compute the same function)
------------------------------------------------------
-Two cells are equivalent when their output node computes the same expression under
-these rules:
+Canonical form: NAS-Bench-201's own rule (default) and a stricter expression merge
+-------------------------------------------------------------------------------------
+:meth:`NB201Cell.canonical` returns the member of a cell's class with the smallest op-index
+tuple, so ``a.canonical() == b.canonical()`` exactly when the rule puts ``a`` and ``b`` in one
+class. Two rules are offered:
 
-* ``none`` outputs zero, and any op applied to a zero input is zero, so an edge
-  that only feeds ``none`` paths, or that cannot reach the output, drops out;
-* ``skip_connect`` is the identity, so ``conv(skip(x))`` equals ``conv(x)``;
-* the sum at a node is commutative and associative (a multiset of terms).
+* ``"nb201"`` (default): NAS-Bench-201's own identity, ``to_unique_str(consider_zero=True)`` of its
+  ``CellStructure``, reproduced by :meth:`NB201Cell.unique_str`: 6,466 classes. Per node, each
+  incoming edge gives a term: ``none``, or any op applied to a node whose string is exactly zero,
+  gives zero; ``skip_connect`` passes its input's string on; any other op wraps it; the node is the
+  sorted ``+`` of its terms. Sums are not flattened across nodes, and a node whose inputs are all
+  zero is not itself treated as zero downstream (the benchmark's rule stops zero propagation there).
+  Assumptions it makes: skip is the identity, and an op applied to a zero input outputs zero. The
+  latter does not hold exactly for a trained ReLU-conv-BN (BN's learned shift makes it a constant),
+  so the class is the benchmark's notion of "the same architecture", not a proof that two cells
+  compute the same function.
+* ``"expression"``: the stricter merge of earlier nasviz versions, 4,930 classes
+  (:meth:`NB201Cell.functional_key`): additionally flattens nested sums (``a + (b + c)`` = ``a + b + c``)
+  and propagates zero through whole nodes. Its assumptions go further than NB-201's: every op of a
+  zero input is exactly zero, and two occurrences of the same sub-expression are interchangeable.
+  That ignores *sharing*: a conv whose output reaches two consumers (through a skip edge) is one
+  set of weights in one cell and two independent ones in another cell of the same class, so
+  merged cells can differ in function class (measured by an independent check: Jacobian ranks 76
+  vs 110 on the same input). Use it to group cells by expression, never as "same function".
 
-:meth:`NB201Cell.canonical` returns the member of a cell's class with the smallest
-op-index tuple, so ``a.canonical() == b.canonical()`` exactly when ``a`` and ``b``
-are equivalent. The rules give 4,930 classes. NAS-Bench-201's own ``to_unique_str``
-reports 6,466 "unique" topologies because it neither flattens nested sums (it keeps
-``a + (b + c)`` apart from ``a + b + c``) nor propagates zero beyond one node; both
-are the same function, so nasviz merges them. Weight sharing is not modelled: two equivalent cells have the same
-function class, not the same trained weights, which is why the benchmark still lists
-them with slightly different accuracies.
+Weight values are never modelled: even cells of one class are trained separately, which is why
+the benchmark lists them with slightly different accuracies.
 """
 
 from __future__ import annotations
@@ -189,7 +198,8 @@ class NB201Cell:
 
     # -- function-level identity ---------------------------------------------------
     def functional_key(self) -> tuple:
-        """A hashable expression of what the output computes (see the module docstring)."""
+        """The ``"expression"`` rule's key: the output as a flattened sum of op terms, zero propagated (module
+        docstring: it ignores weight sharing, so equal keys do not mean the same function)."""
         # value of node j: sorted tuple of terms; () means zero.
         values: list[tuple] = [(("input",),)]
         for j in range(1, 4):
@@ -208,12 +218,32 @@ class NB201Cell:
             values.append(tuple(sorted(terms, key=repr)))
         return values[3]
 
-    def canonical(self) -> "NB201Cell":
-        """The representative of this cell's equivalence class (smallest op tuple)."""
-        return _canonical_table()[self.code]
+    def unique_str(self) -> str:
+        """NAS-Bench-201's identity string (its ``to_unique_str(consider_zero=True)``; module docstring)."""
+        nodes = ["0"]
+        for j in range(1, 4):
+            terms = []
+            for k, (to, frm) in enumerate(EDGES):
+                if to != j:
+                    continue
+                op, src = OPS[self.ops[k]], nodes[frm]
+                if op == "none" or src == "#":
+                    terms.append("#")
+                elif op == "skip_connect":
+                    terms.append(src)
+                else:
+                    terms.append(f"({src})@{op}")
+            nodes.append("+".join(sorted(terms)))
+        return nodes[3]
 
-    def is_canonical(self) -> bool:
-        return self.canonical() == self
+    def canonical(self, rule: str = "nb201") -> "NB201Cell":
+        """The representative of this cell's class (its smallest op tuple) under ``rule``: ``"nb201"``
+        (the benchmark's own identity, 6,466 classes) or ``"expression"`` (4,930; see the module docstring
+        for what each assumes)."""
+        return _canonical_table(_check_rule(rule))[self.code]
+
+    def is_canonical(self, rule: str = "nb201") -> bool:
+        return self.canonical(rule) == self
 
     def computes_zero(self) -> bool:
         """True when no input-to-output path exists (the cell outputs zero)."""
@@ -275,20 +305,30 @@ class NB201Cell:
         return cls.from_names(names[1:7])
 
 
-@functools.lru_cache(maxsize=1)
-def _canonical_table() -> tuple[NB201Cell, ...]:
-    """code -> canonical cell, for all 15,625 cells (built once, ~0.2 s)."""
-    best: dict[tuple, NB201Cell] = {}
+#: the canonical-form rules (module docstring) and the number of classes each gives
+RULES: dict[str, int] = {"nb201": 6466, "expression": 4930}
+
+
+def _check_rule(rule: str) -> str:
+    if rule not in RULES:
+        raise NasvizError(f"unknown canonical-form rule {rule!r}; accepted: {', '.join(RULES)}")
+    return rule
+
+
+@functools.lru_cache(maxsize=2)
+def _canonical_table(rule: str = "nb201") -> tuple[NB201Cell, ...]:
+    """code -> canonical cell under ``rule``, for all 15,625 cells (built once, ~0.2 s)."""
+    best: dict = {}
     cells = [NB201Cell.from_code(c) for c in range(N_CELLS)]  # increasing op tuples
-    keys = [c.functional_key() for c in cells]
+    keys = [c.unique_str() if rule == "nb201" else c.functional_key() for c in cells]
     for cell, key in zip(cells, keys):
         best.setdefault(key, cell)
     return tuple(best[k] for k in keys)
 
 
-def n_unique_functions() -> int:
-    """Number of equivalence classes in the space (4,930; see the module docstring)."""
-    return len(set(_canonical_table()))
+def n_unique_functions(rule: str = "nb201") -> int:
+    """Number of classes in the space under ``rule`` (nb201: 6,466; expression: 4,930)."""
+    return len(set(_canonical_table(_check_rule(rule))))
 
 
 class NB201Space:
