@@ -25,8 +25,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 OUT = ROOT / "BENCHMARKS.md"
 
 #: Preferred order: ground truth first, then what builds on it.
-ORDER = ("nb201", "nb101", "nets", "models", "latent", "controller", "distributions", "search", "sampling", "app",
-         "badinput")
+ORDER = ("changes", "nb201", "nb101", "nets", "models", "bvae_sweep", "latent", "controller", "distributions", "search",
+         "sampling", "app", "badinput")
 
 
 def cpu_model() -> str:
