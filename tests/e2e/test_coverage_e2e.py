@@ -220,6 +220,7 @@ def test_resume_button_continues_a_cancelled_run_to_the_uninterrupted_result(pag
     resume.click()
     expect(page.get_by_text(f"Run #{rid} resumed: a worker replays its trials and continues.")).to_be_visible(
         timeout=120_000)
+    assert store.get_run(rid).state != RunState.CANCELLED  # requeued before the page said so
     page.screenshot(path=str(artifacts / "51-runs-resumed.png"), full_page=True)
     t_end = time.monotonic() + 600  # a guard against a hung worker; at load ~20 one took 2 min to start
     while not store.get_run(rid).state.finished:
