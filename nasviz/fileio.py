@@ -43,6 +43,11 @@ def atomic_write_path(path: Path | str, write: Callable[[str], None]) -> Path:
         write(tmp)
         os.chmod(tmp, _mode())
         os.replace(tmp, path)
+    except OSError as e:  # e.g. a full disk: name the file the user asked for, not the temporary one
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename in (None, tmp):
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -99,8 +104,9 @@ def read_npz(path: Path | str, *, what: str, required: tuple[str, ...], not_foun
     return data, meta
 
 
-def check_writable_dir(folder: Path | str) -> Path:
-    """Fail early, writing nothing, when ``folder`` could not be created or written to.
+def check_writable_dir(folder: Path | str, need_bytes: int = 0) -> Path:
+    """Fail early, writing nothing, when ``folder`` could not be created or written to, or (``need_bytes``)
+    its file system has less free space than a run will write (a full disk found before hours of training).
 
     Checks the folder itself when it exists, else its nearest existing parent; raises
     :class:`nasviz.errors.NasvizError` naming the path (a file in the way, no write permission,
@@ -124,6 +130,10 @@ def check_writable_dir(folder: Path | str) -> Path:
         raise NasvizError(f"cannot write to {folder}: {e.strerror or e}") from e
     if st.f_flag & os.ST_RDONLY:
         raise NasvizError(f"cannot write to {folder}: {probe} is on a read-only file system")
+    free = st.f_bavail * st.f_frsize
+    if need_bytes and free < need_bytes:
+        raise NasvizError(f"cannot write to {folder}: its file system has {free / 2**20:.1f} MiB free and this run "
+                          f"writes up to {need_bytes / 2**20:.0f} MiB (the disk is full or nearly so)")
     if str(probe.resolve()).startswith(("/proc", "/sys")):
         raise NasvizError(f"cannot write to {folder}: {probe} is a kernel pseudo file system")
     return folder

@@ -161,7 +161,7 @@ def _check_out(folder: Path, state_path: Path, *, resume: bool, force: bool) -> 
                           "or give --force to start afresh")
     from nasviz.fileio import check_writable_dir
 
-    check_writable_dir(folder)
+    check_writable_dir(folder, need_bytes=16 * 2**20)  # checkpoint, training state, snapshots
 
 
 def _write_figure(fig, base: Path) -> list[str]:

@@ -151,7 +151,7 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
                               "--force to start afresh")
         from nasviz.fileio import check_writable_dir
 
-        check_writable_dir(target)
+        check_writable_dir(target, need_bytes=64 * 2**20)  # checkpoint + per-epoch training state
     bench = get_benchmark(space)
     cells = list(bench.space.enumerate())
     train_idx, test_idx = split_indices(len(cells), seed, test_fraction)

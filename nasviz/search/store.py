@@ -251,7 +251,15 @@ class Store:
         self._con.row_factory = sqlite3.Row
         self._con.execute("PRAGMA busy_timeout = 60000")
         if not exists:
-            self._create()
+            try:
+                self._create()
+            except sqlite3.DatabaseError:  # e.g. a full disk: leave no empty database file behind
+                self._con.close()
+                for suffix in ("", "-journal", "-wal", "-shm"):
+                    q = self.path.with_name(self.path.name + suffix)
+                    if q.is_file() and q.stat().st_size == 0 or (suffix and q.is_file()):
+                        q.unlink(missing_ok=True)
+                raise
         self._con.execute("PRAGMA journal_mode = WAL")
         self._con.execute("PRAGMA synchronous = NORMAL")
         self._con.execute("PRAGMA foreign_keys = ON")
