@@ -34,7 +34,7 @@ def _git_bytes(rev: str, path: str) -> bytes | None:
 
 
 def _pct(x) -> str:
-    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f} %"
+    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.3f} %"
 
 
 def _dup_rows(raw: bytes | None) -> int | None:
