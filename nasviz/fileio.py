@@ -130,12 +130,12 @@ def check_writable_dir(folder: Path | str, need_bytes: int = 0) -> Path:
         raise NasvizError(f"cannot write to {folder}: {e.strerror or e}") from e
     if st.f_flag & os.ST_RDONLY:
         raise NasvizError(f"cannot write to {folder}: {probe} is on a read-only file system")
+    if str(probe.resolve()).startswith(("/proc", "/sys")):
+        raise NasvizError(f"cannot write to {folder}: {probe} is a kernel pseudo file system")
     free = st.f_bavail * st.f_frsize
     if need_bytes and free < need_bytes:
         raise NasvizError(f"cannot write to {folder}: its file system has {free / 2**20:.1f} MiB free and this run "
                           f"writes up to {need_bytes / 2**20:.0f} MiB (the disk is full or nearly so)")
-    if str(probe.resolve()).startswith(("/proc", "/sys")):
-        raise NasvizError(f"cannot write to {folder}: {probe} is a kernel pseudo file system")
     return folder
 
 

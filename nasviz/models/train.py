@@ -80,8 +80,7 @@ def _space_labels(bench, space: str, lab: LabelSpec, n_cells: int) -> tuple[np.n
 
 def _track_state(model, folder: Path | None, resume: bool, test_cells: list) -> None:
     """Per-epoch training state in ``folder`` (resumable) and the held-out reconstruction after each epoch."""
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    if folder is not None:  # the folder is created by the first state write, after every input was checked
         model.state_path, model.resume = folder / STATE_FILE, bool(resume)
 
     def held_out(epoch, net):
