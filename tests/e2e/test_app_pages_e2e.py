@@ -38,6 +38,9 @@ def _enter(page, label: str, text: str) -> None:
 
 
 def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
+    """Over a minute under load (112 s at load 7): it is the first page of the session's server, so it pays the
+    app's cold start (benchmark tables, embeddings, the first WebGL draw of 15,625 points) and then waits for
+    four server round trips (typed cell, box select, marker click, neighbour click), each a full page rerun."""
     _open(page, app_url, "Latent map")
     plot = map_plot(page)
     expect(plot.locator(".gl-container canvas").first).to_be_attached(timeout=90_000)
@@ -132,6 +135,9 @@ ANCHOR = "Anchor: index, arch string (NB201) / module hash or JSON spec (NB101),
 
 
 def test_traversal_renders_decoded_diagrams(page, app_url, artifacts):
+    """Over a minute under load (66 s at load 7): 9 Graphviz diagrams plus the walk's 15 are rendered by `dot`
+    on the server for each of three views (default, recovered anchor, NB101), and the NB101 view loads that
+    space's model and embedding for the first time."""
     _open(page, app_url, "Latent traversal")
     expect(page.get_by_text(re.compile(r"^Encoded and decoded in \d+ ms"))).to_be_visible(timeout=120_000)
     diagrams = page.locator("[data-testid='stGraphVizChart'] svg")
