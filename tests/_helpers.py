@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+import urllib.request
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
@@ -54,3 +57,33 @@ def wait_stored(store, rid, n, timeout=600, unit="trials"):
             return r
         time.sleep(0.05)
     raise AssertionError(f"run {rid} never stored {n} {unit}")
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, log: str | Path, timeout: float = 90) -> None:
+    """Wait until the Streamlit server ``proc`` answers ``url``/_stcore/health; fail with the tail of its ``log``
+    file if it exits first or is not healthy within ``timeout`` seconds."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with {proc.returncode}:\n{Path(log).read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the app was not healthy after {timeout:g} s:\n{Path(log).read_text()[-4000:]}")
+        time.sleep(0.3)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Terminate a server process, killing it if it has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

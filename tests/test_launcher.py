@@ -7,10 +7,11 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 
 import pytest
+
+from _helpers import wait_healthy
 
 from nasviz.paths import REPO_ROOT
 
@@ -64,17 +65,7 @@ def test_nasviz_app_serves_on_localhost_only(tmp_path):
     proc = subprocess.Popen(["./nasviz-app", "--server.port", str(port)], cwd=REPO_ROOT, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, f"./nasviz-app exited {proc.returncode}:\n{(tmp_path / 'app.log').read_text()}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "app.log").read_text()[-4000:]
-            time.sleep(0.3)
+        wait_healthy(proc, f"http://127.0.0.1:{port}", tmp_path / "app.log", START_TIMEOUT_S)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
             assert r.status == 200 and b"<title>Streamlit</title>" in r.read()
         addrs = _listening(port)

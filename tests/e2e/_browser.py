@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 MAP_IFRAME = "iframe[title*='plotly_map']"
@@ -18,6 +22,27 @@ def serve(port: int, log, env: dict) -> subprocess.Popen:
          "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
     )
+
+
+@contextlib.contextmanager
+def running_app(env: dict, name: str, timeout: float = 90) -> Iterator[tuple[str, Path]]:
+    """The app served by :func:`serve` on a free port with ``env``, once healthy: yields ``(url, log path)``
+    and stops the server afterwards (its log file, named after ``name``, is removed)."""
+    from _helpers import stop_server, wait_healthy
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tempfile.NamedTemporaryFile(prefix=f"nasviz-{name}-", suffix=".log", delete=False)
+    proc = serve(port, log, env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(proc, url, log.name, timeout)
+        yield url, Path(log.name)
+    finally:
+        stop_server(proc)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
 
 def map_plot(page):

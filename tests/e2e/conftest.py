@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from _browser import serve
+from _browser import running_app
 from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,47 +32,16 @@ WAIT_MS = 60_000
 expect.set_options(timeout=WAIT_MS)  # every expect() in tests/e2e
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url():
     """Start the app as a user would (./nasviz-app: scripts/serve.py) and yield its URL."""
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="nasviz-streamlit-", suffix=".log", delete=False)
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    proc = serve(port, log, env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{Path(log.name).read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S}s:\n{Path(log.name).read_text()[-4000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
+    with running_app(env, "streamlit", START_TIMEOUT_S) as (url, log):
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        server_log = Path(log.name).read_text()
-        Path(log.name).unlink(missing_ok=True)
-        ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "streamlit-server.log").write_text(server_log)
+            yield url
+        finally:  # the server's output, kept for a failed run to be read
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "streamlit-server.log").write_text(log.read_text())
 
 
 @pytest.fixture(scope="session")

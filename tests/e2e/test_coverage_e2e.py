@@ -13,16 +13,12 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
-import subprocess
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import serve
+from _browser import running_app
 from playwright.sync_api import expect
 
 from nasviz.search import jobs as J
@@ -79,36 +75,10 @@ def app(runs):
     """The app (scripts/serve.py, as ./nasviz-app) on a free port with NASVIZ_DB pointing at the store of ``runs``;
     no trial gate in its environment, so a run it resumes goes to the end. Yields its URL."""
     db, _ = runs
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tempfile.NamedTemporaryFile(prefix="nasviz-coverage-e2e-", suffix=".log", delete=False)
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", NASVIZ_DB=str(db))
     env.pop(J.TRIAL_GATE_ENV, None)
-    proc = serve(port, log, env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, Path(log.name).read_text()[-4000:]
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, Path(log.name).read_text()[-4000:]
-            time.sleep(0.3)
+    with running_app(env, "coverage-e2e") as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
 
 
 @pytest.fixture()

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-from _browser import map_plot, serve
+from _browser import map_plot, running_app
 from playwright.sync_api import expect
 
 from nasviz.search.store import RunState, Store
@@ -26,38 +21,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def dense_app(tmp_path_factory):
     """The app (scripts/serve.py, as ./nasviz-app) with NASVIZ_DB pointing at an empty store; yields (url, db path)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     db = tmp_path_factory.mktemp("dense-e2e") / "runs.sqlite"
-    log = tempfile.NamedTemporaryFile(prefix="nasviz-dense-e2e-", suffix=".log", delete=False)
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", NASVIZ_DB=str(db))
-    proc = serve(port, log, env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, Path(log.name).read_text()[-4000:]
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, Path(log.name).read_text()[-4000:]
-            time.sleep(0.3)
+    with running_app(env, "dense-e2e") as (url, _):
         yield url, db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
 
 
 def test_box_select_on_map_then_dense_search_to_best_cell(browser, dense_app, artifacts):
