@@ -54,6 +54,34 @@ def atomic_write_path(path: Path | str, write: Callable[[str], None]) -> Path:
     return path
 
 
+def save_train_state(path: Path | str, state: dict) -> Path:
+    """A training state (tensors, dicts, lists, numbers) written atomically with ``torch.save``, so a kill
+    mid-write keeps the previous epoch's state; read it back with :func:`load_train_state`."""
+    import torch
+
+    return atomic_write_path(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_train_state(path: Path | str, fmt: str, version: int, what: str) -> dict:
+    """A training state file written by :func:`save_train_state`, checked: read with ``weights_only=True``
+    (nothing in it can run code) and refused with a clear error when missing, corrupt, or of another format
+    (``fmt`` / ``version``; ``what`` names the kind of state in the message)."""
+    import torch
+
+    from nasviz.errors import DataFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"no training state to resume at {path} (train without --resume first)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, a pickle weights_only refuses, ...
+        raise DataFileError(f"training state {path} is corrupt or not a nasviz training state ({e})") from e
+    if not isinstance(state, dict) or state.get("format") != fmt or state.get("version") != version:
+        raise DataFileError(f"{path} is not a nasviz {what} training state (format {fmt!r} v{version})")
+    return state
+
+
 def atomic_write_bytes(path: Path | str, data: bytes | str) -> Path:
     raw = data.encode() if isinstance(data, str) else data
     return atomic_write(path, lambda f: f.write(raw))

@@ -240,7 +240,7 @@ def _save_state(path, *, cfg: TrainConfig, epoch: int, ctrl: ENASController, opt
     Written with ``torch.save`` and read back with ``weights_only=True`` (tensors, dicts, lists and
     numbers only, no arbitrary objects), atomically, so a kill mid-write keeps the previous epoch's state.
     """
-    from nasviz.fileio import atomic_write_path
+    from nasviz.fileio import save_train_state
 
     state = {
         "format": STATE_FORMAT, "version": STATE_VERSION, "config": config_dict(cfg), "epochs_done": int(epoch) + 1,
@@ -251,25 +251,14 @@ def _save_state(path, *, cfg: TrainConfig, epoch: int, ctrl: ENASController, opt
             "data": torch.from_numpy(buffer.data.copy()), "size": buffer.size, "added": buffer.added,
             "replaced": buffer.replaced},
     }
-    atomic_write_path(path, lambda tmp: torch.save(state, tmp))
+    save_train_state(path, state)
 
 
 def read_state(path) -> dict:
     """A training state file, checked; a clear error for a missing, corrupt or foreign file."""
-    from pathlib import Path
+    from nasviz.fileio import load_train_state
 
-    from nasviz.errors import DataFileError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"no training state to resume at {path} (train without --resume first)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated zip, foreign pickle refused by weights_only, ...
-        raise DataFileError(f"training state {path} is corrupt or not a nasviz training state ({e})") from e
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
-        raise DataFileError(f"{path} is not a nasviz controller training state (format {STATE_FORMAT!r} v{STATE_VERSION})")
-    return state
+    return load_train_state(path, STATE_FORMAT, STATE_VERSION, "controller")
 
 
 def train(cfg: TrainConfig, bench=None, progress: Callable[[int, dict], None] | None = None, *,

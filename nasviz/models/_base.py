@@ -48,23 +48,12 @@ def _jsonable(d: dict) -> dict:
 
 
 def read_train_state(path, kind: str | None = None) -> dict:
-    """A latent model's training state, checked: a clear error for a missing, corrupt or foreign file.
-
-    Read with ``weights_only=True``: tensors, dicts, lists and numbers only, nothing that runs code."""
-    import torch
-
+    """A latent model's training state, checked: a clear error for a missing, corrupt or foreign file, or (``kind``)
+    the state of another kind of model. Read with ``weights_only=True``: nothing in it can run code."""
     from nasviz.errors import DataFileError
+    from nasviz.fileio import load_train_state
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"no training state to resume at {path} (train without --resume first)")
-    try:
-        st = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated zip, a pickle weights_only refuses, ...
-        raise DataFileError(f"training state {path} is corrupt or not a nasviz training state ({e})") from e
-    if not isinstance(st, dict) or st.get("format") != STATE_FORMAT or st.get("version") != STATE_VERSION:
-        raise DataFileError(f"{path} is not a nasviz latent-model training state (format {STATE_FORMAT!r} "
-                            f"v{STATE_VERSION})")
+    st = load_train_state(path, STATE_FORMAT, STATE_VERSION, "latent-model")
     if kind is not None and st.get("kind") != kind:
         raise DataFileError(f"{path} is the training state of a {st.get('kind')} model, not of a {kind}")
     return st
@@ -205,7 +194,7 @@ class TorchEncoder:
             bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]:.4f}")
             log.info("%s epoch %d/%d loss %.5f", desc, epoch + 1, epochs, history[-1])
             if state_path is not None:
-                from nasviz.fileio import atomic_write_path
+                from nasviz.fileio import save_train_state
 
                 state = {"format": STATE_FORMAT, "version": STATE_VERSION, "kind": self.kind,
                          "config": _jsonable(dataclasses.asdict(self.config)), "n": int(n), "epochs_done": epoch + 1,
@@ -214,7 +203,7 @@ class TorchEncoder:
                          "gen": gen.get_state(), "order_gen": order_gen.get_state(), "torch_rng": torch.get_rng_state(),
                          "history": history, "epoch_metrics": self.epoch_metrics_, "steps": self.step_, "epoch_cpu_seconds": self.epoch_cpu_seconds_,
                          "seconds": self._prior_seconds + time.perf_counter() - t_run}
-                atomic_write_path(state_path, lambda tmp: torch.save(state, tmp))
+                save_train_state(state_path, state)
         bar.close()
         model.eval()
         return history
