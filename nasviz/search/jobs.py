@@ -99,33 +99,53 @@ class JobContext:
 
     def __init__(self, store: Store, run_id: int, progress: int) -> None:
         self.store, self.run_id = store, int(run_id)
+        #: trials stored when this worker started: a resume replays them first, and while it does, the loop's
+        #: position (0, 1, 2, ...) is not the run's progress (a run at 252 trials read 167 mid-replay)
+        self.stored = int(progress)
         self.progress = int(progress)
         self.cancel = False
         self._last_check = 0.0
 
     def should_stop(self, progress: int, stats: dict | None = None, every_s: float = 0.25) -> bool:
-        """Record progress (and stats) at most every ``every_s`` seconds; True once a cancel was requested."""
-        self.progress = int(progress)
+        """Record progress (and stats) at most every ``every_s`` seconds; True once a cancel was requested.
+
+        ``progress`` is the loop's position. While it is inside the replay of the stored trials, the stored
+        progress and stats stay as they were (the replay's running stats, e.g. its best value so far, would
+        read as the run going backwards)."""
+        position = int(progress)
+        replaying = position < self.stored
+        self.progress = max(self.stored, position)
         now = time.monotonic()
         if now - self._last_check >= every_s:
             self._last_check = now
-            self.cancel = self.store.heartbeat(self.run_id, progress, stats) or self.cancel
+            self.cancel = self.store.heartbeat(self.run_id, self.progress, None if replaying else stats) or self.cancel
         gate = os.environ.get(TRIAL_GATE_ENV)
         if gate and not self.cancel:
-            self._hold_at_gate(Path(gate), int(progress), stats)
+            self._hold_at_gate(Path(gate), position, None if replaying else stats)
         return self.cancel
 
-    def _hold_at_gate(self, gate: Path, progress: int, stats: dict | None) -> None:
-        """Test-only (:data:`TRIAL_GATE_ENV`): wait while the gate file allows no more than ``progress`` trials."""
-        while not self.cancel:
-            try:
-                allowed = int(gate.read_text().strip() or 0)
-            except (OSError, ValueError):
-                allowed = 0
-            if progress < allowed:
-                return
-            time.sleep(0.1)
-            self.cancel = self.store.heartbeat(self.run_id, progress, stats) or self.cancel
+    def _hold_at_gate(self, gate: Path, position: int, stats: dict | None) -> None:
+        """Test-only (:data:`TRIAL_GATE_ENV`): wait while the gate file allows no more than ``position`` trials
+        (the loop's position, so a resume can be held mid-replay too); while held, ``<gate>.held`` names it."""
+        held, marked = gate.with_name(gate.name + ".held"), False
+        try:
+            while not self.cancel:
+                try:
+                    allowed = int(gate.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    allowed = 0
+                if position < allowed:
+                    return
+                if not marked:
+                    tmp = held.with_name(held.name + ".tmp")
+                    tmp.write_text(str(position))
+                    tmp.replace(held)
+                    marked = True
+                time.sleep(0.1)
+                self.cancel = self.store.heartbeat(self.run_id, self.progress, stats) or self.cancel
+        finally:
+            if marked:
+                held.unlink(missing_ok=True)
 
 
 def _body(kind: str) -> Callable:

@@ -369,13 +369,17 @@ class Store:
             con.execute("UPDATE runs SET state='queued', cancel_requested=0, worker=NULL WHERE id=?", (int(run_id),))
 
     def heartbeat(self, run_id: int, progress: int, stats: dict | None = None) -> bool:
-        """Record liveness and progress; returns True when a cancel was requested."""
+        """Record liveness and progress; returns True when a cancel was requested.
+
+        The stored progress never drops below the run's completed trials: a resumed worker reports the
+        position of its replay (0, 1, 2, ... up to the stored trials), which is not how far the run is."""
+        floor = "MAX(?, (SELECT COUNT(*) FROM trials WHERE run_id=runs.id AND state='COMPLETE'))"
         with self._tx() as con:
             if stats is None:
-                con.execute("UPDATE runs SET heartbeat_at=?, progress=? WHERE id=?",
+                con.execute(f"UPDATE runs SET heartbeat_at=?, progress={floor} WHERE id=?",
                             (time.time(), int(progress), int(run_id)))
             else:
-                con.execute("UPDATE runs SET heartbeat_at=?, progress=?, stats=? WHERE id=?",
+                con.execute(f"UPDATE runs SET heartbeat_at=?, progress={floor}, stats=? WHERE id=?",
                             (time.time(), int(progress), json.dumps(stats, sort_keys=True), int(run_id)))
             row = con.execute("SELECT cancel_requested FROM runs WHERE id=?", (int(run_id),)).fetchone()
         return bool(row[0])
