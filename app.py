@@ -12,6 +12,7 @@ st.set_page_config(page_title="nasviz", layout="wide",
                    page_icon=str(Path(__file__).resolve().parent / "pages" / "_assets" / "favicon.png"))
 
 PAGES = [
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
     st.Page("pages/nb201_table.py", title="NB201 table", icon=":material/table:", default=True),
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
     st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:"),
