@@ -65,18 +65,34 @@ def _fit_subset(x: np.ndarray, seed: int, fit: Callable[[np.ndarray], np.ndarray
     cap = FIT_MAX if cap is None else cap
     if len(x) <= cap:
         return fit(x)
-    from sklearn.neighbors import NearestNeighbors
-
-    rng = np.random.default_rng(seed)
-    fit_idx = np.sort(rng.choice(len(x), size=cap, replace=False))
+    fit_idx = fit_subset_indices(len(x), seed, cap)
     out = np.empty((len(x), 2), dtype=np.float32)
     out[fit_idx] = fit(x[fit_idx])
     rest = np.setdiff1d(np.arange(len(x)), fit_idx)
-    nn = NearestNeighbors(n_neighbors=PLACE_K).fit(x[fit_idx])
-    for s in range(0, len(rest), 50_000):
-        chunk = rest[s:s + 50_000]
-        _, nb = nn.kneighbors(x[chunk])
-        out[chunk] = out[fit_idx][nb].mean(axis=1)
+    out[rest] = place_new(x[fit_idx], out[fit_idx], x[rest])
+    return out
+
+
+def fit_subset_indices(n: int, seed: int, cap: int) -> np.ndarray:
+    """The sorted indices of the seeded random ``cap`` of ``n`` points that :func:`_fit_subset` fits
+    (all ``n`` when ``n <= cap``)."""
+    if n <= cap:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=cap, replace=False))
+
+
+def place_new(x_fit: np.ndarray, xy_fit: np.ndarray, x_new: np.ndarray, k: int = PLACE_K) -> np.ndarray:
+    """(m, 2): each row of ``x_new`` at the mean 2-D position (``xy_fit``) of its ``k`` nearest rows of
+    ``x_fit`` in the input space: how :func:`_fit_subset` places the points that were not in the fit."""
+    from sklearn.neighbors import NearestNeighbors
+
+    x_new = np.asarray(x_new)
+    out = np.empty((len(x_new), 2), dtype=np.float32)
+    nn = NearestNeighbors(n_neighbors=min(int(k), len(x_fit))).fit(x_fit)
+    for s in range(0, len(x_new), 50_000):
+        _, nb = nn.kneighbors(x_new[s:s + 50_000])
+        out[s:s + 50_000] = np.asarray(xy_fit)[nb].mean(axis=1)
     return out
 
 
