@@ -14,6 +14,7 @@ st.set_page_config(page_title="nasviz", layout="wide",
 PAGES = [
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
     st.Page("pages/nb201_table.py", title="NB201 table", icon=":material/table:", default=True),
+    st.Page("pages/cell_editor.py", title="Cell editor", icon=":material/edit:"),
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
     st.Page("pages/traversal.py", title="Latent traversal", icon=":material/timeline:"),
     st.Page("pages/controller.py", title="Controller study", icon=":material/psychology:"),
