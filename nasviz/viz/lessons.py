@@ -234,8 +234,9 @@ def latent_map(table, src: dict, *, embedding: str = MAP_EMBEDDING, projection: 
     queries = rng.choice(n, size=min(n_queries, n), replace=False)
     partners = rng.integers(0, n - 1, size=len(queries))
     partners = partners + (partners >= queries)  # a random other cell
-    d_map = float(np.mean(np.abs(acc[queries] - acc[_nearest(xy, queries)])))
-    d_latent = float(np.mean(np.abs(acc[queries] - acc[_nearest(means, queries)])))
+    map_nn, latent_nn = _nearest(xy, queries), _nearest(means, queries)
+    d_map = float(np.mean(np.abs(acc[queries] - acc[map_nn])))
+    d_latent = float(np.mean(np.abs(acc[queries] - acc[latent_nn])))
     d_random = float(np.mean(np.abs(acc[queries] - acc[partners])))
     ratio = d_map / d_random
     correct = 0 if ratio < 0.75 else 1 if ratio <= 1.25 else 2
@@ -246,7 +247,8 @@ def latent_map(table, src: dict, *, embedding: str = MAP_EMBEDDING, projection: 
               + f"The best cell's 8 latent neighbours average "
               f"{acc[nbrs].mean():.2f} %, against {np.median(acc):.2f} % for the median cell.")
     facts = {"best": best, "neighbours": [int(i) for i in nbrs], "queries": queries, "d_map": d_map,
-             "d_latent": d_latent, "d_random": d_random, "ratio": ratio, "shown": shown}
+             "d_latent": d_latent, "d_random": d_random, "ratio": ratio, "shown": shown, "map_nn": map_nn,
+             "latent_nn": latent_nn}
     return LessonResult(fig, correct, answer, facts, {"space": "nb201", "embedding": embedding,
                                                       "projection": projection, "colour": ACC, "cell": best})
 
