@@ -18,7 +18,10 @@ Built here (not in the page) so tests can call them without Streamlit.
   down to raw points once a zoom window holds few enough;
 * :func:`selection_region` — a plotly selection event (click, box, lasso) as the
   search-region dict (format below) with the indices of the selected cells;
-* :func:`nearest_neighbours` — the closest cells in latent space (L2 on the means).
+* :func:`nearest_neighbours` — the closest cells in latent space (L2 on the means);
+* :func:`top_k` / :func:`focus_mask` / :func:`focus_points` — the cells a map keeps in colour (its selection,
+  its top k % by a column) while the others stay visible in grey: in points mode as each trace's
+  ``selectedpoints`` (plotly styles the rest with ``unselected``), in density mode as the colour of the bins.
 
 Region format (``st.session_state["map_region"]``, consumed by the search issue)::
 
@@ -56,6 +59,9 @@ SPACE_SIZES = {"nb201": 15_625, "nb101": 423_624}
 MAX_POINTS = 20_000
 MISSING_COLOR = "#c7c7c7"
 HIGHLIGHT = "#d62728"
+#: cells outside the focus (the selection, the top k %): kept visible, in light grey (``unselected`` marker style)
+UNSELECTED_COLOR = "#d9d9d9"
+UNSELECTED = dict(marker=dict(color=UNSELECTED_COLOR, opacity=0.5))
 
 
 # -- embeddings --------------------------------------------------------------------------
@@ -390,7 +396,8 @@ def cell_of(customdata) -> int | None:
     return None if cd is None else int(round(float(cd)))
 
 
-def _hover_traces(go, pts, cells, labels, columns, color_label, vals, *, name: str, marker: dict) -> list:
+def _hover_traces(go, pts, cells, labels, columns, color_label, vals, *, name: str, marker: dict,
+                  unselected: dict) -> list:
     """Scattergl trace(s) of these points: the hover label is written by a ``hovertemplate`` from per-point
     data (``customdata`` = float32 rows ``[index, other columns...]``, ``text`` = the cell label, the colour
     column from ``marker.color``) instead of one hover string per point (most of a 15,625-point figure's
@@ -422,7 +429,8 @@ def _hover_traces(go, pts, cells, labels, columns, color_label, vals, *, name: s
             m.pop("colorbar", None)
             m["showscale"] = False
         out.append(go.Scattergl(x=pts[sel, 0], y=pts[sel, 1], mode="markers", name=name, legendgroup=name,
-                                showlegend=g == 0, marker=m, customdata=data[sel], text=labels[sel],
+                                showlegend=g == 0, marker=m, unselected=unselected, customdata=data[sel],
+                                text=labels[sel],
                                 hovertemplate="<br>".join(lines) + "<extra></extra>"))
     return out
 
@@ -431,7 +439,7 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
                labels=None, hover_columns: dict[str, np.ndarray] | None = None, title: str = "",
                axis_labels: tuple[str, str] = ("1", "2"), max_points: int = MAX_POINTS, bins: int = 160,
                window: tuple | None = None, highlight: int | None = None, neighbours: np.ndarray | None = None,
-               uirevision: str = "map"):
+               uirevision: str = "map", focus: np.ndarray | None = None):
     """The map of the ``shown`` cells (official indices) at ``xy[shown]``, coloured by ``values[shown]``.
 
     ``window = ((x0, x1), (y0, y1))`` zooms to a range (only cells inside are drawn). When more
@@ -441,6 +449,10 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
     its hover reads ``#index``, the label, then ``column: value`` for each of ``hover_columns``
     (column name -> values of every cell, official order; ``color_label`` among them shows ``values``),
     the same text as :func:`hover_texts`.
+    ``focus`` (bool per cell of the space, :func:`focus_mask`): the cells kept in colour; the others stay
+    visible in light grey (points: each cell trace's ``selectedpoints``, :func:`focus_points`, with the
+    ``unselected`` style every cell trace carries; density: bins coloured by the mean over their focus cells,
+    grey where they hold none). ``None``: every cell in colour.
     Returns ``(figure, mode, in_view)`` where ``in_view`` are the indices drawn.
     """
     import plotly.graph_objects as go
@@ -466,7 +478,8 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
         if missing.any():
             for t in _hover_traces(go, pts[missing], shown[missing], labels[missing], columns, color_label,
                                    vals[missing], name="no result",
-                                   marker=dict(color=MISSING_COLOR, size=4, opacity=0.5)):
+                                   marker=dict(color=MISSING_COLOR, size=4, opacity=0.5),
+                                   unselected=dict(marker=dict(opacity=0.25))):
                 fig.add_trace(t)
         ok = ~missing
         v = vals[ok].astype(np.float32)
@@ -476,13 +489,15 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
         if ok.any():
             marker.update(cmin=float(v.min()), cmax=float(v.max()))
         for t in _hover_traces(go, pts[ok], shown[ok], labels[ok], columns, color_label, vals[ok],
-                               name=color_label, marker=marker):
+                               name=color_label, marker=marker, unselected=UNSELECTED):
             fig.add_trace(t)
     else:
         (x0, x1), (y0, y1) = window if window is not None else (
             (float(pts[:, 0].min()), float(pts[:, 0].max())), (float(pts[:, 1].min()), float(pts[:, 1].max())))
         ex = np.linspace(x0, x1 if x1 > x0 else x0 + 1e-6, bins + 1)
         ey = np.linspace(y0, y1 if y1 > y0 else y0 + 1e-6, bins + 1)
+        if focus is not None:  # bins are coloured by their focus cells only; the others count towards grey
+            vals = np.where(np.asarray(focus, dtype=bool)[shown], vals, np.nan)
         count, n_val, s_val = _binned(pts, vals, ex, ey)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n_val > 0, s_val / n_val, np.nan)
@@ -492,12 +507,17 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
         if np.isfinite(grey).any():
             # hover text, not customdata: customdata of a picked point is read as a cell index
             text = np.where(count.T > 0, count.T.astype(np.int64).astype(str), "")
+            what = "none selected with a result" if focus is not None else "no results"
             fig.add_trace(go.Heatmap(x=cx, y=cy, z=grey.T, colorscale=[[0, "#eeeeee"], [1, "#8c8c8c"]],
-                                     showscale=False, text=text, name="cells without results",
-                                     hovertemplate="x %{x:.3g}, y %{y:.3g}<br>%{text} cells, no results"
+                                     showscale=False, text=text,
+                                     name="other cells" if focus is not None else "cells without results",
+                                     hovertemplate=f"x %{{x:.3g}}, y %{{y:.3g}}<br>%{{text}} cells, {what}"
                                                    "<extra></extra>"))
-        text = np.char.add(np.char.add(count.T.astype(np.int64).astype(str), " cells; mean over "),
+        text = np.char.add(np.char.add(count.T.astype(np.int64).astype(str),
+                                       " cells; mean over " if focus is None else " cells; mean over the "),
                            n_val.T.astype(np.int64).astype(str))
+        if focus is not None:
+            text = np.char.add(text, " selected")
         fig.add_trace(go.Heatmap(x=cx, y=cy, z=mean.T, colorscale="Viridis", text=text,
                                  colorbar=dict(title=dict(text=f"mean {color_label}", side="right"), thickness=14),
                                  name="density", hovertemplate="x %{x:.3g}, y %{y:.3g}<br>%{text}"
@@ -513,6 +533,10 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
         fig.add_trace(go.Scattergl(x=[h[0]], y=[h[1]], mode="markers", name=f"cell #{int(highlight)}",
                                  marker=dict(symbol="star", size=18, color=HIGHLIGHT, line=dict(width=1, color="white")),
                                  customdata=[int(highlight)], hovertemplate="#%{customdata}<extra></extra>"))
+    if focus is not None and mode == "points":
+        for t, sp in zip(fig.data, focus_points(trace_cells(fig), focus)):
+            if sp is not None:
+                t.selectedpoints = sp
     fig.update_layout(title=title, template="plotly_white", height=620, uirevision=uirevision,
                       legend=dict(orientation="h", y=-0.08), margin=dict(l=40, r=20, t=50, b=40),
                       xaxis_title=axis_labels[0], yaxis_title=axis_labels[1])
@@ -535,6 +559,102 @@ def _binned(pts: np.ndarray, vals: np.ndarray, ex: np.ndarray, ey: np.ndarray):
     n_val = np.bincount(flat[have], minlength=nx * ny).reshape(nx, ny).astype(np.float64)
     s_val = np.bincount(flat[have], weights=vals[inside][have], minlength=nx * ny).reshape(nx, ny)
     return count, n_val, s_val
+
+
+# -- focus: the cells kept in colour ---------------------------------------------------------
+_COST_WORDS = ("params", "flops", "time", "latency")
+
+
+def lower_is_better(column: str) -> bool:
+    """Whether the best cells of ``column`` are its lowest (costs: params, FLOPs, times), not its highest."""
+    return any(w in column.lower() for w in _COST_WORDS)
+
+
+def cost_columns(frame: pd.DataFrame) -> list[str]:
+    """The cost columns a Pareto view can put on x: params and FLOPs (NB201 ``params (M)``/``FLOPs (M)``,
+    NB101 ``params (M)``/``flops``)."""
+    return [c for c in numeric_columns(frame) if "params" in c.lower() or "flops" in c.lower()]
+
+
+@dataclass(frozen=True)
+class TopK:
+    """The top ``percent`` % of ranked cells by ``column``: ``mask`` (bool per cell of the space), ``n`` cells
+    kept out of ``n_ranked`` (the cells considered that have a value), ``threshold`` the value of the k-th
+    best (every cell at least as good is kept, so ties can make ``n`` exceed ``ceil(percent % of
+    n_ranked)``)."""
+
+    mask: np.ndarray
+    n: int
+    n_ranked: int
+    k: int
+    threshold: float
+    percent: float
+    column: str
+    lower_is_better: bool
+
+    def caption(self) -> str:
+        op = "<=" if self.lower_is_better else ">="
+        return (f"Top {self.percent:g} % by {self.column} ({'lowest' if self.lower_is_better else 'highest'}): "
+                f"{self.n:,} of {self.n_ranked:,} cells with a value ({self.column} {op} {self.threshold:.4g})")
+
+
+def top_k(values, percent: float, among=None, *, column: str = "value", lower: bool | None = None) -> TopK:
+    """The best ``percent`` % (0 < percent <= 100) of the cells ``among`` (bool mask, default all) that have a
+    value: ``k = ceil(percent / 100 * n_ranked)`` (at least 1) and every cell at least as good as the k-th
+    best. ``lower`` (default :func:`lower_is_better` of ``column``): best = lowest."""
+    v = np.asarray(values, dtype=np.float64)
+    percent = float(percent)
+    if not 0 < percent <= 100:
+        raise NasvizError(f"top k % must be above 0 and at most 100, got {percent:g}")
+    low = lower_is_better(column) if lower is None else bool(lower)
+    cand = np.isfinite(v) if among is None else (np.asarray(among, dtype=bool) & np.isfinite(v))
+    n_ranked = int(cand.sum())
+    if n_ranked == 0:
+        return TopK(np.zeros(len(v), dtype=bool), 0, 0, 0, float("nan"), percent, column, low)
+    k = max(1, int(np.ceil(percent / 100 * n_ranked - 1e-9)))
+    ranked = v[cand]
+    if low:
+        thr = float(np.partition(ranked, k - 1)[k - 1])
+        mask = cand & (v <= thr)
+    else:
+        thr = float(-np.partition(-ranked, k - 1)[k - 1])
+        mask = cand & (v >= thr)
+    return TopK(mask, int(mask.sum()), n_ranked, k, thr, percent, column, low)
+
+
+def focus_mask(n: int, region=None, top: np.ndarray | None = None) -> np.ndarray | None:
+    """The cells a map keeps in colour (bool per cell of the space): those of ``region`` (indices) that are
+    also in ``top`` (bool mask); either may be None; None when both are (no focus: every cell in colour)."""
+    if region is None and top is None:
+        return None
+    out = np.ones(n, dtype=bool) if top is None else np.asarray(top, dtype=bool).copy()
+    if region is not None:
+        sel = np.zeros(n, dtype=bool)
+        sel[np.asarray(list(region), dtype=np.int64)] = True
+        out &= sel
+    return out
+
+
+def trace_cells(fig) -> list[np.ndarray | None]:
+    """The cell index of each point of each cell trace of a :func:`map_figure` (its ``customdata`` rows), None
+    for the other traces (density bins, the shown cell's star and its neighbours)."""
+    out = []
+    for t in fig.data:
+        cd = getattr(t, "customdata", None)
+        arr = None if cd is None else np.asarray(cd)
+        out.append(arr[:, 0].astype(np.int64) if arr is not None and arr.ndim == 2 and t.type == "scattergl"
+                   else None)
+    return out
+
+
+def focus_points(cells: list[np.ndarray | None], focus: np.ndarray | None) -> list[list[int] | None] | None:
+    """Per trace (``cells`` from :func:`trace_cells`), the positions of its focus cells: plotly's
+    ``selectedpoints``, drawn in the trace's colours while the rest take its ``unselected`` style (grey).
+    None for traces without cells; None altogether when there is no focus (every cell in colour)."""
+    if focus is None:
+        return None
+    focus = np.asarray(focus, dtype=bool)
+    return [None if c is None else np.flatnonzero(focus[c]).tolist() for c in cells]
 
 
 # -- selections --------------------------------------------------------------------------
