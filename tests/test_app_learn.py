@@ -1,0 +1,89 @@
+"""The Learn page, run headless through app.py (AppTest): every lesson renders its figure, hides the answer until a
+choice (or the reveal button), then shows the answer the data gives; ?lesson=N opens lesson N; "Next lesson" moves on
+and writes the URL; each lesson's link targets its page with the lesson's query parameters."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+from _helpers import run_page
+from streamlit.testing.v1 import AppTest
+
+from nasviz.viz import lessons as L
+from nasviz.viz.markdown import escape_markdown
+
+REPO = Path(__file__).resolve().parents[1]
+ANSWER = "**What the data says.**"
+
+
+def _learn(lesson: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    if lesson is not None:
+        at.query_params["lesson"] = lesson
+    at.switch_page("pages/learn.py")
+    return run_page("", at)
+
+
+def _answers(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith(ANSWER)]
+
+
+@pytest.mark.parametrize("n", [les.number for les in L.LESSONS])
+def test_each_lesson_renders_asks_and_reveals_the_answer_of_the_data(n):
+    les, res = L.lesson(n), L.build(n)
+    at = _learn(str(n))
+    assert at.selectbox(key="learn_lesson").value == n and at.query_params["lesson"] == str(n)
+    assert [h.value for h in at.header] == [f"Lesson {n}: {les.title}"]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    assert len(spec["data"]) == len(res.figure.data) and spec["layout"]["title"]["text"] == res.figure.layout.title.text
+    links = at.get("page_link")
+    assert len(links) == 1
+    default = re.search(r'st\.Page\("([^"]+)"[^\n]*default=True', (REPO / "app.py").read_text()).group(1)
+    assert links[0].proto.page == ("" if les.page == default else Path(les.page).stem)  # the default page is "/"
+    assert dict(parse_qsl(links[0].proto.query_string)) == res.query()
+    # no answer before a choice
+    assert not _answers(at) and not at.success and not at.warning
+    choice = at.radio(key=f"learn_choice_{n}")
+    assert choice.value is None and len(choice.options) == len(les.options)
+    wrong = (res.correct + 1) % len(les.options)
+    choice.set_value(wrong)
+    run_page("", at)
+    assert [w.value for w in at.warning] == [f"Not quite: the data says {escape_markdown(les.options[res.correct])}."]
+    assert _answers(at) == [f"{ANSWER} {res.answer}"]
+    at.radio(key=f"learn_choice_{n}").set_value(res.correct)
+    run_page("", at)
+    assert len(at.success) == 1 and at.success[0].value.startswith("Right") and not at.warning
+    assert _answers(at) == [f"{ANSWER} {res.answer}"]
+
+
+def test_reveal_button_shows_the_answer_without_a_choice():
+    res = L.build(1)
+    at = _learn("1")
+    at.button(key="learn_reveal_button_1").click()
+    run_page("", at)
+    assert _answers(at) == [f"{ANSWER} {res.answer}"] and not at.success and not at.warning
+    assert at.radio(key="learn_choice_1").value is None
+
+
+def test_next_lesson_moves_on_and_writes_the_url():
+    at = _learn("2")
+    at.button(key="learn_next_2").click()
+    run_page("", at)
+    assert at.selectbox(key="learn_lesson").value == 3 and at.query_params["lesson"] == "3"
+    assert [h.value for h in at.header] == [f"Lesson 3: {L.lesson(3).title}"]
+    last = _learn(str(len(L.LESSONS)))
+    assert not [b for b in last.button if b.key and b.key.startswith("learn_next")]
+
+
+def test_a_bad_lesson_number_in_the_url_opens_the_first_lesson():
+    for bad in ("99", "zero", "-1"):
+        at = _learn(bad)
+        assert at.selectbox(key="learn_lesson").value == 1 and at.query_params["lesson"] == "1"
+    at = _learn()
+    assert at.selectbox(key="learn_lesson").value == 1
