@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from nasviz.errors import NasvizError
 from nasviz.search.problem import DATASETS
@@ -222,8 +223,11 @@ def _progress(s: Store) -> list:
     runs = [s.get_run(i) for i in all_ids]
     st.subheader("Progress")
     for r in runs:
-        st.progress(min(1.0, r.progress / r.budget),
+        c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+        c1.progress(min(1.0, r.progress / r.budget),
                     text=f"run #{r.id} {r.strategy} seed {r.seed}: {r.progress}/{r.budget} [{r.state.value}]")
+        with c2:
+            _path_link(r.id)
         if r.error:
             _ui.failed_run(r)
     curves = {f"#{r.id} {r.strategy} (seed {r.seed})": R.trials_frame(s.trials(r.id)) for r in runs}
@@ -234,6 +238,16 @@ def _progress(s: Store) -> list:
     st.dataframe(R.trials_frame(s.trials(batch["ids"][0])), hide_index=True, height=240, key="dense_trials")
     st.caption(f"Trials of run #{batch['ids'][0]} ({len(main)} trials in this launch's {batch['strategy']} runs).")
     return runs
+
+
+def _path_link(rid: int) -> None:
+    """Open the Search runs page on this run's path through the latent map (it updates live there too)."""
+    params = {"run": str(rid), "view": "path"}
+    try:
+        st.page_link("pages/runs.py", label=f"Path of #{rid} on the map", icon=":material/route:",
+                     query_params=params)
+    except StreamlitPageNotFoundError:  # the page run on its own (no st.navigation, e.g. AppTest): a plain link
+        st.markdown(f"[Path of #{rid} on the map](runs?run={rid}&view=path)")
 
 
 progress()

@@ -170,3 +170,29 @@ def test_live_only_while_a_run_goes_and_the_state_reads_right_after_a_resume(sto
     _run(at)
     assert any(m.value.endswith("20/20 queries, **complete**") for m in at.markdown)
     assert len(_arr(_path_traces(at)["trials"]["x"])) == 20
+
+
+def test_dense_sampling_links_each_launched_run_to_its_path(store):
+    """Next to each run it launched, the Dense sampling page links to that run's path on the Search runs page
+    (a page link under st.navigation; run on its own, as here, a plain link to the same URL)."""
+    dense = str(REPO / "pages" / "dense_sampling.py")
+    at = run_page(dense)
+    at.number_input(key="dense_budget").set_value(3)
+    at.multiselect(key="dense_compare").set_value(["random"])
+    run_page(dense, at)
+    at.button(key="dense_launch").click()
+    run_page(dense, at)
+    ids = sorted(r.id for r in store.list_runs())
+    assert len(ids) == 2
+    links = [m.value for m in at.markdown if m.value.startswith("[Path of #")]
+    assert links == [f"[Path of #{i} on the map](runs?run={i}&view=path)" for i in ids]
+    t_end = time.monotonic() + 300
+    while not all(r.state.finished for r in store.list_runs()):
+        assert time.monotonic() < t_end
+        time.sleep(0.3)
+    # the link's target: the Search runs page opens on that run's path
+    at2 = AppTest.from_file(PAGE, default_timeout=300)
+    at2.query_params.update({"run": str(ids[0]), "view": "path"})
+    _run(at2)
+    assert at2.toggle(key="runs_path").value is True
+    assert len(_arr(_path_traces(at2)["trials"]["x"])) == 3
