@@ -1,0 +1,59 @@
+"""The cell editor in a real browser (`streamlit run app.py`, headless Debian Chromium): change one edge's op,
+see the new cell on the latent map as a star at its stored projection point, hand its neighbourhood to the
+search as a region, and find that region on the Dense sampling page. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from nasviz.spaces import get_space
+from nasviz.viz import maps
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+#: name, x and y of each trace as Plotly drew it (``_fullData``: arrays decoded from the figure's typed arrays)
+_TRACES = "el => el._fullData.map(t => ({name: t.name, x: Array.from(t.x, Number), y: Array.from(t.y, Number)}))"
+
+
+def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url, artifacts):
+    sp = get_space("nb201")
+    start = sp.cell(6111)
+    edited = sp.parse(start.to_str().replace("|nor_conv_3x3~0|+", "|none~0|+", 1))
+    new = int(sp.index(edited))
+    src = maps.load_source("nb201", "nb201-arch2vec")
+    nb, _ = maps.source_neighbours(src, new, 8)
+
+    page.goto(f"{app_url}/cell_editor?space=nb201&cell=6111")
+    expect(page.get_by_text("Valid NAS-Bench-201 cell #6111.", exact=True)).to_be_visible(timeout=90_000)
+
+    # the op of edge 0 -> 1: nor_conv_3x3 -> none
+    page.get_by_label("Edge 0 → 1").click()
+    page.get_by_role("option", name="none", exact=True).click()
+    expect(page.get_by_text(f"Valid NAS-Bench-201 cell #{new}.", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"cell=%7Cnone~0%7C|cell=\|none~0\|"))
+
+    # the map: every cell, the neighbours ringed and the edited cell a star at its stored PCA point
+    chart = page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text="the edited cell")).first
+    expect(chart.locator(".gtitle")).to_contain_text("arch2vec, PCA")
+    chart.scroll_into_view_if_needed()
+    expect(page.get_by_text(re.compile(rf"^Cell #{new} at \("))).to_be_visible()
+    traces = {t["name"]: t for t in chart.evaluate(_TRACES)}
+    star = traces[f"edited cell #{new}"]
+    assert star["x"] == pytest.approx([float(src["pca"][new, 0])], abs=1e-6)
+    assert star["y"] == pytest.approx([float(src["pca"][new, 1])], abs=1e-6)
+    assert traces["nearest in latent space"]["x"] == pytest.approx(src["pca"][nb, 0].astype(float).tolist(), abs=1e-6)
+    assert sum(len(t["x"]) for n, t in traces.items() if n not in (star["name"], "nearest in latent space")) == 15_625
+    page.screenshot(path=str(artifacts / "40-editor.png"))
+
+    # its neighbourhood as the search region, then the Dense sampling page shows that region
+    page.get_by_role("button", name=re.compile(r"Use its neighbourhood as a search region \(9 cells\)")).click()
+    expect(page.get_by_text(f"Search region set: cell #{new} and its 8 nearest neighbours in nb201-arch2vec "
+                            "(9 cells).", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Search this region on the Dense sampling page").click()
+    expect(page.get_by_role("heading", name="Dense sampling")).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("Region: the map selection (9 cells selected, points); 9 cells inside.",
+                            exact=True)).to_be_visible()
+    page.screenshot(path=str(artifacts / "41-editor-region-on-dense.png"))
