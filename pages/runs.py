@@ -133,6 +133,7 @@ def _path(run) -> None:
     numbers = [t.number for t in trials]
     placed = R.search_path(xy, cells, values, numbers)
     fig = R.path_figure(xy, cells, values, numbers=numbers, axis_label=PROJECTION_LABELS.get(proj, proj),
+                        budget=run.budget,
                         title=f"Run #{run.id} {run.strategy} on {sources[name].label}, "
                               f"{PROJECTION_LABELS.get(proj, proj)}")
     _ui.chart(fig, key="runs_path_fig", name=f"run-{run.id}-path-{name}-{proj}")

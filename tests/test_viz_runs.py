@@ -83,6 +83,8 @@ def test_path_figure_draws_a_real_search_in_query_order(tmp_path):
     np.testing.assert_allclose(np.column_stack([pts.x, pts.y]), want)
     np.testing.assert_allclose(np.column_stack([line.x, line.y]), want)  # consecutive queries joined
     assert list(pts.marker.color) == list(range(40))  # coloured by trial number
+    assert (pts.marker.cmin, pts.marker.cmax) == (0, 39)
+    assert R.path_figure(xy, cells[:10], [t.value for t in trials[:10]], budget=40).data[2].marker.cmax == 39
     assert [int(c[0]) for c in pts.customdata] == list(range(40))
     assert [int(c[1]) for c in pts.customdata] == [t.cell_index for t in trials]
     marks = _expected_improvements(trials)

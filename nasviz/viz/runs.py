@@ -209,14 +209,15 @@ def _background(go, xy_all: np.ndarray):
 
 
 def path_figure(xy_all, trial_cell_indices, values, *, numbers=None, labels=None, title: str | None = None,
-                value_label: str = "value", axis_label: str = "", height: int = 560):
+                value_label: str = "value", axis_label: str = "", height: int = 560, budget: int | None = None):
     """A search's trials on a latent map in query order (Plotly).
 
     Traces, in order: ``all cells`` (every cell of the projection in light grey; a grey density image above
     :data:`MAX_BACKGROUND_POINTS` cells), ``path`` (thin lines joining consecutive queries), ``trials`` (one
     point per trial coloured by its trial number, ``customdata`` = [number, cell, value]), ``best so far`` (star
     markers joined by a line at the trials that raised the best value), ``best`` (the overall best trial, large,
-    red). ``labels`` (optional, per trial) adds a line of hover text. See :func:`search_path` for placement."""
+    red). ``labels`` (optional, per trial) adds a line of hover text. ``budget`` fixes the colour scale at
+    0..budget-1, so a trial keeps its colour while a running search adds more. See :func:`search_path`."""
     import plotly.graph_objects as go
 
     path = search_path(xy_all, trial_cell_indices, values, numbers)
@@ -236,7 +237,7 @@ def path_figure(xy_all, trial_cell_indices, values, *, numbers=None, labels=None
         x=x, y=y, mode="markers", name="trials", text=hover, hovertemplate="%{text}<extra></extra>",
         customdata=custom,
         marker=dict(size=8, color=path.numbers, colorscale="Viridis", line=dict(width=0.5, color="white"),
-                    cmin=0, cmax=max(1, path.n_trials - 1),
+                    cmin=0, cmax=max(1, (budget or path.n_trials) - 1),
                     colorbar=dict(title="trial", thickness=12)),
     ))
     imp = path.improved
