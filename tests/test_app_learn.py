@@ -41,11 +41,13 @@ def test_each_lesson_renders_asks_and_reveals_the_answer_of_the_data(n):
     charts = at.get("plotly_chart")
     assert len(charts) == 1
     spec = json.loads(charts[0].proto.spec)
-    assert len(spec["data"]) == len(res.figure.data) and spec["layout"]["title"]["text"] == res.figure.layout.title.text
+    assert len(spec["data"]) == len(res.figure.data)
+    assert spec["layout"]["title"]["text"] == res.figure.layout.title.text
     links = at.get("page_link")
     assert len(links) == 1
     default = re.search(r'st\.Page\("([^"]+)"[^\n]*default=True', (REPO / "app.py").read_text()).group(1)
-    assert links[0].proto.page == ("" if les.page == default else Path(les.page).stem)  # the default page is "/"
+    # the default page's link reads "" ("/") or its own name, depending on what ran before in the process
+    assert links[0].proto.page in ({"", Path(les.page).stem} if les.page == default else {Path(les.page).stem})
     assert dict(parse_qsl(links[0].proto.query_string)) == res.query()
     # no answer before a choice
     assert not _answers(at) and not at.success and not at.warning

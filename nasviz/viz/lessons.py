@@ -242,7 +242,8 @@ def latent_map(table, src: dict, *, embedding: str = MAP_EMBEDDING, projection: 
     correct = 0 if ratio < 0.75 else 1 if ratio <= 1.25 else 2
     answer = (f"Over {len(queries):,} random cells, the nearest cell **on the map** differs in accuracy by "
               f"{d_map:.2f} points on average, a random other cell by {d_random:.2f} points ({ratio:.2f} times as "
-              f"much). The nearest cell in the full {means.shape[1]}-d **latent space** differs by {d_latent:.2f} points"
+              f"much). The nearest cell in the full {means.shape[1]}-d **latent space** differs by "
+              f"{d_latent:.2f} points"
               + (": the 2-D picture loses some of the structure. " if d_latent < d_map else ". ")
               + f"The best cell's 8 latent neighbours average "
               f"{acc[nbrs].mean():.2f} %, against {np.median(acc):.2f} % for the median cell.")
@@ -344,14 +345,18 @@ def embeddings(space, means: dict[str, np.ndarray], labels: dict[str, str], *, n
     a, s = names
     close = abs(ratio[a] - ratio[s]) / max(ratio[a], ratio[s]) < 0.05
     correct = 2 if close else 0 if ratio[a] < ratio[s] else 1
-    answer = "; ".join(
-        f"**{labels[k]}**: cells 1 edit apart sit at {100 * ratio[k]:.0f} % of the distance of cells "
-        f"{growth[k][1]} edits apart" + (" (the distance rises at every edit)" if curves[labels[k]]["monotonic"]
-                                         else "") for k in names) + (
-        f". So {'neither keeps neighbours clearly closer' if close else labels[names[correct]] + ' keeps one-edit neighbours relatively closer'}"
-        f" (a random walk of {n:,} cells, seed {seed}; the supervised space is also about "
-        f"{curves[labels[s]]['by_edit'][1]['mean'] / curves[labels[a]]['by_edit'][1]['mean']:.0f} times larger in "
-        "raw units, so only the ratios compare).")
+    parts = []
+    for k in names:
+        lo, hi = growth[k]
+        rises = " (the distance rises at every edit)" if curves[labels[k]]["monotonic"] else ""
+        parts.append(f"**{labels[k]}**: cells {lo} edit apart sit at {100 * ratio[k]:.0f} % of the distance of cells "
+                     f"{hi} edits apart{rises}")
+    verdict = ("neither keeps one-edit neighbours clearly closer" if close else
+               f"{labels[names[correct]]} keeps one-edit neighbours relatively closer")
+    scale = {k: curves[labels[k]]["by_edit"][growth[k][0]]["mean"] for k in names}
+    answer = ("; ".join(parts) + f". So {verdict} (a random walk of {n:,} cells, seed {seed}). In raw units the "
+              "mean distance at one edit is " + " vs ".join(f"{scale[k]:.2f}" for k in names)
+              + ": the two spaces have different scales, so only the ratios compare.")
     facts = {"ratio": ratio, "curves": curves}
     return LessonResult(fig, correct, answer, facts, {"embeddings": names, "accuracy": ACC})
 
