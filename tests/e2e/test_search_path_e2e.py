@@ -82,6 +82,24 @@ def test_path_of_a_running_search_grows_live_on_the_runs_page(browser, path_app,
         assert navigations == []  # never reloaded
         expect(page.locator("[data-testid='stException']")).to_have_count(0)
         assert store.get_run(rid).state == RunState.COMPLETE
+
+        # from Dense sampling: launch a search there, and its link opens this page on that run's path
+        gate.open()
+        page.get_by_role("link", name="Dense sampling").click()
+        expect(page.get_by_role("heading", name="Dense sampling")).to_be_visible(timeout=60_000)
+        budget = page.get_by_label("Budget (queries)")
+        budget.fill("6")
+        budget.press("Enter")
+        expect(budget).to_have_value("6")
+        page.get_by_role("button", name="Launch").click()
+        expect(page.get_by_text(re.compile(rf"^Started run\(s\) #{rid + 1}"))).to_be_visible(timeout=60_000)
+        page.get_by_role("link", name=f"Path of #{rid + 1} on the map").click()
+        expect(page.get_by_role("heading", name="Path on the map")).to_be_visible(timeout=60_000)
+        expect(page).to_have_url(re.compile(rf"run={rid + 1}"))
+        expect(page.get_by_text(re.compile(rf"^Run #{rid + 1}: dense on nb201"))).to_be_visible()
+        expect(caption).to_have_text(re.compile(r"^6 of 6 trials on the map"), timeout=90_000)
+        page.screenshot(path=str(artifacts / "62-search-path-from-dense.png"), full_page=True)
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
         print(f"path e2e: {time.monotonic() - t0:.1f} s from opening the app")
     finally:
         context.close()
