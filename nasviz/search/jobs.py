@@ -52,7 +52,9 @@ RAY_ADDRESS_ENV = "NASVIZ_RAY_ADDRESS"
 #: Test-only (the suite's kill/cancel tests; never set it in normal use): the path of a file holding an integer N.
 #: A worker whose environment names it holds once its run has N trials (steps of a distribution run) and waits,
 #: still answering a cancel, until the file allows more; a missing or unreadable file allows none. A test can so
-#: interrupt a run at an exact trial, however fast or loaded the machine, without any mock of the worker.
+#: interrupt a run at an exact trial, however fast or loaded the machine, without any mock of the worker. N counts
+#: the loop's position, so a resumed worker can be held mid-replay too; while held it names its position in the
+#: file ``<gate>.held``.
 TRIAL_GATE_ENV = "NASVIZ_TEST_TRIAL_GATE"
 
 
