@@ -196,3 +196,27 @@ def test_dense_sampling_links_each_launched_run_to_its_path(store):
     _run(at2)
     assert at2.toggle(key="runs_path").value is True
     assert len(_arr(_path_traces(at2)["trials"]["x"])) == 3
+
+
+def test_nb101_path_on_a_subset_embedding_places_trials_by_enumeration_index(store):
+    """NB101 trials store rows of the benchmark's 30,001-cell sample; the map's arrays are indexed by all
+    423,624 enumerated cells, with NaN outside a subset embedding (the controller states of the sample)."""
+    from nasviz.spaces import get_space
+
+    rid = _make(store, "random", "nb101", 15, 0)
+    trials = store.trials(rid)
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update({"run": str(rid), "view": "path"})
+    _run(at)
+    assert at.selectbox(key=f"runs_path_src_{rid}").value == "nb101-arch2vec"
+    assert "all 423,624 cells (density)" in _path_traces(at)  # a density image, not 423,624 points
+    at.selectbox(key=f"runs_path_src_{rid}").set_value("nb101-controller-random")
+    _run(at)
+    tr = _path_traces(at)
+    sp = get_space("nb101")
+    xy = load_source("nb101", "nb101-controller-random")["pca"]
+    want = np.array([xy[sp.index(sp.parse(t.cell))] for t in trials])
+    assert np.isfinite(want).all()  # every trial is one of the sample cells the controller states cover
+    np.testing.assert_allclose(np.column_stack([_arr(tr["trials"]["x"]), _arr(tr["trials"]["y"])]), want, rtol=1e-6)
+    assert "all 30,001 cells (density)" in tr
+    assert any(c.value.startswith("15 of 15 trials on the map") for c in at.caption)
