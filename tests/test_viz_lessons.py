@@ -94,6 +94,10 @@ def test_lesson1_op_shares_of_the_top_cells_recomputed(bench, results):
     assert z.shape == (6, 5) and np.allclose(z.sum(1), 1)
     assert np.allclose(z[:, OPS.index(top_op)], (ops[top] == OPS.index(top_op)).mean(0))
     assert f"{100 * shares[top_op]:.0f} %" in res.answer
+    per_edge = np.stack([(ops[top] == o).mean(0) for o in range(5)], axis=1)
+    e, o = np.unravel_index(np.argmax(per_edge), per_edge.shape)
+    assert res.facts["strongest"] == (e, o) and f"in {100 * per_edge[e, o]:.0f} % of the top cells" in res.answer
+    assert res.facts["none_rarest_edge"] == int(np.argmin(per_edge[:, 0]))
     second = int(np.argsort(-acc, kind="stable")[1])
     assert res.params == {"cell": best, "compare": second}
 

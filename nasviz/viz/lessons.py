@@ -127,7 +127,8 @@ LESSONS: tuple[Lesson, ...] = (
            "Instead of one best cell, some methods learn a **distribution**: for each edge, a probability for each "
            "op. DARTS keeps one independent softmax per edge; VIM-NAS makes the distribution from random noise "
            "with a small conv network, so edges can depend on each other; UNAS trains such a distribution with "
-           "gradient estimators (REBAR / RELAX). The figure shows the **anytime weights**: each edge's op "
+           "gradient estimators (REBAR / RELAX: ways to tell, from a few sampled cells, which way to change the "
+           "probabilities). The figure shows the **anytime weights**: each edge's op "
            "probabilities during training on a supernet (one network holding every op on every edge), for DARTS "
            "(top row) and VIM-NAS (bottom row).",
            "At the end of training, which distribution is more decided (puts more probability on one op per edge)?",
@@ -181,6 +182,7 @@ def nb201_cells(table, index_ops: np.ndarray, *, top_share: float = 0.01) -> Les
     best, second = int(order[0]), int(order[1])
     best_counts = {op: int((ops[best] == o).sum()) for o, op in enumerate(OPS)}
     none_free = int(np.argmin(heat[:, OPS.index("none")]))
+    strong = tuple(int(i) for i in np.unravel_index(np.argmax(heat), heat.shape))  # (edge, op)
     edge_labels = [f"edge {frm}→{to}" for to, frm in EDGES]
     fig = go.Figure(go.Heatmap(z=heat, x=[OP_LABELS.get(o, o) for o in OPS], y=edge_labels, zmin=0, zmax=1,
                                colorscale="Blues", text=np.vectorize(lambda v: f"{100 * v:.0f}%")(heat),
@@ -192,10 +194,12 @@ def nb201_cells(table, index_ops: np.ndarray, *, top_share: float = 0.01) -> Les
     answer = (f"**{OP_LABELS.get(top_op, top_op)}**: it is on {_pct(share[top_op])} of the edges of the best "
               f"{n_top} cells (20 % in a random cell). The best cell, #{best} ({acc[best]:.2f} %), has "
               + ", ".join(f"{c} {OP_LABELS.get(op, op)}" for op, c in best_counts.items() if c)
-              + f". *none* is rarest on {edge_labels[none_free]}: {_pct(heat[none_free, OPS.index('none')])} of "
-              f"the top cells cut that edge.")
+              + f". The strongest preference: {OP_LABELS.get(OPS[strong[1]], OPS[strong[1]])} on "
+              f"{edge_labels[strong[0]]} in {_pct(heat[strong])} of the top cells; *none* is rarest on "
+              f"{edge_labels[none_free]}, where {_pct(heat[none_free, OPS.index('none')])} of them cut the edge.")
     facts = {"n_top": n_top, "share": share, "top_op": top_op, "best": best, "second": second,
-             "best_counts": best_counts, "heat": heat, "none_rarest_edge": none_free}
+             "best_counts": best_counts, "heat": heat, "none_rarest_edge": none_free,
+             "strongest": strong}
     return LessonResult(fig, OPS.index(top_op), answer, facts, {"cell": best, "compare": second})
 
 
@@ -398,10 +402,11 @@ def dense(t, *, top_k: int = 3, sigma: float = 0.25, n_dims: int = 2, search: di
     mean_pct = float(np.mean(pct[inside]))
     correct = 0 if mean_pct > 0.6 else 1 if mean_pct >= 0.4 else 2
     answer = (f"{int(inside.sum()):,} of {int(ok.sum()):,} cells ({100 * inside.mean():.1f} %) fall inside the bands "
-              f"on dims {', '.join(map(str, dims))} (Spearman rho with accuracy "
-              + ", ".join(f"{rho[d]:+.2f}" for d in dims) + f"). Their mean search signal ({t.signal}) is "
-              f"{np.mean(acc[inside]):.2f} against {np.mean(acc[ok]):.2f} for all cells: on average they rank above "
-              f"{100 * mean_pct:.0f} % of the space.")
+              f"on dims {', '.join(map(str, dims))} (Spearman rho with accuracy, -1..1: how well sorting the cells by "
+              "that dimension sorts them by accuracy; "
+              + ", ".join(f"{rho[d]:+.2f}" for d in dims) + "). Their mean search signal is "
+              f"{np.mean(acc[inside]):.2f} against {np.mean(acc[ok]):.2f} for all cells ({t.signal}): on average "
+              f"they rank above {100 * mean_pct:.0f} % of the space.")
     facts = {"dims": dims, "rho": [float(rho[d]) for d in dims], "n_inside": int(inside.sum()),
              "mean_inside": float(np.mean(acc[inside])), "mean_all": float(np.mean(acc[ok])), "mean_pct": mean_pct}
     res = (search or {}).get("results", {}).get("cifar10", {})
@@ -469,6 +474,7 @@ def distributions(index: dict, *, shown: tuple[str, ...] = DIST_RUNS, dataset: s
         raise NasvizError(f"stored distribution runs missing: {', '.join(missing)}")
     runs = DI.load_runs(index, list(shown))
     fig = F.anytime_weights_figure(runs, per_epoch=True)
+    fig.update_layout(legend=dict(orientation="h", y=-0.22), margin=dict(b=90))
     final = {n: float(r.probs[-1].max(axis=1).mean()) for n, r in zip(shown, runs)}
     regret = {n: float(r.regret(dataset)[-1]) for n, r in zip(shown, runs)}
     variants = [DI.variant(n) for n in shown]
