@@ -2,11 +2,12 @@
 
 import streamlit as st
 
+from nasviz.errors import NasvizError
 from nasviz.viz import lessons as L
 from nasviz.viz.markdown import escape_markdown
 from pages import _ui
 
-LESSON = "learn_lesson"
+LESSON, LAST = "learn_lesson", "learn_last_lesson"
 NUMBERS = [les.number for les in L.LESSONS]
 
 
@@ -31,32 +32,40 @@ st.markdown(
     "(`?lesson=N`), so a link to one lesson can be handed out."
 )
 
-_ui.from_url(LESSON, "lesson", NUMBERS[0], parse=int, valid=_ui.one_of(NUMBERS))
+# a URL without ?lesson= (the sidebar) opens the lesson this session saw last, else lesson 1
+_ui.from_url(LESSON, "lesson", st.session_state.get(LAST, NUMBERS[0]), parse=int, valid=_ui.one_of(NUMBERS))
 n = st.selectbox("Lesson", NUMBERS, key=LESSON, format_func=lambda k: f"{k}. {L.lesson(k).title}")
+st.session_state[LAST] = n
 _ui.to_url(lesson=n)
 les = L.lesson(n)
 
 st.header(f"Lesson {n}: {les.title}")
 st.markdown(les.text)
-with st.spinner("Drawing the figure from the data..."):
-    res = result(n)
-_ui.chart(res.figure, key=f"learn_fig_{n}", name=f"lesson-{n}-{les.key}")
+try:
+    with st.spinner("Drawing the figure from the data..."):
+        res = result(n)
+except NasvizError as e:  # e.g. a shipped model or stored result missing from this checkout
+    st.error(f"This lesson cannot be drawn here: {escape_markdown(_ui.one_line(e))}")
+    res = None
+if res is not None:
+    _ui.chart(res.figure, key=f"learn_fig_{n}", name=f"lesson-{n}-{les.key}")
 
-st.subheader("Question")
-choice = st.radio(les.question, range(len(les.options)), index=None, format_func=lambda i: les.options[i],
-                  key=f"learn_choice_{n}")
-shown_key = f"learn_reveal_{n}"
-if choice is None and not st.session_state.get(shown_key):
-    st.button("Show the answer without choosing", key=f"learn_reveal_button_{n}", on_click=_reveal, args=(shown_key,))
-else:
-    if choice is not None:
-        if choice == res.correct:
-            st.success(f"Right: {escape_markdown(les.options[res.correct])}.", icon="✅")
-        else:
-            st.warning(f"Not quite: the data says {escape_markdown(les.options[res.correct])}.", icon="🤔")
-    st.markdown(f"**What the data says.** {res.answer}")
+    st.subheader("Question")
+    choice = st.radio(les.question, range(len(les.options)), index=None, format_func=lambda i: les.options[i],
+                      key=f"learn_choice_{n}")
+    shown_key = f"learn_reveal_{n}"
+    if choice is None and not st.session_state.get(shown_key):
+        st.button("Show the answer without choosing", key=f"learn_reveal_button_{n}", on_click=_reveal,
+                  args=(shown_key,))
+    else:
+        if choice is not None:
+            if choice == res.correct:
+                st.success(f"Right: {escape_markdown(les.options[res.correct])}.", icon="✅")
+            else:
+                st.warning(f"Not quite: the data says {escape_markdown(les.options[res.correct])}.", icon="🤔")
+        st.markdown(f"**What the data says.** {res.answer}")
 
-st.page_link(les.page, label=f"Open this on the {les.page_title} page", icon=":material/open_in_new:",
-             query_params=res.query())
+    st.page_link(les.page, label=f"Open this on the {les.page_title} page", icon=":material/open_in_new:",
+                 query_params=res.query())
 if n != NUMBERS[-1]:
     st.button("Next lesson", key=f"learn_next_{n}", type="primary", on_click=_go, args=(n + 1,))

@@ -89,3 +89,29 @@ def test_a_bad_lesson_number_in_the_url_opens_the_first_lesson():
         assert at.selectbox(key="learn_lesson").value == 1 and at.query_params["lesson"] == "1"
     at = _learn()
     assert at.selectbox(key="learn_lesson").value == 1
+
+
+def test_a_lesson_whose_model_is_missing_says_so_in_one_line(monkeypatch, tmp_path):
+    """Lesson 3 needs a shipped beta-VAE: with an empty models folder the page names the missing checkpoint in
+    one line and still offers the next lesson (no figure, question or link for that lesson)."""
+    monkeypatch.setenv("NASVIZ_MODELS_DIR", str(tmp_path))
+    import streamlit as st
+
+    st.cache_resource.clear()  # lesson 3 computed by an earlier test (with the models) must not be served
+    at = _learn("3")
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("This lesson cannot be drawn here: no model checkpoint at")
+    assert "\n" not in errors[0] and str(tmp_path) in errors[0].replace("\\", "")
+    assert not at.get("plotly_chart") and not at.get("page_link")
+    assert at.button(key="learn_next_3")
+    st.cache_resource.clear()  # the lesson computed without models must not be served to a later test
+
+
+def test_the_sidebar_link_reopens_the_lesson_seen_last():
+    at = _learn("5")
+    at.switch_page("pages/nb201_table.py")
+    run_page("", at)
+    at.query_params.clear()  # the sidebar's link carries no ?lesson=
+    at.switch_page("pages/learn.py")
+    run_page("", at)
+    assert at.selectbox(key="learn_lesson").value == 5 and at.query_params["lesson"] == "5"
