@@ -8,7 +8,9 @@ JavaScript (about a second on the benchmark machine), instead of being paid on t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -63,6 +65,70 @@ def hover_columns(colour: str, columns: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([colour, *(c for c in columns if "test %" in c or "108" in c)][:4]))
 
 
+@dataclass(frozen=True)
+class MapView:
+    """A drawn map: its Plotly JSON (what the chart component receives), ``mode`` ("points"/"density"), the
+    cells in view and, per trace, the cells it draws (:func:`nasviz.viz.maps.trace_cells`)."""
+
+    spec: str
+    mode: str
+    in_view: np.ndarray
+    trace_cells: list
+    build_ms: float
+
+
+def _digest(a: np.ndarray | None) -> str | None:
+    # the whole array's bytes: st.cache_* hashes large arrays from a sample of them, which two different
+    # masks of NB101's 423,624 cells could share
+    return None if a is None else hashlib.sha1(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def map_view(space: str, name: str, proj: str, colour: str, shown: np.ndarray, *, window=None,
+             highlight: int | None = None, neighbours=None, focus: np.ndarray | None = None) -> MapView:
+    """The map of ``shown`` (official indices), built once per server for the same view and reused on reruns
+    (a box or lasso, a table click, a toggle: the figure is not built and serialised again). ``focus`` is
+    drawn into the figure in density mode only; points take it as each trace's ``selectedpoints``, sent to
+    the chart apart from the figure (:func:`nasviz.viz.maps.focus_points`)."""
+    shown = np.asarray(shown, dtype=np.int64)
+    n_in = len(shown)
+    if window is not None:
+        pts = source(space, name)[proj][shown]
+        (x0, x1), (y0, y1) = window
+        n_in = int(((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)).sum())
+    if n_in <= maps.MAX_POINTS:
+        focus = None
+    nbrs = None if neighbours is None else tuple(int(i) for i in neighbours)
+    win = None if window is None else tuple(tuple(float(v) for v in w) for w in window)
+    return _map_view(space, name, proj, colour, _digest(shown), win, highlight, nbrs, _digest(focus), shown, focus)
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _map_view(space, name, proj, colour, shown_key, window, highlight, neighbours, focus_key, _shown, _focus):
+    import time
+
+    from pages._plotly_map import figure_json
+
+    t0 = time.perf_counter()
+    table = frame(space)
+    srcs = {s.name: s for s in sources(space)}
+    xy = source(space, name)[proj]
+    in_win = _shown
+    if window is not None:
+        pts = xy[_shown]
+        (x0, x1), (y0, y1) = window
+        in_win = _shown[(pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)]
+    labels = labels_for(space, in_win) if len(in_win) <= maps.MAX_POINTS else None
+    label = maps.PROJECTION_LABELS[proj]
+    fig, mode, in_view = maps.map_figure(
+        xy, table[colour].to_numpy(), _shown, color_label=colour, labels=labels, window=window,
+        hover_columns={c: table[c].to_numpy() for c in hover_columns(colour, maps.numeric_columns(table))},
+        title=f"{srcs[name].label}, {label} of the latent means", axis_labels=(f"{label} 1", f"{label} 2"),
+        highlight=highlight, neighbours=None if neighbours is None else np.asarray(neighbours, dtype=np.int64),
+        uirevision=f"{space}/{name}/{proj}", focus=_focus)
+    spec = figure_json(fig)
+    return MapView(spec, mode, in_view, maps.trace_cells(fig), (time.perf_counter() - t0) * 1000)
+
+
 def warm_up(space: str = "nb201", pause: Callable[[], None] = lambda: None) -> None:
     """Load what the map's default view needs, and build that figure once (Plotly loads its trace
     classes on first use) so that the first page run finds everything in memory. ``pause`` is called
@@ -70,8 +136,6 @@ def warm_up(space: str = "nb201", pause: Callable[[], None] = lambda: None) -> N
     CPU from the page a user has opened; a map page loads what it still needs itself)."""
     import nasviz.viz.diagrams  # noqa: F401  (imported by the map page)
     import nasviz.viz.markdown  # noqa: F401
-    from pages._plotly_map import figure_json
-
     pause()
     table = frame(space)
     pause()
@@ -79,11 +143,7 @@ def warm_up(space: str = "nb201", pause: Callable[[], None] = lambda: None) -> N
     name = preferred_source(space, list(srcs))
     xy = source(space, name)[srcs[name].projections[0]]
     pause()
-    colour = maps.default_color(space, table)
-    shown = table["index"].to_numpy()
-    labels = labels_for(space, shown)
+    labels_for(space, table["index"].to_numpy())
     pause()
-    fig, _, _ = maps.map_figure(xy, table[colour].to_numpy(), shown, color_label=colour, labels=labels,
-                                hover_columns={c: table[c].to_numpy()
-                                               for c in hover_columns(colour, maps.numeric_columns(table))})
-    figure_json(fig)
+    # the default view's figure, as the page asks for it (same arguments, so its first run finds it built)
+    map_view(space, name, srcs[name].projections[0], maps.default_color(space, table), table["index"].to_numpy())

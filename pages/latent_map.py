@@ -7,13 +7,14 @@ import numpy as np
 import streamlit as st
 
 from nasviz.errors import NasvizError
-from nasviz.viz import maps
+from nasviz.viz import maps, pareto
 from nasviz.viz.diagrams import cell_dot
 from nasviz.viz.markdown import escape_markdown
 from pages import _map_data, _plotly_map, _ui
 
 SPACES = tuple(maps.SPACE_LABELS)
 CHART, CELL, REGION, SHOWN = "map_chart", "map_cell", "map_region", "map_shown"
+PARETO_CHART, TYPED_BOX = "map_pareto_chart", "map_typed_box"
 TABLE_ROWS = 20_000  # rows of the selection table sent to the browser
 SEARCH_REGION = "search_region"  # what the search pages read (format: nasviz.viz.maps module docstring)
 T0 = time.perf_counter()  # server time of this run, shown at the bottom (and read by benchmarks/bench_app.py)
@@ -39,6 +40,26 @@ def _on_select() -> None:
         st.session_state[CELL] = str(value)
     else:
         st.session_state[REGION] = value
+
+
+def _on_pareto_select() -> None:
+    """Pareto chart callback: a clicked point shows its cell, as a click on the map does."""
+    cell = maps.clicked_cell(_plotly_map.selection(st.session_state.get(PARETO_CHART)))
+    if cell is not None:
+        st.session_state[CELL] = str(cell)
+
+
+def _on_typed_box() -> None:
+    """'Select this box': the box is applied before the map is drawn in the rerun this click starts."""
+    st.session_state[TYPED_BOX] = tuple(float(st.session_state[k]) for k in ("map_bx0", "map_bx1", "map_by0",
+                                                                              "map_by1"))
+
+
+def _percent(text: str) -> float:
+    v = float(text)
+    if not 0.1 <= v <= 100:
+        raise ValueError(text)
+    return v
 
 
 def _box_from_url() -> tuple[tuple[float, float], tuple[float, float]] | None:
@@ -118,6 +139,30 @@ if srcs[name].subset:  # e.g. NB101 controller hidden states: embedded for the b
     st.info(f"This embedding covers only the {srcs[name].n_cells:,} cells of the benchmark's sample (the cells "
             f"the controller was trained and evaluated on), not all {len(table):,} cells of the space: the map "
             "shows just those cells, and clicks and neighbours stay among them.")
+
+# -- what is kept in colour: the selection (box/lasso) and the top k % by a column --------------------------
+v1, v2, v3, v4, v5 = st.columns([1.25, 0.75, 0.9, 1.5, 1.2], vertical_alignment="bottom")
+grey = v1.toggle("Grey out unselected", True, key="map_grey",
+                 help="With a box or lasso selection, the selected cells keep their colours and the others stay "
+                      "visible in light grey. Off: every cell in colour.")
+_ui.from_url("map_top_on", "top", False, parse=lambda t: _percent(t) > 0)
+_ui.from_url("map_top_pct", "top", 5.0, parse=_percent)
+top_on = v2.toggle("Top k %", key="map_top_on", help="Keep only the best k % of the cells in colour (or shown).")
+top_pct = v3.number_input("k (%)", min_value=0.1, max_value=100.0, step=0.5, format="%.1f", key="map_top_pct",
+                          disabled=not top_on)
+top_options = list(dict.fromkeys([colour, *(c for c in colour_options if "%" in c)]))
+_ui.from_url(f"map_top_by_{space}", "topby", colour, valid=_ui.one_of(top_options))
+if st.session_state[f"map_top_by_{space}"] not in top_options:  # the colour it was set from changed
+    st.session_state[f"map_top_by_{space}"] = colour
+top_by = v4.selectbox("Best by", top_options, key=f"map_top_by_{space}", disabled=not top_on,
+                      help="The colour column or an accuracy; costs (params, FLOPs, time) rank lowest first.")
+top_mode = v5.radio("Outside the top k %", ("grey", "hidden"), key="map_top_mode", horizontal=True,
+                    disabled=not top_on)
+top = None
+if top_on:
+    top = maps.top_k(table[top_by].to_numpy(dtype=np.float64), top_pct, mask, column=top_by)
+    if top_mode == "hidden":
+        mask &= top.mask
 shown = table["index"].to_numpy()[mask]
 
 window = None
@@ -142,7 +187,18 @@ if "map_box_from_url" not in st.session_state:  # a shared URL's box selection, 
     st.session_state["map_box_from_url"] = True
     if (box := _box_from_url()) is not None:
         st.session_state[REGION] = maps.box_region(*box, xy, shown, space=space, embedding=name, projection=proj)
+if (typed := st.session_state.pop(TYPED_BOX, None)) is not None:  # 'Select this box' (its callback)
+    if typed[0] > typed[1] or typed[2] > typed[3]:
+        st.session_state["map_box_error"] = True
+    else:
+        st.session_state[REGION] = maps.box_region(typed[:2], typed[2:], xy, shown, space=space, embedding=name,
+                                                   projection=proj)
+region = st.session_state.get(REGION)
+if region is not None and (region["space"], region["embedding"], region["projection"]) != (space, name, proj):
+    region = None  # a selection drawn in another map
 hover_cols = _map_data.hover_columns(colour, colour_options)
+focus = maps.focus_mask(len(table), region["indices"] if region is not None and grey else None,
+                        top.mask if top is not None and top_mode == "grey" else None)
 if len(shown) == 0:
     st.info("No cell passes these filters: widen the ranges or remove an op condition.")
 else:
@@ -155,24 +211,29 @@ else:
             nbrs, _ = maps.source_neighbours(emb, highlight, 8)
     except NasvizError:
         highlight = None
-    pts = xy[shown]
-    in_win = shown if window is None else shown[(pts[:, 0] >= wx[0]) & (pts[:, 0] <= wx[1])
-                                                & (pts[:, 1] >= wy[0]) & (pts[:, 1] <= wy[1])]
-    labels = labels_for(space, in_win) if len(in_win) <= maps.MAX_POINTS else None
-    label = maps.PROJECTION_LABELS[proj]
-    fig, mode, in_view = maps.map_figure(
-        xy, table[colour].to_numpy(), shown, color_label=colour, labels=labels, window=window,
-        hover_columns={c: table[c].to_numpy() for c in hover_cols},
-        title=f"{srcs[name].label}, {label} of the latent means", axis_labels=(f"{label} 1", f"{label} 2"),
-        highlight=highlight, neighbours=nbrs, uirevision=f"{space}/{name}/{proj}")
+    view = _map_data.map_view(space, name, proj, colour, shown, window=window, highlight=highlight,
+                              neighbours=nbrs, focus=focus)
+    mode, in_view = view.mode, view.in_view
     st.session_state[SHOWN] = (space, name, proj, in_view)
     build_ms = (time.perf_counter() - t0) * 1000
-    _plotly_map.plotly_map(fig, key=CHART, config=_ui.chart_config(f"map-{space}-{name}-{proj}"),
-                           on_select=_on_select)
+    _plotly_map.plotly_map(view.spec, key=CHART, config=_ui.chart_config(f"map-{space}-{name}-{proj}"),
+                           on_select=_on_select,
+                           focus=maps.focus_points(view.trace_cells, focus) if mode == "points" else None,
+                           outline=maps.region_outline(region))
     st.caption(f"{len(in_view):,} of {len(table):,} cells in view ({mode}; {len(shown):,} pass the filters); "
-               f"figure built in {build_ms:.0f} ms. Click a point to show that cell; pick box or lasso select in the chart's toolbar to select a region.")
+               f"figure ready in {build_ms:.0f} ms. Click a point to show that cell; pick box or lasso select in the chart's toolbar to select a region.")
+    if focus is not None:
+        n_col = int(focus[in_view].sum())
+        st.caption(f"{n_col:,} cells in view in colour ("
+                   + " and ".join(w for w, on in (("selected", region is not None and grey),
+                                                  (f"in the top {top_pct:g} %", top is not None)) if on)
+                   + f"), the other {len(in_view) - n_col:,} in grey"
+                   + (" (density: bins coloured by the mean over those cells)." if mode == "density" else "."))
+if top is not None:
+    st.caption(top.caption() + ("; the others are hidden." if top_mode == "hidden" else "; the others are grey."))
 
-_ui.to_url(space=space, embedding=name, projection=proj, colour=colour, cell=st.session_state[CELL].strip() or None)
+_ui.to_url(space=space, embedding=name, projection=proj, colour=colour, cell=st.session_state[CELL].strip() or None,
+           top=f"{top_pct:g}" if top_on else None, topby=top_by if top_on and top_by != colour else None)
 
 left, right = st.columns([1, 1])
 with left:
@@ -226,15 +287,9 @@ with right:
         b1, b2 = st.columns(2)
         bx = (b1.number_input("x from", key="map_bx0", format="%.4f"), b1.number_input("x to", key="map_bx1", format="%.4f"))
         by = (b2.number_input("y from", key="map_by0", format="%.4f"), b2.number_input("y to", key="map_by1", format="%.4f"))
-        if st.button("Select this box", key="map_box_button"):
-            if bx[0] > bx[1] or by[0] > by[1]:
-                st.error("A box needs 'from' <= 'to' on both axes.")
-            else:
-                st.session_state[REGION] = maps.box_region(bx, by, xy, shown, space=space, embedding=name,
-                                                           projection=proj)
-    region = st.session_state.get(REGION)
-    if region is not None and (region["space"], region["embedding"], region["projection"]) != (space, name, proj):
-        region = None  # a selection drawn in another map
+        st.button("Select this box", key="map_box_button", on_click=_on_typed_box)
+        if st.session_state.pop("map_box_error", False):
+            st.error("A box needs 'from' <= 'to' on both axes.")
     _ui.to_url(box=",".join(f"{v:.10g}" for v in (*region["x"], *region["y"]))
                if region is not None and region["kind"] == "box" else None)
     if region is None:
@@ -259,6 +314,55 @@ with right:
             st.success(f"Search region set: {region['n']:,} cells ({region['kind']} in {region['embedding']} "
                        f"{region['projection']}); the search pages read it from the session.")
             st.code(json.dumps({k: v for k, v in region.items() if k != "indices"}), language="json")
+
+# -- Pareto view: accuracy against a cost, linked to the map's selection --------------------------------------
+st.subheader("Pareto view")
+costs = maps.cost_columns(table)
+accs = [c for c in colour_options if "%" in c]
+_ui.from_url("map_pareto_on", "pareto", False, parse=lambda t: t in costs)
+_ui.from_url(f"map_pareto_x_{space}", "pareto", costs[0], valid=_ui.one_of(costs))
+_ui.from_url(f"map_pareto_y_{space}", "paretoy", colour if colour in accs else maps.default_color(space, table),
+             valid=_ui.one_of(accs))
+p1, p2, p3 = st.columns([1, 1.2, 1.6], vertical_alignment="bottom")
+pareto_on = p1.toggle("Show the Pareto view", key="map_pareto_on",
+                      help="Accuracy against params or FLOPs for the cells passing the filters, with the front of "
+                           "the non-dominated cells (highest accuracy for their cost); the map's selection "
+                           "highlighted, with its own front.")
+px = p2.radio("x (cost)", costs, key=f"map_pareto_x_{space}", horizontal=True, disabled=not pareto_on)
+py = p3.selectbox("y (accuracy)", accs, key=f"map_pareto_y_{space}", disabled=not pareto_on)
+_ui.to_url(pareto=px if pareto_on else None, paretoy=py if pareto_on and py != colour else None)
+if pareto_on:
+    highlight_cells = None
+    if region is not None:
+        highlight_cells = np.asarray(region["indices"], dtype=np.int64)
+        if top is not None:
+            highlight_cells = highlight_cells[top.mask[highlight_cells]]
+    elif top is not None:
+        highlight_cells = np.flatnonzero(top.mask)
+    acc_v, cost_v = table[py].to_numpy(dtype=np.float64), table[px].to_numpy(dtype=np.float64)
+    pv = pareto.pareto_view(acc_v, cost_v, shown, highlight_cells)
+    what = " and ".join(w for w, on in (("selected", region is not None),
+                                        (f"in the top {top_pct:g} %", top is not None)) if on)
+    pfig = pareto.pareto_figure(pv, acc_v, cost_v, x_label=px, y_label=py, uirevision=f"pareto/{space}/{px}/{py}",
+                                title=f"{py} against {px}: {len(pv.cells):,} cells", highlight_name=what)
+    pconfig = {**_ui.chart_config(f"pareto-{space}-{py}-vs-{px}"), "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+    _plotly_map.plotly_map(pfig, key=PARETO_CHART, config=pconfig, on_select=_on_pareto_select)
+    on_all = set(pv.front.tolist())
+    if pv.highlighted is None:
+        st.caption(f"Front of all {len(pv.cells):,} cells with both values: {len(pv.front):,} cells. Select a region "
+                   "on the map (or turn on top k %) to highlight its cells and draw their own front. Click a point "
+                   "to show that cell.")
+        front = pv.front
+    else:
+        front = pv.highlighted_front
+        st.caption(f"{len(pv.highlighted):,} cells {what} (of {len(pv.cells):,} with both values): their front holds "
+                   f"{len(front):,} cells, {sum(int(c) in on_all for c in front):,} of them on the front of all cells "
+                   f"({len(pv.front):,} cells). Click a point to show that cell.")
+    cols = ["index", py, px, *([colour] if colour not in (py, px) else [])] + (
+        ["arch"] if space == "nb201" else ["vertices", "edges"])
+    front_frame = maps.selection_frame(table, front, cols)
+    front_frame.insert(3, "on the front of all cells", np.isin(front, pv.front))
+    st.dataframe(front_frame, hide_index=True, key="map_pareto_table")
 
 st.session_state["map_server_ms"] = (time.perf_counter() - T0) * 1000
 st.caption(f"Server time for this view: {st.session_state['map_server_ms']:.0f} ms.")

@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import streamlit as st
 import streamlit.components.v1 as components
 
 HERE = Path(__file__).resolve().parent
@@ -40,10 +41,24 @@ def figure_json(fig) -> str:
     return pio.to_json(fig, validate=False, remove_uids=True)
 
 
-def plotly_map(fig, *, key: str, config: dict, on_select: Callable[[], None] | None = None) -> dict | None:
-    """Draw ``fig``; the latest click or selection (see the module docstring), or None before the first."""
-    return _component()(spec=figure_json(fig), config=json.dumps(config), key=key, on_change=on_select,
-                      default=None)
+def plotly_map(fig, *, key: str, config: dict, on_select: Callable[[], None] | None = None,
+               focus: list | None = None, outline: dict | None = None) -> dict | None:
+    """Draw ``fig`` (a figure, or its :func:`figure_json` already made); the latest click or selection (see the
+    module docstring), or None before the first.
+
+    ``focus`` (:func:`nasviz.viz.maps.focus_points`): per trace the points kept in colour, the others drawn
+    in the trace's ``unselected`` style (grey); None: all in colour. ``outline``: a layout shape drawn over
+    the map (the selection's box or lasso, :func:`nasviz.viz.maps.region_outline`). Both travel apart from
+    the figure, so a new selection restyles the drawn map (one ``Plotly.update``) instead of sending and
+    drawing the whole figure again. Applying them replaces plotly's own selection outline, which would
+    otherwise re-select its points on every redraw."""
+    spec = fig if isinstance(fig, str) else figure_json(fig)
+    # the id of the last event this run answers: a new box drawn over the same cells is still a new focus to
+    # apply (it replaces plotly's outline), and a repeated render of the same run's args is not
+    event = (st.session_state.get(key) or {}).get("event") if isinstance(st.session_state.get(key), dict) else None
+    focus_json = json.dumps({"points": focus, "outline": outline, "event": event})
+    return _component()(spec=spec, config=json.dumps(config), focus=focus_json, key=key, on_change=on_select,
+                        default=None)
 
 
 def selection(value) -> dict:

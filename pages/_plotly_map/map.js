@@ -6,7 +6,8 @@
 (function () {
   var gd = document.getElementById("map");
   var note = document.getElementById("note");
-  var last = null, height = 0, events = 0, wired = false, dragmode = null;
+  var last = null, lastFocus = null, wantFocus = "null", drawing = false, quiet = false;
+  var height = 0, events = 0, wired = false, dragmode = null;
   // ids stay unique if the frame is ever rebuilt while the page keeps its last value
   var session = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 
@@ -45,20 +46,43 @@
       if (picked.length) emit({points: picked, box: [], lasso: []});
     });
     gd.on("plotly_selected", function (ev) {
-      if (!ev) return;
+      if (!ev || quiet) return;
       if (ev.range && ev.range.x) {
         emit({points: [], box: [{xref: "x", yref: "y", x: ev.range.x, y: ev.range.y}], lasso: []});
       } else if (ev.lassoPoints && ev.lassoPoints.x) {
         emit({points: [], box: [], lasso: [{xref: "x", yref: "y", x: ev.lassoPoints.x, y: ev.lassoPoints.y}]});
       }
     });
-    gd.on("plotly_deselect", function () { emit({points: [], box: [], lasso: []}); });
+    gd.on("plotly_deselect", function () { if (!quiet) emit({points: [], box: [], lasso: []}); });
     // the drag mode the user picked (zoom, pan, box, lasso) outlives redraws with a new figure
     gd.on("plotly_relayout", function (ev) { if (ev && ev.dragmode) dragmode = ev.dragmode; });
   }
+  function applyFocus() {
+    // the points kept in colour, per trace (selectedpoints; plotly draws the rest in the trace's
+    // "unselected" style, grey) and the selection's outline, in one update of the drawn figure instead of
+    // a redraw. Plotly's own selection outline (layout.selections) goes: on every redraw plotly selects the
+    // points inside it again, which would undo a focus other than "inside the box" (top k %, grey off).
+    var text = wantFocus, focus = null;
+    try { focus = JSON.parse(text || "null"); } catch (e) { focus = null; }
+    focus = focus || {};
+    var n = (gd.data || []).length, idx = [], sp = [];
+    for (var i = 0; i < n; i++) {
+      idx.push(i);
+      sp.push(focus.points && focus.points[i] != null ? focus.points[i] : null);
+    }
+    lastFocus = text;
+    if (!n) return;
+    quiet = true;
+    return Plotly.update(gd, {selectedpoints: sp}, {selections: [], shapes: focus.outline ? [focus.outline] : []},
+                         idx).then(function () { quiet = false; }, function () { quiet = false; });
+  }
   function render(args) {
     var key = args.spec + "\u0000" + args.config;
-    if (key === last) return;
+    wantFocus = args.focus || "null";
+    if (key === last) {  // the same figure: at most a new focus (a figure still being drawn applies it after)
+      if (!drawing && wantFocus !== lastFocus && gd.data) applyFocus();
+      return;
+    }
     last = key;
     var fig, config;
     try {
@@ -77,10 +101,14 @@
     var points = (fig.data || []).some(function (t) { return t.type === "scattergl" || t.type === "scatter"; });
     if (!points) config.modeBarButtonsToAdd = (config.modeBarButtonsToAdd || []).concat(DRAG_BUTTONS);
     setHeight(fig.layout.height || 450);
+    drawing = true;
     Plotly.react(gd, fig.data || [], fig.layout, config).then(function () {
+      drawing = false;
       say("");
       if (!wired) { wire(); wired = true; }
+      return applyFocus();
     }).catch(function (e) {
+      drawing = false;
       say("The map could not be drawn in this browser (" + e + ").");
     });
   }
