@@ -173,10 +173,12 @@ except NasvizError as e:
     cell, invalid = None, _ui.one_line(e)
 _ui.to_url(space=space, cell=E.spec_text(space, spec))
 
+canon = E.canonical_form(sp, cell) if cell is not None else None
 with show:
     st.subheader("Cell")
     if cell is not None:
-        _ui.diagram(cell_dot(space, cell), name=f"{space}-edited-cell", key="ed_diagram")
+        st.success(f"Valid {SPACE_LABELS[space]} cell **#{canon.index}**.")
+        _ui.diagram(cell_dot(space, cell), name=f"{space}-cell-{canon.index}", key="ed_diagram")
     else:
         st.error(escape_markdown(f"Not a valid {SPACE_LABELS[space]} cell: {invalid}"))
         st.caption("Fix the edges or ops on the left: the diagram, results and map need a valid cell.")
@@ -188,10 +190,8 @@ with l3:
 if cell is None:
     st.stop()
 
-canon = E.canonical_form(sp, cell)
 index = canon.index
 with show:
-    st.success(f"Valid {SPACE_LABELS[space]} cell **#{index}**.")
     if space == "nb201":
         st.markdown("**Canonical form** (NB201 `unique_str`, the benchmark's identity of isomorphic cells)")
         st.code(canon.key, language=None)
@@ -253,11 +253,10 @@ else:
 colour = maps.default_color(space, table)
 xy = src[proj]
 shown_idx = table["index"].to_numpy()[maps.covered(src, len(table))]
-labels = _map_data.labels_for(space, shown_idx) if len(shown_idx) <= maps.MAX_POINTS else None
 label = maps.PROJECTION_LABELS[proj]
 fig, mode = E.editor_figure(
-    xy, table[colour].to_numpy(), shown_idx, placed.xy, color_label=colour, labels=labels,
-    hover_columns={colour: table[colour].to_numpy()}, neighbours=nb, cell_label=f"edited cell #{index}",
+    xy, table[colour].to_numpy(), shown_idx, placed.xy, color_label=colour, neighbours=nb,
+    cell_label=f"edited cell #{index}",
     title=f"{srcs[name].label}, {label}: the edited cell (star) among all cells",
     axis_labels=(f"{label} 1", f"{label} 2"), uirevision=f"{space}/{name}/{proj}")
 _ui.chart(fig, key="ed_map", name=f"editor-{space}-{name}-{proj}-{index}")

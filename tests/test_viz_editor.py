@@ -254,11 +254,25 @@ def test_editor_figure_marks_the_cell_with_a_star_over_every_cell(nb201):
     frame = maps.space_frame("nb201", get_benchmark("nb201"))
     shown = frame["index"].to_numpy()
     nb, _ = maps.source_neighbours(src, 6111, 5)
-    labels = maps.hover_labels("nb201", frame, shown)
-    fig, mode = E.editor_figure(src["pca"], frame["cifar10 test %"].to_numpy(), shown, (1.5, -2.0),
-                                color_label="cifar10 test %", labels=labels, neighbours=nb, cell_label="edited cell #7")
+    acc = frame["cifar10 test %"].to_numpy()
+    fig, mode = E.editor_figure(src["pca"], acc, shown, (1.5, -2.0), color_label="cifar10 test %", neighbours=nb,
+                                cell_label="edited cell #7")
     assert mode == "points"
     star = fig.data[-1]
     assert star.name == "edited cell #7" and star.marker.symbol == "star" and list(star.x) == [1.5]
     assert fig.data[-2].name == "nearest in latent space" and list(fig.data[-2].customdata) == nb.tolist()
-    assert sum(len(t.x) for t in fig.data[:-2]) == 15_625
+    assert np.allclose(fig.data[-2].x, src["pca"][nb, 0])
+    (bg,) = fig.data[:-2]
+    assert len(bg.x) == 15_625 and np.array_equal(bg.customdata, shown)
+    assert np.allclose(bg.x, src["pca"][:, 0]) and np.allclose(bg.marker.color, acc)
+    # NB101: cells without results grey, and above MAX_POINTS density shading instead of points
+    f101 = maps.space_frame("nb101", get_benchmark("nb101"))
+    v = f101["valid % (108 ep)"].to_numpy()
+    xy = np.random.default_rng(0).normal(size=(len(f101), 2)).astype(np.float32)
+    few = np.arange(0, len(f101), 40)
+    fig, mode = E.editor_figure(xy, v, few, (0.0, 0.0), color_label="valid % (108 ep)")
+    names = [t.name for t in fig.data]
+    assert mode == "points" and names[0] == "no result" and names[-1] == "edited cell"
+    assert len(fig.data[0].x) == int(np.isnan(v[few]).sum()) and len(fig.data[1].x) == int(np.isfinite(v[few]).sum())
+    fig, mode = E.editor_figure(xy, v, f101["index"].to_numpy(), (0.0, 0.0), color_label="valid % (108 ep)")
+    assert mode == "density" and any(t.type == "heatmap" for t in fig.data) and fig.data[-1].name == "edited cell"

@@ -26,8 +26,15 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
     src = maps.load_source("nb201", "nb201-arch2vec")
     nb, _ = maps.source_neighbours(src, new, 8)
 
-    page.goto(f"{app_url}/cell_editor?space=nb201&cell=6111")
-    expect(page.get_by_text("Valid NAS-Bench-201 cell #6111.", exact=True)).to_be_visible(timeout=90_000)
+    page.goto(app_url)
+    expect(page.locator("h1").first).to_be_visible(timeout=90_000)
+    page.get_by_role("link", name="Cell editor").click()
+    expect(page.get_by_role("heading", name="Cell editor")).to_be_visible(timeout=90_000)
+    box = page.get_by_label("Load a cell: index, arch string (NB201), module hash or JSON spec (NB101)")
+    box.fill("6111")
+    box.press("Enter")
+    expect(page.get_by_text("Valid NAS-Bench-201 cell #6111.", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"cell=%7Cnor_conv_3x3~0%7C|cell=\|nor_conv_3x3~0\|"))
 
     # the op of edge 0 -> 1: nor_conv_3x3 -> none
     page.get_by_label("Edge 0 → 1").click()
