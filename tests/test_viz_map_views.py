@@ -106,7 +106,7 @@ def test_top_k_threshold_count_and_ties(nb201):
     assert top.threshold == np.sort(acc)[::-1][k - 1]
     assert top.n == int((acc >= top.threshold).sum()) >= k and np.array_equal(top.mask, acc >= top.threshold)
     assert top.caption() == (f"Top 5 % by cifar10 test % (highest): {top.n:,} of 15,625 cells with a value "
-                             f"(cifar10 test % >= {top.threshold:.4g})")
+                             f"(cifar10 test % ≥ {top.threshold:.4g})")
     # among the cells passing a filter only; costs rank lowest first
     among = maps.filter_mask(f, without_ops=["none"])
     params = f["params (M)"].to_numpy()
@@ -173,3 +173,16 @@ def test_grey_out_keeps_the_selection_in_colour(nb201):
         assert np.allclose(z, np.where(n > 0, s / n, np.nan), equal_nan=True)
     assert np.array_equal(np.isfinite(np.asarray(grey.z, dtype=float).T),
                           (np.histogram2d(xy[:, 0], xy[:, 1], bins=[ex, ey])[0] > 0) & (n == 0))
+
+
+def test_region_outline_is_the_box_or_the_lasso_drawn(nb201):
+    _, src = nb201
+    xy = src["pca"]
+    kw = dict(space="nb201", embedding="discrete", projection="pca")
+    box = maps.box_region((-1.0, 0.5), (-2.0, 1.0), xy, np.arange(15_625), **kw)
+    rect = maps.region_outline(box)
+    assert (rect["type"], rect["x0"], rect["x1"], rect["y0"], rect["y1"]) == ("rect", -1.0, 0.5, -2.0, 1.0)
+    lasso = maps.selection_region({"lasso": [{"x": [0, 1, 0.5], "y": [0, 0, 2]}]}, xy, np.arange(15_625), **kw)
+    assert maps.region_outline(lasso)["path"] == "M0,0L1,0L0.5,2Z"
+    picked = maps.selection_region({"points": [{"customdata": 5}]}, xy, np.arange(15_625), **kw)
+    assert maps.region_outline(picked) is None and maps.region_outline(None) is None
