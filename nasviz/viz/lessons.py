@@ -192,7 +192,8 @@ def nb201_cells(table, index_ops: np.ndarray, *, top_share: float = 0.01) -> Les
                       title=f"Which op sits on each edge in the best {n_top} cells (top {100 * top_share:g} % by "
                             f"{ACC})", yaxis_autorange="reversed")
     answer = (f"**{OP_LABELS.get(top_op, top_op)}**: it is on {_pct(share[top_op])} of the edges of the best "
-              f"{n_top} cells ({_pct(1 / len(OPS))} in a random cell). The best cell, #{best} ({acc[best]:.2f} %), has "
+              f"{n_top} cells ({_pct(1 / len(OPS))} in a random cell). The best cell, #{best} "
+              f"({acc[best]:.2f} %), has "
               + ", ".join(f"{c} {OP_LABELS.get(op, op)}" for op, c in best_counts.items() if c)
               + f". The strongest preference: {OP_LABELS.get(OPS[strong[1]], OPS[strong[1]])} on "
               f"{edge_labels[strong[0]]} in {_pct(heat[strong])} of the top cells; *none* is rarest on "
