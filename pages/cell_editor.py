@@ -89,7 +89,9 @@ def _on_load_text() -> None:
     try:
         _load(space, E.spec_from_text(_space(), text))
     except NasvizError as e:
-        st.session_state["ed_load_error"] = _ui.one_line(e)
+        st.session_state["ed_load_error"] = _ui.one_line(e)  # the text stays, to be corrected
+    else:
+        st.session_state["ed_load"] = ""  # typing the same cell again (after edits) loads it again
 
 
 def _on_mutate() -> None:

@@ -175,8 +175,17 @@ def test_nb101_cell_outside_the_sample_says_so_and_a_bad_load_is_one_line():
     assert _success(at, "Valid NAS-Bench-101 cell") == f"Valid NAS-Bench-101 cell **#{outside}**."
     assert any(i.value.startswith(f"Cell #{outside} is not in the sample") for i in at.info)
     assert not at.metric
+    assert at.text_input(key="ed_load").value == ""  # loaded: the box is cleared, so the same text loads again
+    # an embedding of the sample cells only, without a model to encode others: one line, no map
+    at.selectbox(key="ed_emb_nb101").set_value("nb101-controller-supervised")
+    _run(at)
+    shown = [w.value.replace("\\", "") for w in at.warning]  # as escape_markdown wrote it
+    assert shown == [f"cell #{outside} is not among the cells this embedding covers and it has no model to encode "
+                     "it; pick a latent model's embedding (arch2vec, beta-VAE)"]
+    assert not at.get("plotly_chart")
     _load(at, "not a cell")
     assert [e.value for e in at.error][0].startswith("cannot read 'not a cell' as an NB101 architecture")
+    assert at.text_input(key="ed_load").value == "not a cell"  # kept, to be corrected
     assert _success(at, "Valid NAS-Bench-101 cell") == f"Valid NAS-Bench-101 cell **#{outside}**."  # kept
 
 

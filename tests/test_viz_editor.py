@@ -73,7 +73,8 @@ def test_nb201_spec_is_the_six_edge_ops_and_round_trips_through_the_url_text(nb2
 
 def test_nb101_url_text_keeps_the_grid_as_edited_also_an_invalid_one(nb101):
     sp, _, _ = nb101
-    invalid = {"matrix": [[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]], "ops": ["input", CONV3, POOL, "output"]}
+    invalid = {"matrix": [[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
+               "ops": ["input", CONV3, POOL, "output"]}
     text = E.spec_text("nb101", invalid)
     assert E.spec_from_text(sp, text) == invalid  # kept, so a copied URL reopens the same (invalid) grid
     with pytest.raises(NasvizError, match="not connected"):

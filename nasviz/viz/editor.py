@@ -329,7 +329,8 @@ def place(src: dict, projection: str, vector: np.ndarray, *, index: int | None =
     if projection == "pca":
         w, b, _ = pca if pca is not None else pca_map(src)
         p = (v @ w + b)[0]
-        return Placement((float(p[0]), float(p[1])), "PCA applied exactly (components recovered from the stored points)")
+        return Placement((float(p[0]), float(p[1])),
+                         "PCA applied exactly (components recovered from the stored points)")
     from nasviz.analysis.projections import PLACE_K, place_new
 
     means, pts = _rows(src, xy)
