@@ -196,3 +196,18 @@ def test_open_in_traversal_starts_the_traversal_at_the_cell():
     _run(at)
     assert at.text_input(key="trav_anchor").value == "42"
     assert at.session_state["map_anchor"] == {"space": "nb201", "index": 42}
+
+
+def test_a_cell_the_model_decodes_elsewhere_shows_the_decoded_cell():
+    from test_viz_editor import unfaithful_cell
+
+    from nasviz.models import load_model
+    from nasviz.paths import models_dir
+
+    sp = get_space("nb201")
+    cell, other = unfaithful_cell(load_model(models_dir() / "nb201-bvae-beta1"), sp)
+    at = _open(space="nb201", cell=str(cell), embedding="nb201-bvae-beta1")
+    assert _success(at, "Valid NAS-Bench-201 cell") == f"Valid NAS-Bench-201 cell **#{cell}**."
+    warn = [w.value for w in at.warning if w.value.startswith("nb201-bvae-beta1 decodes this cell to another cell")]
+    assert len(warn) == 1 and f", #{other}" in warn[0], [w.value for w in at.warning]
+    assert len(at.get("graphviz_chart")) == 2  # the cell, and what the model makes of it

@@ -226,10 +226,25 @@ def test_vector_neighbours_match_the_maps_neighbours_and_exclude_the_cell(nb201)
     assert (np.diff(d) >= 0).all()
 
 
+def unfaithful_cell(model, sp) -> tuple[int, int]:
+    """(cell, what the model decodes it to) for the first NB201 cell a model does not decode back to itself."""
+    from nasviz.models import is_valid
+
+    cells = list(sp.enumerate())
+    dec = model.decode(model.latent(cells))
+    i = next(i for i, d in enumerate(dec) if is_valid(d) and sp.index(d) != i)
+    return i, int(sp.index(dec[i]))
+
+
 def test_round_trip_says_whether_the_model_decodes_the_cell_back(nb201):
     sp, _, model = nb201
     rt = E.round_trip(model, sp, sp.cell(6111))
     assert rt.valid and rt.same and rt.index == 6111
+    bvae = load_model(models_dir() / "nb201-bvae-beta1")  # decodes a few cells to others
+    cell, other = unfaithful_cell(bvae, sp)
+    rt = E.round_trip(bvae, sp, sp.cell(cell))
+    assert rt.valid and not rt.same and rt.index == other and rt.decoded == sp.cell(other)
+    assert rt.same_class == (sp.cell(other).unique_str() == sp.cell(cell).unique_str())
     sup = load_model(models_dir() / "nb201-arch2vec-supervised")  # reconstructs no cell (traversal tests)
     rt = E.round_trip(sup, sp, sp.cell(6111))
     assert not rt.same and (not rt.valid or rt.index != 6111)
