@@ -135,8 +135,8 @@ l1.text_input("Load a cell: index, arch string (NB201), module hash or JSON spec
               on_change=_on_load_text, placeholder="6111" if space == "nb201" else "an index, hash or JSON spec")
 l2.number_input("Mutation seed", 0, 2**31 - 1, 0, key="ed_seed",
                 help="Mutate draws from one numpy Generator per seed: the same seed gives the same edits in turn.")
-if st.session_state.get("ed_load_error"):
-    st.error(escape_markdown(st.session_state["ed_load_error"]))
+if load_error := st.session_state.pop("ed_load_error", None):  # shown once: the next edit moves on
+    st.error(escape_markdown(load_error))
 
 # -- the editor ------------------------------------------------------------------------------
 edit, show = st.columns([1.1, 1])
