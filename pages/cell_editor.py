@@ -109,7 +109,7 @@ def _on_mutate() -> None:
 
 # -- first run: the URL's space and cell -----------------------------------------------------
 if STORE not in st.session_state:
-    specs = {sp: default_spec(sp) for sp in SPACES}
+    specs = {sp: json.loads(json.dumps(default_spec(sp))) for sp in SPACES}  # a copy: the cached one is shared
     url_space = st.query_params.get("space")
     if url_space in SPACES and st.query_params.get("cell"):
         try:
