@@ -39,14 +39,17 @@ def nb201():
     return maps.space_frame("nb201", bench), maps.load_source("nb201", EMB)[PROJ]
 
 
+#: per trace: how many points it keeps in colour (-1: all of them, no selectedpoints), a cheap poll
+SELECTED_JS = "g => g._fullData.map(t => t.selectedpoints == null ? -1 : t.selectedpoints.length)"
+
+
 def _wait_traces(plot, ok, timeout_s: float = 30):
-    """The map's cell traces once ``ok(traces)`` holds (the restyle lands after the page's rerun)."""
+    """The map's cell traces once ``ok(selected counts per trace)`` holds (the restyle lands after the page's
+    rerun); polled on the counts only, the traces' data read once."""
     end = time.monotonic() + timeout_s
-    while True:
-        traces = plot.evaluate(TRACES_JS)
-        if ok(traces) or time.monotonic() > end:
-            return traces
-        time.sleep(0.1)
+    while not ok(plot.evaluate(SELECTED_JS)) and time.monotonic() < end:
+        time.sleep(0.05)
+    return plot.evaluate(TRACES_JS)
 
 
 def _coloured(traces) -> tuple[set[int], set[int]]:
@@ -84,7 +87,7 @@ def test_box_select_keeps_the_selection_in_colour_and_the_rest_grey(page, app_ur
     expect(heading).to_be_visible(timeout=60_000)
     n = int(heading.inner_text().split(" ")[0].replace(",", ""))
     assert 0 < n < 15_625
-    traces = _wait_traces(plot, lambda ts: sum(len(t["sel"] or []) for t in ts) == n)
+    traces = _wait_traces(plot, lambda counts: sum(max(c, 0) for c in counts) == n)
     ms = (time.monotonic() - t0) * 1000
     print(f"box select of {n:,} cells: selection table and map restyled {ms:.0f} ms after mouse up")
     col, grey = _coloured(traces)
@@ -105,10 +108,10 @@ def test_box_select_keeps_the_selection_in_colour_and_the_rest_grey(page, app_ur
     assert col - edge == inside - edge and len(inside ^ col) <= len(edge)
     expect(page.get_by_text(f"{n:,} cells in view in colour (selected), the other {15_625 - n:,} in grey.")
            ).to_be_visible()
-    page.screenshot(path=str(artifacts / "30-map-selection-grey.png"))
+    page.screenshot(path=str(artifacts / "40-map-selection-grey.png"))
     # the toggle off: every cell in colour again, the selection kept
     page.get_by_text("Grey out unselected", exact=True).click()
-    traces = _wait_traces(plot, lambda ts: all(t["sel"] is None for t in ts))
+    traces = _wait_traces(plot, lambda counts: all(c == -1 for c in counts))
     assert all(t["sel"] is None for t in traces)
     expect(heading).to_be_visible()
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
@@ -123,7 +126,7 @@ def test_top_k_toggle_colours_only_the_best_cells(page, app_url, artifacts, nb20
     cap = (f"Top 5 % by cifar10 test % (highest): {top.n:,} of 15,625 cells with a value "
            f"(cifar10 test % ≥ {top.threshold:.4g}); the others are grey.")
     expect(page.get_by_text(cap, exact=True)).to_be_visible(timeout=60_000)
-    traces = _wait_traces(plot, lambda ts: sum(len(t["sel"] or []) for t in ts) == top.n)
+    traces = _wait_traces(plot, lambda counts: sum(max(c, 0) for c in counts) == top.n)
     col, grey = _coloured(traces)
     assert col == set(np.flatnonzero(top.mask).tolist()) and len(grey) == 15_625 - top.n
     # the coloured points are the ones at or above the threshold by the colour they are drawn with
@@ -131,7 +134,7 @@ def test_top_k_toggle_colours_only_the_best_cells(page, app_url, artifacts, nb20
     assert min(v for c, v in drawn if c in col) >= top.threshold - 1e-4
     assert max(v for c, v in drawn if c in grey) < top.threshold
     assert "top=5" in page.url
-    page.screenshot(path=str(artifacts / "31-map-top-5.png"))
+    page.screenshot(path=str(artifacts / "41-map-top-5.png"))
     # 1 %, hidden: the map draws just those cells, and the URL keeps it
     k = page.get_by_label("k (%)")
     k.fill("1")
@@ -141,7 +144,11 @@ def test_top_k_toggle_colours_only_the_best_cells(page, app_url, artifacts, nb20
            ).to_be_visible(timeout=60_000)
     page.get_by_text("hidden", exact=True).click()
     expect(page.get_by_text(re.compile(rf"^{top1.n:,} of 15,625 cells in view \(points"))).to_be_visible(timeout=60_000)
-    traces = _wait_traces(plot, lambda ts: sum(len(t["cells"]) for t in ts) == top1.n)
+    n_drawn = "g => g._fullData.reduce((s, t) => s + (t.name === 'cifar10 test %' ? t._length : 0), 0)"
+    end = time.monotonic() + 30
+    while plot.evaluate(n_drawn) != top1.n and time.monotonic() < end:
+        time.sleep(0.05)
+    traces = plot.evaluate(TRACES_JS)
     assert {c for t in traces for c in t["cells"]} == set(np.flatnonzero(top1.mask).tolist())
     assert re.search(r"[?&]top=1(&|$)", page.url)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
@@ -169,14 +176,15 @@ def test_pareto_view_highlights_the_selection_and_a_click_shows_the_cell(page, a
     assert len(got["other cells/markers"]) == 15_625 - region["n"]
     assert got["front (selected)/markers"] == view.highlighted_front.tolist()
     assert got["front (all cells)/markers"] == view.front.tolist()
-    colours = plot.evaluate("g => Object.fromEntries(g._fullData.map(t => [t.name + '/' + t.mode, t.marker && t.marker.color]))")
+    colours = plot.evaluate(
+        "g => Object.fromEntries(g._fullData.map(t => [t.name + '/' + t.mode, t.marker && t.marker.color]))")
     assert colours["other cells/markers"] == pareto.OTHER_COLOR and colours["selected/markers"] == pareto.SELECTED_COLOR
     on_all = sum(int(c) in set(view.front.tolist()) for c in view.highlighted_front)
     expect(page.get_by_text(f"{region['n']:,} cells selected (of 15,625 with both values): their front holds "
                             f"{len(view.highlighted_front):,} cells, {on_all:,} of them on the front of all cells "
                             f"({len(view.front):,} cells).", exact=False)).to_be_visible()
     page.locator(MAP_IFRAME).nth(1).scroll_into_view_if_needed()
-    page.screenshot(path=str(artifacts / "32-map-pareto.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "42-map-pareto.png"), full_page=True)
     # a click on the selection's best cell (the front's last point) shows that cell, as a map click does
     frame_box = page.locator(MAP_IFRAME).nth(1).bounding_box()
     px = plot.evaluate("""g => { const t = g._fullData.find(d => d.name === 'front (selected)' && d.mode === 'markers');
