@@ -12,6 +12,10 @@ download format and file name), and the selection as ``{"selection": {"points", 
 "event": id}`` in session state under ``key`` (a new id per event, so the same click twice is a change). Clicks carry the picked points (``curve_number``,
 ``point_index``, ``x``, ``y``, ``customdata``); a box or lasso carries its geometry only.
 
+The selection's focus (cells kept in colour, the rest grey) and outline travel apart from the figure
+(see :func:`plotly_map`); the page's Pareto view uses the same component (scattergl only), so the map
+page never loads Streamlit's full plotly.js.
+
 Other pages keep ``st.plotly_chart``: they draw other trace types, and only the map is on the
 cold-start path.
 """
