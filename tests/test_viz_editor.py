@@ -291,4 +291,10 @@ def test_editor_figure_marks_the_cell_with_a_star_over_every_cell(nb201):
     assert mode == "points" and names[0] == "no result" and names[-1] == "edited cell"
     assert len(fig.data[0].x) == int(np.isnan(v[few]).sum()) and len(fig.data[1].x) == int(np.isfinite(v[few]).sum())
     fig, mode = E.editor_figure(xy, v, f101["index"].to_numpy(), (0.0, 0.0), color_label="valid % (108 ep)")
-    assert mode == "density" and any(t.type == "heatmap" for t in fig.data) and fig.data[-1].name == "edited cell"
+    assert mode == "density" and fig.data[-1].name == "edited cell"
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    ref, _, _ = maps.map_figure(xy, v, f101["index"].to_numpy(), color_label="valid % (108 ep)")
+    # the latent map's shading (same bins, same means), without the per-bin count text it sends
+    assert [t.name for t in heat] == [t.name for t in ref.data] and all(t.text is None for t in heat)
+    for a, b in zip(heat, ref.data):
+        np.testing.assert_allclose(np.asarray(a.z, dtype=float), np.asarray(b.z, dtype=float), rtol=1e-6)
