@@ -114,6 +114,13 @@ def test_box_select_keeps_the_selection_in_colour_and_the_rest_grey(page, app_ur
     traces = _wait_traces(plot, lambda counts: all(c == -1 for c in counts))
     assert all(t["sel"] is None for t in traces)
     expect(heading).to_be_visible()
+    # on again, then a double click on an empty corner clears the selection: no outline, nothing grey
+    page.get_by_text("Grey out unselected", exact=True).click()
+    _wait_traces(plot, lambda counts: sum(max(c, 0) for c in counts) == n)
+    page.mouse.dblclick(b["x"] + b["width"] * 0.98, b["y"] + b["height"] * 0.02)
+    expect(page.get_by_text("Drag a box or lasso on the map")).to_be_visible(timeout=60_000)
+    traces = _wait_traces(plot, lambda counts: all(c == -1 for c in counts))
+    assert all(t["sel"] is None for t in traces) and plot.evaluate("g => g._fullLayout.shapes.length") == 0
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
 
