@@ -119,6 +119,9 @@ def test_top_k_threshold_count_and_ties(nb201):
     t = maps.top_k(v, 34, lower=False)  # 6 ranked, k = ceil(2.04) = 3: the 3rd best is 3 -> 4 cells
     assert (t.k, t.threshold, t.n, t.n_ranked) == (3, 3.0, 4, 6) and t.mask.tolist() == [0, 0, 1, 1, 1, 1, 0]
     assert maps.top_k(v, 0.1).n == 1 and maps.top_k(v, 100).n == 6
+    none = maps.top_k(v, 5, np.zeros(len(v), dtype=bool), column="c")
+    assert (none.n, none.n_ranked) == (0, 0) and not none.mask.any()
+    assert none.caption() == "Top 5 % by c: no cell considered has a value"
     with pytest.raises(NasvizError, match="above 0 and at most 100"):
         maps.top_k(v, 0)
 

@@ -593,7 +593,9 @@ class TopK:
     lower_is_better: bool
 
     def caption(self) -> str:
-        op = "<=" if self.lower_is_better else ">="
+        if self.n_ranked == 0:
+            return f"Top {self.percent:g} % by {self.column}: no cell considered has a value"
+        op = "≤" if self.lower_is_better else "≥"
         return (f"Top {self.percent:g} % by {self.column} ({'lowest' if self.lower_is_better else 'highest'}): "
                 f"{self.n:,} of {self.n_ranked:,} cells with a value ({self.column} {op} {self.threshold:.4g})")
 
@@ -655,6 +657,20 @@ def focus_points(cells: list[np.ndarray | None], focus: np.ndarray | None) -> li
         return None
     focus = np.asarray(focus, dtype=bool)
     return [None if c is None else np.flatnonzero(focus[c]).tolist() for c in cells]
+
+
+def region_outline(region: dict | None) -> dict | None:
+    """The outline of a box or lasso region as a plotly layout shape (dotted), drawn over the map while its
+    cells are in focus; None for no region or picked points."""
+    if region is None or region.get("kind") not in ("box", "lasso"):
+        return None
+    style = {"xref": "x", "yref": "y", "line": {"color": "#444444", "width": 1, "dash": "dot"},
+             "fillcolor": "rgba(0,0,0,0)", "layer": "above"}
+    if region["kind"] == "box":
+        (x0, x1), (y0, y1) = region["x"], region["y"]
+        return {"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1, **style}
+    path = "M" + "L".join(f"{x:.6g},{y:.6g}" for x, y in region["polygon"]) + "Z"
+    return {"type": "path", "path": path, **style}
 
 
 # -- selections --------------------------------------------------------------------------
