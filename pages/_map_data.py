@@ -129,6 +129,29 @@ def _map_view(space, name, proj, colour, shown_key, window, highlight, neighbour
     return MapView(spec, mode, in_view, maps.trace_cells(fig), (time.perf_counter() - t0) * 1000)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _pareto(space, x, y, shown_key, highlight_key, highlight_name, _shown, _highlight):
+    from nasviz.viz import pareto
+    from pages._plotly_map import figure_json
+
+    table = frame(space)
+    acc, cost = table[y].to_numpy(dtype=np.float64), table[x].to_numpy(dtype=np.float64)
+    view = pareto.pareto_view(acc, cost, _shown, _highlight)
+    fig = pareto.pareto_figure(view, acc, cost, x_label=x, y_label=y, uirevision=f"pareto/{space}/{x}/{y}",
+                               title=f"{y} against {x}: {len(view.cells):,} cells", highlight_name=highlight_name)
+    return view, figure_json(fig)
+
+
+def pareto_view(space: str, x: str, y: str, shown: np.ndarray, highlight: np.ndarray | None,
+                highlight_name: str = "selected"):
+    """``(ParetoView, figure JSON)`` of the Pareto plot of ``y`` against ``x`` (:mod:`nasviz.viz.pareto`), built
+    once per server for the same cells and highlight: a rerun that changes neither (a click on the map, a
+    toggle elsewhere) does not sort the front or serialise the figure again."""
+    shown = np.asarray(shown, dtype=np.int64)
+    hl = None if highlight is None else np.asarray(highlight, dtype=np.int64)
+    return _pareto(space, x, y, _digest(shown), _digest(hl), highlight_name, shown, hl)
+
+
 def warm_up(space: str = "nb201", pause: Callable[[], None] = lambda: None) -> None:
     """Load what the map's default view needs, and build that figure once (Plotly loads its trace
     classes on first use) so that the first page run finds everything in memory. ``pause`` is called

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from nasviz.errors import NasvizError
-from nasviz.viz import maps, pareto
+from nasviz.viz import maps
 from nasviz.viz.diagrams import cell_dot
 from nasviz.viz.markdown import escape_markdown
 from pages import _map_data, _plotly_map, _ui
@@ -339,12 +339,9 @@ if pareto_on:
             highlight_cells = highlight_cells[top.mask[highlight_cells]]
     elif top is not None:
         highlight_cells = np.flatnonzero(top.mask)
-    acc_v, cost_v = table[py].to_numpy(dtype=np.float64), table[px].to_numpy(dtype=np.float64)
-    pv = pareto.pareto_view(acc_v, cost_v, shown, highlight_cells)
     what = " and ".join(w for w, on in (("selected", region is not None),
                                         (f"in the top {top_pct:g} %", top is not None)) if on)
-    pfig = pareto.pareto_figure(pv, acc_v, cost_v, x_label=px, y_label=py, uirevision=f"pareto/{space}/{px}/{py}",
-                                title=f"{py} against {px}: {len(pv.cells):,} cells", highlight_name=what)
+    pv, pfig = _map_data.pareto_view(space, px, py, shown, highlight_cells, what or "selected")
     pconfig = {**_ui.chart_config(f"pareto-{space}-{py}-vs-{px}"), "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
     _plotly_map.plotly_map(pfig, key=PARETO_CHART, config=pconfig, on_select=_on_pareto_select)
     on_all = set(pv.front.tolist())
