@@ -21,7 +21,8 @@ Built here (not in the page) so tests can call them without Streamlit.
 * :func:`nearest_neighbours` — the closest cells in latent space (L2 on the means);
 * :func:`top_k` / :func:`focus_mask` / :func:`focus_points` — the cells a map keeps in colour (its selection,
   its top k % by a column) while the others stay visible in grey: in points mode as each trace's
-  ``selectedpoints`` (plotly styles the rest with ``unselected``), in density mode as the colour of the bins.
+  ``selectedpoints`` (plotly styles the rest with ``unselected``), in density mode as the colour of the bins;
+  :func:`region_outline` draws the selection's box or lasso over the map.
 
 Region format (``st.session_state["map_region"]``, consumed by the search issue)::
 
