@@ -154,17 +154,18 @@ def pareto_view(space: str, x: str, y: str, shown: np.ndarray, highlight: np.nda
 
 def warm_up(space: str = "nb201", pause: Callable[[], None] = lambda: None) -> None:
     """Load what the map's default view needs, and build that figure once (Plotly loads its trace
-    classes on first use) so that the first page run finds everything in memory. ``pause`` is called
+    classes on first use; :func:`map_view` keeps its JSON) so that the first page run finds everything in memory. ``pause`` is called
     between the steps (scripts/serve.py: wait while a page script runs, so the warm-up does not take
     CPU from the page a user has opened; a map page loads what it still needs itself)."""
     import nasviz.viz.diagrams  # noqa: F401  (imported by the map page)
     import nasviz.viz.markdown  # noqa: F401
+
     pause()
     table = frame(space)
     pause()
     srcs = {s.name: s for s in sources(space)}
     name = preferred_source(space, list(srcs))
-    xy = source(space, name)[srcs[name].projections[0]]
+    source(space, name)
     pause()
     labels_for(space, table["index"].to_numpy())
     pause()
