@@ -113,14 +113,22 @@ if stored is not None:
                   name=f"controller-{space}-schedule-{curve_pairs}")
         st.caption(A.schedule_caption(sched["curve"], curve_pairs, sched.get("buffer_start_step"),
                                       sched.get("sup_start_step")))
-st.markdown("**Computed here** (pick the size; larger takes longer):")
-t1, t2, t3 = st.columns(3)
-n_archs = t1.select_slider("Sampled architectures per controller", [200, 500, 1000], 200, key="ctrl_t_archs")
-n_pairs = t2.select_slider("Pairs", [500, 1000, 2000, 5000, 10_000], 1000, key="ctrl_t_pairs")
-all_seeds = t3.toggle("All seeds (mean ± std)", False, key="ctrl_t_all")
-with st.spinner("Sampling pairs and computing graph edit distances..."):
-    table = live_table(space, all_seeds, n_archs, n_pairs)
-st.dataframe(V.table1_frame(table), hide_index=True)
-_ui.chart(A.fig_table1(table, space=space), key="ctrl_table1_live", name=f"controller-{space}-table1-computed")
-st.caption(f"Paper values are for ENAS RNN cells on PTB (Adam & Lorraine, Table 1); ours are {space.upper()} cells, "
-           "the reward column above, similarity measures as defined in nasviz.analysis.controller.")
+
+
+@st.fragment
+def computed_here(space: str) -> None:
+    """A new size or 'All seeds' reruns this table only, not the figures above it."""
+    st.markdown("**Computed here** (pick the size; larger takes longer):")
+    t1, t2, t3 = st.columns(3)
+    n_archs = t1.select_slider("Sampled architectures per controller", [200, 500, 1000], 200, key="ctrl_t_archs")
+    n_pairs = t2.select_slider("Pairs", [500, 1000, 2000, 5000, 10_000], 1000, key="ctrl_t_pairs")
+    all_seeds = t3.toggle("All seeds (mean ± std)", False, key="ctrl_t_all")
+    with st.spinner("Sampling pairs and computing graph edit distances..."):
+        table = live_table(space, all_seeds, n_archs, n_pairs)
+    st.dataframe(V.table1_frame(table), hide_index=True)
+    _ui.chart(A.fig_table1(table, space=space), key="ctrl_table1_live", name=f"controller-{space}-table1-computed")
+    st.caption(f"Paper values are for ENAS RNN cells on PTB (Adam & Lorraine, Table 1); ours are {space.upper()} "
+               "cells, the reward column above, similarity measures as defined in nasviz.analysis.controller.")
+
+
+computed_here(space)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from _helpers import run_page
 from streamlit.testing.v1 import AppTest
 
@@ -50,3 +51,36 @@ def test_page_caption_matches_its_plot_and_the_gp_refits_when_inputs_change():
     run_page(CORR, at)
     assert _gp_fig(at)["layout"]["annotations"][0]["text"] != first
     assert any("seed 3;" in c.value for c in at.caption)
+
+
+def test_disentanglement_table_reads_the_stored_result_which_equals_a_computation_here():
+    """The page opens on the stored benchmark table (no traversal of every dimension on a first visit); that
+    table must be what the function computes now for the shipped checkpoint (a retrained model without a rerun
+    of benchmarks/bench_models.py fails here), and another anchor count is computed on the page."""
+    from nasviz.analysis.latent import disentanglement
+    from nasviz.bench import get_benchmark
+    from nasviz.models import load_model
+    from nasviz.paths import models_dir
+    from nasviz.viz.correlations import stored_disentanglement
+
+    stored = stored_disentanglement("nb201-bvae-beta1")
+    assert stored is not None and stored["n_anchors"] == 100
+    live = disentanglement(load_model(models_dir() / "nb201-bvae-beta1"),
+                           list(get_benchmark("nb201").space.enumerate()), n_anchors=stored["n_anchors"],
+                           n_points=stored["n_points"], span=stored["span_std"], seed=stored["seed"]).to_dict()
+    assert live["score"] == pytest.approx(stored["score"], abs=1e-9)
+    assert live["active_dims"] == stored["active_dims"]
+    assert [d["counts"] for d in live["dims"]] == [d["counts"] for d in stored["dims"]]
+
+    at = run_page(CORR, AppTest.from_file(CORR, default_timeout=600))
+    table = at.dataframe[-1].value
+    row = table[table["model"] == "nb201-bvae-beta1"].iloc[0]
+    assert row["score"] == round(stored["score"], 3) and row["active dims"] == stored["active_dims"]
+    assert any("read from the stored benchmark result" in c.value for c in at.caption)
+    at.select_slider(key="corr_dis_anchors").set_value(10)
+    run_page(CORR, at)
+    assert not any("read from the stored benchmark result" in c.value for c in at.caption)
+    ten = disentanglement(load_model(models_dir() / "nb201-bvae-beta1"),
+                          list(get_benchmark("nb201").space.enumerate()), n_anchors=10).to_dict()
+    table = at.dataframe[-1].value
+    assert table[table["model"] == "nb201-bvae-beta1"].iloc[0]["score"] == round(ten["score"], 3)
