@@ -6,17 +6,24 @@ it never delays the server's start; a browser opening the app meanwhile loads St
 (about a second), and its first page run then finds pandas, Plotly, nasviz and the default NB201 map
 in memory. Between its steps the warm-up waits while any page script runs, so it does not take CPU
 from the page a user opened (the landing page needs the imports, not the map). If the warm-up fails
-the app is unaffected: the page loads the same data itself.
+the app is unaffected: the page loads the same data itself. After the map, it imports the modules the
+other pages need (:data:`HEAVY_IMPORTS`), so a first visit to those pages does not pay for torch.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Imported after the map's data, one at a time and yielding to pages: the traversal, controller, correlations,
+#: cell editor and learn pages import these on their first run (torch, the models, scikit-learn's GP).
+HEAVY_IMPORTS = ("torch", "nasviz.models", "nasviz.analysis.controller", "nasviz.analysis.latent",
+                 "nasviz.viz.traversal", "nasviz.viz.controller", "nasviz.viz.correlations",
+                 "sklearn.gaussian_process")
 
 
 def _pages_running() -> bool:
@@ -53,6 +60,9 @@ def _warm_up(timeout: float = 120.0) -> None:
         from pages import _map_data
 
         _map_data.warm_up(pause=_wait_while_pages_run)
+        for module in HEAVY_IMPORTS:  # then what the other pages import (torch alone takes ~2 s)
+            _wait_while_pages_run()
+            importlib.import_module(module)
     except Exception as e:  # the page loads the same data itself, and reports any error there
         print(f"nasviz: warm-up skipped ({type(e).__name__}: {e})", file=sys.stderr, flush=True)
 
