@@ -17,6 +17,10 @@ root: ``python benchmarks/bench_app.py [--repeats 3]``. Needs Debian's Chromium
   enumeration, encodes and projects 423,624 cells; warm: a second session), and the
   server time per zoom (window slider) and per box selection (AppTest reruns).
 
+``--part interactions`` measures instead what a user waits for after each action in Chromium (map click,
+box, lasso, traversal, GP fit, controller "all seeds", a deep link into every page; with a bare-Streamlit
+floor) and writes app_interactions.json/.md plus a history line per run: see ``benchmarks/app_interactions.py``.
+
 The machine is shared; every measurement records ``os.getloadavg()`` next to it.
 """
 
@@ -509,11 +513,32 @@ def history_markdown() -> list[str]:
     return out
 
 
+def interactions(repeats: int, only: set[str] | None) -> None:
+    import app_interactions as I
+
+    res = {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "loadavg_start": load(),
+           "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                    text=True).stdout.strip() or "?"}
+    res["rows"] = I.measure(start_server, stop, wait_healthy, free_port, load, CHROMIUM, ARGS, repeats, only)
+    res["summary"] = I.summary(res["rows"])
+    res["loadavg_end"] = load()
+    print(I.write(res, ROOT / "benchmarks" / "results"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3, help="cold starts (fresh server processes)")
     ap.add_argument("--interactions", type=int, default=10, help="traversal reruns")
+    ap.add_argument("--part", choices=("all", "startup", "interactions"), default="all",
+                    help="startup: cold starts and server times (app.md); interactions: what a user waits for "
+                         "after each action in the browser (app_interactions.md, benchmarks/app_interactions.py)")
+    ap.add_argument("--only", default="", help="interactions: comma-separated subset of map,traversal,gp,"
+                                               "controller,deep,floor")
     args = ap.parse_args()
+    if args.part in ("all", "interactions"):
+        interactions(args.repeats, set(filter(None, args.only.split(","))) or None)
+    if args.part == "interactions":
+        return
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip() or "?"

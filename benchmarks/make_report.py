@@ -26,7 +26,7 @@ OUT = ROOT / "BENCHMARKS.md"
 
 #: Preferred order: ground truth first, then what builds on it.
 ORDER = ("changes", "nb201", "nb101", "nets", "models", "bvae_sweep", "latent", "controller", "distributions", "search",
-         "sampling", "app", "badinput")
+         "sampling", "app", "app_interactions", "badinput")
 
 
 def cpu_model() -> str:
