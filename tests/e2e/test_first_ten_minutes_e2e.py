@@ -234,13 +234,11 @@ def test_first_ten_minutes(page, app_url, artifacts):
             page.wait_for_timeout(300)  # a frame for what the scroll uncovered (the map's WebGL canvas)
             _shoot(page, out, f"{k:02d}-{slug(title)}")
             timings[title] = time.monotonic() - t0
-            assert not js_errors, js_errors
-            assert not outside, f"requests to outside hosts: {outside}"
+            assert not (js_errors or outside), {"JavaScript errors": js_errors, "requests to outside hosts": outside}
     finally:
         total = time.monotonic() - t_walk
         print(f"first ten minutes: {total:.1f} s; " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
         print(f"requests: {len(requests)}, outside: {outside}, JS errors: {js_errors}")
     assert requests and any("/static/js/" in u for u in requests), "the request recording saw nothing"
-    assert not js_errors, js_errors
-    assert not outside, f"requests to outside hosts: {outside}"
+    assert not (js_errors or outside), {"JavaScript errors": js_errors, "requests to outside hosts": outside}
     assert set(timings) == {"/", *titles}
