@@ -113,6 +113,45 @@ def diagram(dot: str, *, name: str, key: str, **kwargs) -> None:
                            key=f"{key}_png", icon=":material/download:")
 
 
+def cell_of_row(space: str, row: dict):
+    """The cell a table row names: its ``cell`` string when it has one (search trials: an NB101 trial's
+    ``index`` is a row of the benchmark's sample, not of the space), else its ``index`` in the space."""
+    from nasviz.spaces import get_space
+
+    sp = get_space(space)
+    text = row.get("cell")
+    if isinstance(text, str) and text.strip():
+        return sp.parse(text)
+    try:
+        return sp.cell(int(row["index"]))
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise NasvizError("this row names no cell") from e
+
+
+def cell_table(frame, *, space: str, key: str, **kwargs) -> None:
+    """A table of cells where clicking a row shows that cell's diagram under it: a cell id or string says
+    nothing by itself ("I don't know (4, 0, 3, 1, 4, 3) represents what architecture", NASLib #144)."""
+    from nasviz.viz.diagrams import cell_dot
+
+    kwargs.setdefault("hide_index", True)
+    event = st.dataframe(frame, key=key, on_select="rerun", selection_mode="single-row", **kwargs)
+    rows = list(getattr(getattr(event, "selection", None), "rows", None) or [])
+    if not rows or rows[0] >= len(frame):
+        st.caption("Click a row to see that cell's diagram.")
+        return
+    row = frame.iloc[rows[0]].to_dict()
+    try:
+        cell = cell_of_row(space, row)
+    except (NasvizError, ValueError) as e:
+        st.caption(f"Row {rows[0] + 1}: {escape_markdown(one_line(e))}")
+        return
+    from nasviz.spaces import get_space
+
+    index = int(get_space(space).index(cell))
+    st.markdown(f"**Row {rows[0] + 1}: cell #{index}**")
+    diagram(cell_dot(space, cell), name=f"{space}-cell-{index}", key=f"{key}_diagram")
+
+
 def from_url(key: str, param: str, default: Any, *, parse: Callable[[str], Any] = str,
              valid: Callable[[Any], bool] | None = None, many: bool = False) -> None:
     """Start widget ``key`` from query parameter ``param`` the first time this session shows it.

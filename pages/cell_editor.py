@@ -288,7 +288,7 @@ with r2:
     nb_frame = pd.DataFrame({"index": nb, "L2 distance": np.round(dist, 4), colour: np.round(acc, 2)})
     if space == "nb201":
         nb_frame["arch"] = table["arch"].to_numpy()[nb]
-    st.dataframe(nb_frame, hide_index=True, key="ed_neighbours")
+    _ui.cell_table(nb_frame, space=space, key="ed_neighbours")
 
 # -- hand it on ------------------------------------------------------------------------------
 st.subheader("Take it further")

@@ -269,7 +269,7 @@ top = D.top_cells_frame(trials, batch["dataset"], done_space)
 if top.empty:
     st.warning("The runs finished without a completed trial (see the errors above).")
     st.stop()
-st.dataframe(top, hide_index=True, key="dense_top")
+_ui.cell_table(top, space=done_space, key="dense_top")
 sp = get_space(done_space)
 cols = st.columns(min(3, len(top)))
 for rank, (col, row) in enumerate(zip(cols, top.to_dict("records"))):

@@ -303,7 +303,7 @@ with right:
         st.markdown(f"**{region['n']:,} cells selected** ({region['kind']}); click a column header to sort.")
         if len(sel) > TABLE_ROWS:
             st.caption(f"The table shows the first {TABLE_ROWS:,} (by index); the downloads hold all {len(sel):,}.")
-        st.dataframe(sel.head(TABLE_ROWS), hide_index=True, height=320, key="map_selection_table")
+        _ui.cell_table(sel.head(TABLE_ROWS), space=space, key="map_selection_table", height=320)
         d1, d2, d3 = st.columns(3)
         d1.download_button("CSV", lambda: sel.to_csv(index=False), f"{space}-selection.csv", mime="text/csv")
         d2.download_button("JSON", lambda: sel.to_json(orient="records"), f"{space}-selection.json",
@@ -359,7 +359,7 @@ if pareto_on:
         ["arch"] if space == "nb201" else ["vertices", "edges"])
     front_frame = maps.selection_frame(table, front, cols)
     front_frame.insert(3, "on the front of all cells", np.isin(front, pv.front))
-    st.dataframe(front_frame, hide_index=True, key="map_pareto_table")
+    _ui.cell_table(front_frame, space=space, key="map_pareto_table")
 
 st.session_state["map_server_ms"] = (time.perf_counter() - T0) * 1000
 st.caption(f"Server time for this view: {st.session_state['map_server_ms']:.0f} ms.")
