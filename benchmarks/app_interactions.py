@@ -381,6 +381,16 @@ def markdown(res: dict, history: list[dict]) -> str:
             met = "" if not v["target_s"] else (" met" if v["median"] <= v["target_s"] else " **not met**")
             lines.append(f"| {label} | {v['median']} | {v['min']} | {v['max']} | {v['n']} | {v['loadavg'][0]} | "
                          f"{t}{met} |")
+    floors = [(w, f) for w, f in (("map_click", "floor_rerun"), ("map_box", "floor_rerun"),
+                                  ("map_lasso", "floor_rerun"), ("deep_link", "floor_deep_link")) if w in s and f in s]
+    if floors:
+        lines += ["", "Against the floor of the same run: " + "; ".join(
+            f"{w} {s[w]['median']} s vs {s[f]['median']} s ({s[w]['median'] - s[f]['median']:+.2f} s)"
+            for w, f in floors) + "."]
+        below = [w for w, f in floors if s[f]["median"] > (TARGETS[w] or 0)]
+        if below:
+            lines.append(f"In this run the floor itself is above the target of {', '.join(below)}: a bare Streamlit "
+                         "page doing the same kind of update does not meet it on this machine.")
     pages = sorted(k for k in s if k.startswith("deep_link:"))
     if pages:
         lines += ["", "Deep links per page (median / max of the repeats, s): "
@@ -397,6 +407,16 @@ def markdown(res: dict, history: list[dict]) -> str:
             lines.append(f"| {h['started']} | {h['commit']} | {h['loadavg_start'][0]} | "
                          + " | ".join(str(h['medians'].get(k, '')) for k in TARGETS) + " |")
     return "\n".join(lines) + "\n"
+
+
+def render(results: Path) -> str:
+    """Rewrite app_interactions.md from the stored JSON and history (no measuring)."""
+    res = json.loads((results / "app_interactions.json").read_text())
+    runs = results / "app_interactions_runs.jsonl"
+    history = [json.loads(line) for line in runs.read_text().splitlines() if line.strip()]
+    md = markdown(res, history)
+    (results / "app_interactions.md").write_text(md)
+    return md
 
 
 def write(res: dict, results: Path) -> str:
