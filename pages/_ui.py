@@ -40,6 +40,22 @@ def one_line(e: BaseException | str) -> str:
             "are in the server's log.")
 
 
+def guarded(fn: Callable) -> Callable:
+    """For the body of an ``st.fragment``: an error shows as one line and its trace goes to the server log, as
+    :func:`run_page` does for a page (a fragment catches errors itself and would show Streamlit's traceback,
+    and a fragment-only rerun never reaches ``run_page``). Streamlit's rerun/stop (BaseExceptions) pass."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001
+            log.exception("section %s failed", getattr(fn, "__qualname__", fn))
+            st.error(escape_markdown(one_line(e)))
+    return wrapper
+
+
 def run_page(page) -> None:
     """Run the page st.navigation picked; an error it raises shows as one line, its trace goes to the server log."""
     try:
@@ -133,8 +149,14 @@ def cell_table(frame, *, space: str, key: str, **kwargs) -> None:
     nothing by itself ("I don't know (4, 0, 3, 1, 4, 3) represents what architecture", NASLib #144)."""
     from nasviz.viz.diagrams import cell_dot
 
+    import hashlib
+
     kwargs.setdefault("hide_index", True)
-    event = st.dataframe(frame, key=key, on_select="rerun", selection_mode="single-row", **kwargs)
+    # the rows' cells in the key: Streamlit keeps a keyed table's selection across reruns by key alone, so a
+    # new run or a new box would otherwise keep the old row number and draw whatever cell now sits there
+    names = [c for c in ("cell", "index", "arch") if c in frame.columns]
+    digest = hashlib.sha1(frame[names].to_csv(index=False).encode() if names else b"").hexdigest()[:10]
+    event = st.dataframe(frame, key=f"{key}-{digest}", on_select="rerun", selection_mode="single-row", **kwargs)
     rows = list(getattr(getattr(event, "selection", None), "rows", None) or [])
     if not rows or rows[0] >= len(frame):
         st.caption("Click a row to see that cell's diagram.")

@@ -116,6 +116,7 @@ if stored is not None:
 
 
 @st.fragment
+@_ui.guarded
 def computed_here(space: str) -> None:
     """A new size or 'All seeds' reruns this table only, not the figures above it."""
     st.markdown("**Computed here** (pick the size; larger takes longer):")

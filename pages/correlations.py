@@ -95,6 +95,7 @@ st.header("GP predictive performance (arch2vec Fig. 2)")
 
 
 @st.fragment
+@_ui.guarded
 def gp_section(chosen: list[str], acc_col: str) -> None:
     """Fitting (or refitting on new inputs of its own) reruns this section only, not the page above it."""
     g1, g2, g3 = st.columns(3)
@@ -140,6 +141,7 @@ else:
                                    n_anchors=n_anchors).to_dict()
 
     @st.fragment
+    @_ui.guarded
     def dis_section() -> None:
         """Another number of anchors reruns this section only."""
         stored = {m: C.stored_disentanglement(m) for m in bvae}

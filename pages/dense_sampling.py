@@ -205,6 +205,7 @@ except NasvizError as e:
 
 
 @st.fragment(run_every=1.0 if running else None)
+@_ui.guarded
 def progress() -> None:
     with Store(batch["db"], create=False) as s:
         runs = _progress(s)

@@ -77,6 +77,7 @@ if job:
         running = False
 
     @st.fragment(run_every=1.0 if running else None)
+    @_ui.guarded
     def watch() -> None:
         from nasviz.search import jobs as J
 

@@ -148,6 +148,7 @@ def _path(run) -> None:
 
 
 @st.fragment(run_every=POLL_S if live else None)
+@_ui.guarded
 def live_view() -> None:
     """Everything that changes while runs go: re-read from the store on every run of the fragment."""
     if live:

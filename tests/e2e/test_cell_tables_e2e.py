@@ -38,7 +38,7 @@ def test_a_click_on_a_neighbour_row_draws_that_cell(page, app_url, artifacts):
     nb, _ = maps.source_neighbours(src, 6111, 8)
     page.goto(f"{app_url}/cell_editor?space=nb201&cell=6111&embedding=nb201-arch2vec")
     expect(page.get_by_text("Valid NAS-Bench-201 cell #6111.", exact=True)).to_be_visible(timeout=90_000)
-    table = page.locator(".st-key-ed_neighbours")
+    table = page.locator("[class*='st-key-ed_neighbours-']")
     expect(table.get_by_text("Click a row to see that cell's diagram.")).to_have_count(0)  # the caption sits below
     expect(page.get_by_text("Click a row to see that cell's diagram.")).to_be_visible()
     _click_row(page, table, 1, page.get_by_text(f"Row 2: cell #{int(nb[1])}", exact=True))
@@ -53,7 +53,7 @@ def test_a_click_on_a_map_selection_row_draws_that_cell(page, app_url, artifacts
     page.goto(f"{app_url}/latent_map?space=nb201&embedding=nb201-arch2vec&projection=pca&box=-100,100,-100,100")
     heading = page.get_by_text(re.compile(r"^[\d,]+ cells selected"))
     expect(heading).to_be_visible(timeout=90_000)
-    table = page.locator(".st-key-map_selection_table")
+    table = page.locator("[class*='st-key-map_selection_table-']")
     got = page.get_by_text(re.compile(r"^Row 1: cell #\d+$"))
     _click_row(page, table, 0, got)
     expect(page.locator(".st-key-map_selection_table_diagram_svg")).to_be_visible()
