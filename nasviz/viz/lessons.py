@@ -532,7 +532,11 @@ def build(n: int) -> LessonResult:
         from nasviz.viz.controller import stored_table1
 
         ctr = A.load_shipped("nb201")
-        chosen = {k: next(item for item in v if item[1].get("seed") == 0) for k, v in ctr.items()}
+        chosen = {k: next((item for item in v if item[1].get("seed") == 0), None) for k, v in ctr.items()}
+        missing = sorted(k for k in ("unsupervised", "supervised") if chosen.get(k) is None)
+        if missing:
+            raise NasvizError(f"this lesson needs the seed-0 {' and '.join(missing)} NB201 controller checkpoints "
+                              "(models/ in this checkout has none)")
         return controller(chosen, stored=stored_table1(space="nb201"))
     from nasviz.viz.distributions import list_runs
 
