@@ -537,7 +537,7 @@ def build(n: int) -> LessonResult:
         if missing:
             raise NasvizError(f"this lesson needs the seed-0 {' and '.join(missing)} NB201 controller checkpoints "
                               "(models/ in this checkout has none)")
-        return controller(chosen, stored=stored_table1(space="nb201"))
+        return controller({k: v for k, v in chosen.items() if v is not None}, stored=stored_table1(space="nb201"))
     from nasviz.viz.distributions import list_runs
 
     return distributions(list_runs())
