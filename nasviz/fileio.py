@@ -98,6 +98,20 @@ def atomic_savez(path: Path | str, arrays: Mapping[str, np.ndarray], *, compress
     return atomic_write(path, lambda f: save(f, **arrays))
 
 
+def read_result(path: Path | str, *, script: str) -> dict | None:
+    """A stored benchmark result (the JSON ``benchmarks/<script>`` writes): None when the file is absent, a
+    :class:`~nasviz.errors.DataFileError` naming the script to rerun when it is not readable JSON."""
+    from nasviz.errors import DataFileError
+
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        raise DataFileError(f"{p} is not readable JSON ({e}); rerun benchmarks/{script}") from e
+
+
 def read_npz(path: Path | str, *, what: str, required: tuple[str, ...], not_found: str,
              remedy: str) -> tuple[dict[str, np.ndarray], dict]:
     """Load a nasviz ``.npz`` table: every array read-only, ``meta`` parsed from JSON.

@@ -8,7 +8,6 @@ by ``benchmarks/bench_controller.py``), and computes the figure data on one torc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +44,12 @@ def table1_frame(t: dict) -> pd.DataFrame:
 def stored_table1(path: Path | None = None, space: str = "nb201") -> dict | None:
     """``{"table1", "n_archs", "n_pairs", "hardware", ...}`` of ``space`` from the benchmark result (NB201 at
     the top level, NB101 under its ``nb101`` key), or None if absent."""
+    from nasviz.fileio import read_result
+
     p = Path(path) if path else RESULT_PATH
-    if not p.is_file():
+    doc = read_result(p, script="bench_controller.py")
+    if doc is None:
         return None
-    try:
-        doc = json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        raise DataFileError(f"{p} is not readable JSON ({e}); rerun benchmarks/bench_controller.py") from e
     if space != doc.get("space", "nb201"):
         doc = doc.get(space)
         if doc is None:

@@ -181,18 +181,11 @@ def fig_gp(results: dict[str, dict], label: str):
 def stored_disentanglement(name: str, path=None) -> dict | None:
     """The disentanglement result ``benchmarks/bench_models.py`` stored for model ``name`` (the dict of
     :func:`nasviz.analysis.latent.disentanglement`, with its ``n_anchors``), or None when there is none."""
-    import json
-    from pathlib import Path
-
-    from nasviz.errors import DataFileError
+    from nasviz.fileio import read_result
     from nasviz.paths import REPO_ROOT
 
-    p = Path(path) if path else REPO_ROOT / "benchmarks" / "results" / "models.json"
-    if not p.is_file():
+    doc = read_result(path or REPO_ROOT / "benchmarks" / "results" / "models.json", script="bench_models.py")
+    if doc is None:
         return None
-    try:
-        doc = json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        raise DataFileError(f"{p} is not readable JSON ({e}); rerun benchmarks/bench_models.py") from e
     got = (doc.get("models") or {}).get(name, {}).get("disentanglement")
     return got if isinstance(got, dict) and "dims" in got and "n_anchors" in got else None

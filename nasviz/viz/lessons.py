@@ -17,7 +17,6 @@ figure shows, never typed in. It also names the full page and the query paramete
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -368,12 +367,12 @@ def embeddings(space, means: dict[str, np.ndarray], labels: dict[str, str], *, n
 
 # -- 5. dense sampling -------------------------------------------------------------------------
 def stored_search(path: Path | None = None) -> dict | None:
-    p = Path(path) if path else SEARCH_RESULT
-    if not p.is_file():
-        return None
-    try:
-        return json.loads(p.read_text())
-    except (OSError, ValueError):
+    from nasviz.errors import DataFileError
+    from nasviz.fileio import read_result
+
+    try:  # a lesson says what it can without a stored result: unreadable counts as absent here
+        return read_result(path or SEARCH_RESULT, script="bench_search.py")
+    except DataFileError:
         return None
 
 
