@@ -144,19 +144,26 @@ def cell_of_row(space: str, row: dict):
         raise NasvizError("this row names no cell") from e
 
 
-def cell_table(frame, *, space: str, key: str, **kwargs) -> None:
+def cell_table(frame, *, space: str, key: str, scope: str | None = None, **kwargs) -> None:
     """A table of cells where clicking a row shows that cell's diagram under it: a cell id or string says
-    nothing by itself ("I don't know (4, 0, 3, 1, 4, 3) represents what architecture", NASLib #144)."""
-    from nasviz.viz.diagrams import cell_dot
+    nothing by itself ("I don't know (4, 0, 3, 1, 4, 3) represents what architecture", NASLib #144).
 
+    Streamlit keeps a keyed table's selection across reruns by its key alone, so the key carries what the table
+    lists: ``scope`` when given (a table that only grows, such as a live run's trials: its rows keep their
+    positions), else a digest of the rows' cells (a new box or neighbourhood starts with no row selected instead
+    of drawing whatever cell now sits in the old row)."""
     import hashlib
 
+    import pandas as pd
+
+    from nasviz.viz.diagrams import cell_dot
+
     kwargs.setdefault("hide_index", True)
-    # the rows' cells in the key: Streamlit keeps a keyed table's selection across reruns by key alone, so a
-    # new run or a new box would otherwise keep the old row number and draw whatever cell now sits there
-    names = [c for c in ("cell", "index", "arch") if c in frame.columns]
-    digest = hashlib.sha1(frame[names].to_csv(index=False).encode() if names else b"").hexdigest()[:10]
-    event = st.dataframe(frame, key=f"{key}-{digest}", on_select="rerun", selection_mode="single-row", **kwargs)
+    if scope is None:
+        names = [c for c in ("cell", "index", "arch") if c in frame.columns]
+        cells = pd.util.hash_pandas_object(frame[names], index=False).to_numpy().tobytes() if names else b""
+        scope = hashlib.sha1(cells).hexdigest()[:10]
+    event = st.dataframe(frame, key=f"{key}-{scope}", on_select="rerun", selection_mode="single-row", **kwargs)
     rows = list(getattr(getattr(event, "selection", None), "rows", None) or [])
     if not rows or rows[0] >= len(frame):
         st.caption("Click a row to see that cell's diagram.")

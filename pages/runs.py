@@ -199,7 +199,7 @@ def live_view() -> None:
         else:
             st.info("No trial yet: the path appears as the run queries cells.")
     tf = R.trials_frame(trials)
-    _ui.cell_table(tf, space=run.space, key="runs_trials", height=300)
+    _ui.cell_table(tf, space=run.space, key="runs_trials", scope=str(run.id), height=300)
     d1, d2 = st.columns(2)
     d1.download_button("Trials as CSV", lambda: tf.to_csv(index=False), f"run-{run.id}-trials.csv", mime="text/csv")
     d2.download_button("Trials as JSON", lambda: tf.to_json(orient="records"), f"run-{run.id}-trials.json",

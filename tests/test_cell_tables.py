@@ -30,3 +30,33 @@ def test_a_row_without_a_cell_says_so(row):
 def test_a_malformed_cell_string_is_the_space_s_own_error():
     with pytest.raises(NasvizError):
         cell_of_row("nb201", {"cell": "|conv~0|+|"})
+
+
+def _table_app():
+    import pandas as pd
+    import streamlit as st
+
+    from pages import _ui
+
+    cells = {"a": [6111, 42], "b": [6111, 43]}[st.radio("rows", ["a", "b"], key="rows")]
+    _ui.cell_table(pd.DataFrame({"index": cells}), space="nb201", key="t")
+    _ui.cell_table(pd.DataFrame({"index": cells}), space="nb201", key="grows", scope="run-7")
+
+
+def test_a_table_s_selection_is_kept_by_what_it_lists():
+    """Other cells: a new key (no stale row selected); the same scope (a live run's growing trials): the same."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_table_app, default_timeout=60)
+    at.run()
+    def keys() -> list[str]:  # the user key ends each table's element id ("$$ID-<hash>-<key>")
+        return sorted(d.proto.id.split("-", 2)[2] for d in at.dataframe)
+
+    first = keys()
+    assert "grows-run-7" in first and len(first) == 2
+    at.radio(key="rows").set_value("b")
+    at.run()
+    assert not at.exception
+    second = keys()
+    assert "grows-run-7" in second
+    assert [k for k in second if k.startswith("t-")] != [k for k in first if k.startswith("t-")]
