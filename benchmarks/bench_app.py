@@ -295,8 +295,10 @@ def server_measurements(n: int) -> dict:
     at = AppTest.from_file(str(ROOT / "pages" / "latent_map.py"), default_timeout=600)
     at.run()
     first = time.perf_counter() - t
-    # the map figure's JSON, as sent to the browser (an argument of the map's component, pages/_plotly_map)
-    fig_bytes = len(json.loads(at.get("component_instance")[0].proto.json_args)["spec"])
+    # the map figure's JSON, as the browser fetches it (a file the map's component serves, pages/_plotly_map)
+    from pages._plotly_map import read_figure
+
+    fig_bytes = len(json.dumps(read_figure(json.loads(at.get("component_instance")[0].proto.json_args))))
     t = time.perf_counter()
     at.selectbox(key="map_colour_nb201").set_value("params (M)").run()
     warm = time.perf_counter() - t

@@ -84,11 +84,12 @@ def _digest(a: np.ndarray | None) -> str | None:
 
 
 def map_view(space: str, name: str, proj: str, colour: str, shown: np.ndarray, *, window=None,
-             highlight: int | None = None, neighbours=None, focus: np.ndarray | None = None) -> MapView:
+             focus: np.ndarray | None = None) -> MapView:
     """The map of ``shown`` (official indices), built once per server for the same view and reused on reruns
-    (a box or lasso, a table click, a toggle: the figure is not built and serialised again). ``focus`` is
-    drawn into the figure in density mode only; points take it as each trace's ``selectedpoints``, sent to
-    the chart apart from the figure (:func:`nasviz.viz.maps.focus_points`)."""
+    (a box or lasso, a table click, a cell click, a toggle: the figure is not built and serialised again).
+    ``focus`` is drawn into the figure in density mode only; points take it as each trace's
+    ``selectedpoints``, sent to the chart apart from the figure (:func:`nasviz.viz.maps.focus_points`). The
+    shown cell's marks are not in it either: see :func:`cell_overlay`."""
     shown = np.asarray(shown, dtype=np.int64)
     n_in = len(shown)
     if window is not None:
@@ -97,13 +98,23 @@ def map_view(space: str, name: str, proj: str, colour: str, shown: np.ndarray, *
         n_in = int(((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)).sum())
     if n_in <= maps.MAX_POINTS:
         focus = None
-    nbrs = None if neighbours is None else tuple(int(i) for i in neighbours)
     win = None if window is None else tuple(tuple(float(v) for v in w) for w in window)
-    return _map_view(space, name, proj, colour, _digest(shown), win, highlight, nbrs, _digest(focus), shown, focus)
+    return _map_view(space, name, proj, colour, _digest(shown), win, _digest(focus), shown, focus)
+
+
+def cell_overlay(space: str, name: str, proj: str, highlight: int | None, neighbours=None) -> str:
+    """The shown cell's star and its neighbours' rings (:func:`nasviz.viz.maps.highlight_traces`) as the JSON
+    list of traces the map draws over its figure: a click sends these few points, not the figure again."""
+    import plotly.io as pio
+
+    if highlight is None:
+        return "[]"
+    traces = maps.highlight_traces(source(space, name)[proj], highlight, neighbours)
+    return "[" + ",".join(pio.to_json(t, validate=False, remove_uids=True) for t in traces) + "]"
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
-def _map_view(space, name, proj, colour, shown_key, window, highlight, neighbours, focus_key, _shown, _focus):
+def _map_view(space, name, proj, colour, shown_key, window, focus_key, _shown, _focus):
     import time
 
     from pages._plotly_map import figure_json
@@ -123,7 +134,6 @@ def _map_view(space, name, proj, colour, shown_key, window, highlight, neighbour
         xy, table[colour].to_numpy(), _shown, color_label=colour, labels=labels, window=window,
         hover_columns={c: table[c].to_numpy() for c in hover_columns(colour, maps.numeric_columns(table))},
         title=f"{srcs[name].label}, {label} of the latent means", axis_labels=(f"{label} 1", f"{label} 2"),
-        highlight=highlight, neighbours=None if neighbours is None else np.asarray(neighbours, dtype=np.int64),
         uirevision=f"{space}/{name}/{proj}", focus=_focus)
     spec = figure_json(fig)
     return MapView(spec, mode, in_view, maps.trace_cells(fig), (time.perf_counter() - t0) * 1000)

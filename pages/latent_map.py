@@ -211,15 +211,15 @@ else:
             nbrs, _ = maps.source_neighbours(emb, highlight, 8)
     except NasvizError:
         highlight = None
-    view = _map_data.map_view(space, name, proj, colour, shown, window=window, highlight=highlight,
-                              neighbours=nbrs, focus=focus)
+    view = _map_data.map_view(space, name, proj, colour, shown, window=window, focus=focus)
     mode, in_view = view.mode, view.in_view
     st.session_state[SHOWN] = (space, name, proj, in_view)
     build_ms = (time.perf_counter() - t0) * 1000
     _plotly_map.plotly_map(view.spec, key=CHART, config=_ui.chart_config(f"map-{space}-{name}-{proj}"),
                            on_select=_on_select,
                            focus=maps.focus_points(view.trace_cells, focus) if mode == "points" else None,
-                           outline=maps.region_outline(region))
+                           outline=maps.region_outline(region),
+                           overlay=_map_data.cell_overlay(space, name, proj, highlight, nbrs))
     st.caption(f"{len(in_view):,} of {len(table):,} cells in view ({mode}; {len(shown):,} pass the filters); "
                f"figure ready in {build_ms:.0f} ms. Click a point to show that cell; pick box or lasso select in the chart's toolbar to select a region.")
     if focus is not None:

@@ -13,6 +13,7 @@ from _helpers import run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.bench import get_benchmark
+from pages._plotly_map import read_figure
 from nasviz.viz import maps, pareto
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +41,7 @@ def _charts(at: AppTest) -> list[dict]:
 def _coloured(at: AppTest) -> set[int]:
     """The cells the map is told to keep in colour: each cell trace's cells at its ``focus`` positions."""
     args = _charts(at)[0]
-    fig, focus = json.loads(args["spec"]), json.loads(args["focus"])["points"]
+    fig, focus = read_figure(args), json.loads(args["focus"])["points"]
     out = set()
     for t, sp in zip(fig["data"], focus):
         if sp is not None:
@@ -77,7 +78,7 @@ def test_top_k_caption_url_and_the_cells_kept_in_colour(nb201):
                and c.endswith("the others are hidden.") for c in _captions(at))
     assert any(c.startswith(f"{top.n:,} of 15,625 cells in view (points; {top.n:,} pass the filters)")
                for c in _captions(at))
-    fig = json.loads(_charts(at)[0]["spec"])
+    fig = read_figure(_charts(at)[0])
     assert sum(int(t["customdata"]["shape"].split(",")[0]) for t in fig["data"]) == top.n
     assert at.query_params["top"] == "1" and at.query_params["topby"] == "ImageNet16-120 test %"
     # off: no caption, no parameter
@@ -128,7 +129,7 @@ def test_selection_greys_the_rest_and_the_pareto_table_lists_its_front(nb201):
                             f"{len(view.highlighted_front):,} cells, {on_all:,} of them on the front of all cells "
                             f"({len(view.front):,} cells)") for c in _captions(at))
     assert at.query_params["pareto"] == "FLOPs (M)"
-    pfig = json.loads(_charts(at)[1]["spec"])
+    pfig = read_figure(_charts(at)[1])
     names = [t["name"] for t in pfig["data"]]
     assert names[:2] == ["other cells", "selected"] and "front (selected)" in names
 
@@ -145,7 +146,7 @@ def test_nb101_density_map_greys_the_bins_outside_a_selection():
                              embedding="discrete", projection="pca")
     at.session_state["map_region"] = region
     run_page(MAP, at)
-    fig = json.loads(_charts(at)[0]["spec"])
+    fig = read_figure(_charts(at)[0])
     assert [t["name"] for t in fig["data"] if t["type"] == "heatmap"] == ["other cells", "density"]
     n = region["n"]
     assert any(c.startswith(f"{n:,} cells in view in colour (selected), the other {423_624 - n:,} in grey (density")

@@ -15,6 +15,7 @@ import pytest
 from _helpers import run_page
 from streamlit.testing.v1 import AppTest
 from nasviz.bench import get_benchmark
+from pages._plotly_map import read_figure
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,14 @@ def _maps(at: AppTest) -> list[dict]:
 
 def _figures(at: AppTest) -> list[dict]:
     """Every figure on the page: the st.plotly_chart figures, then the latent map's."""
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")] + [json.loads(a["spec"]) for a in _maps(at)]
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")] + [_drawn(a) for a in _maps(at)]
+
+
+def _drawn(args: dict) -> dict:
+    """The map as the browser draws it: the figure, then the overlay (the shown cell's star and neighbours)."""
+    fig = read_figure(args)
+    fig["data"] = fig["data"] + json.loads(args.get("overlay") or "[]")
+    return fig
 
 
 def _caption(at: AppTest, needle: str) -> str:
@@ -74,8 +82,15 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     _run(MAP, at)
     assert _caption(at, "cells in view").startswith(f"{4 ** 6:,} of 15,625 cells in view")
     # a typed cell: its diagram, metrics and neighbours; highlighted on the map
+    before = _maps(at)[0]
     at.text_input(key="map_cell").set_value("6111")
     _run(MAP, at)
+    # the figure travels unchanged (a click must not send ~1 MB again); the star and rings come as the overlay
+    after = _maps(at)[0]
+    assert after["spec_url"] == before["spec_url"] and before["overlay"] == "[]"
+    overlay = json.loads(after["overlay"])
+    assert [t["name"] for t in overlay] == ["nearest in latent space", "cell #6111"]
+    assert len(_arr(overlay[0]["customdata"])) == 8 and 6111 not in _arr(overlay[0]["customdata"]).tolist()
     assert any(m.value == "**Cell #6111**" for m in at.markdown)
     dot = at.get("graphviz_chart")[0].proto.spec
     assert dot.count("->") == 6 and "conv 1x1" in dot

@@ -436,6 +436,27 @@ def _hover_traces(go, pts, cells, labels, columns, color_label, vals, *, name: s
     return out
 
 
+def highlight_traces(xy: np.ndarray, highlight: int | None, neighbours: np.ndarray | None = None) -> list:
+    """The marks for one cell on a map: its nearest neighbours (open rings, when given) and the cell (a star),
+    as Scattergl traces in that order; [] without a cell. ``xy``: every cell's 2-D point, by index."""
+    import plotly.graph_objects as go
+
+    if highlight is None:
+        return []
+    out = []
+    h = xy[int(highlight)]
+    if neighbours is not None and len(neighbours):
+        nb = xy[np.asarray(neighbours, dtype=np.int64)]
+        # WebGL traces too: plotly draws its WebGL layer over SVG traces, which would hide them
+        out.append(go.Scattergl(x=nb[:, 0], y=nb[:, 1], mode="markers", name="nearest in latent space",
+                                marker=dict(symbol="circle-open", size=13, color="#ff7f0e", line=dict(width=2)),
+                                customdata=np.asarray(neighbours), hovertemplate="#%{customdata}<extra></extra>"))
+    out.append(go.Scattergl(x=[h[0]], y=[h[1]], mode="markers", name=f"cell #{int(highlight)}",
+                            marker=dict(symbol="star", size=18, color=HIGHLIGHT, line=dict(width=1, color="white")),
+                            customdata=[int(highlight)], hovertemplate="#%{customdata}<extra></extra>"))
+    return out
+
+
 def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_label: str,
                labels=None, hover_columns: dict[str, np.ndarray] | None = None, title: str = "",
                axis_labels: tuple[str, str] = ("1", "2"), max_points: int = MAX_POINTS, bins: int = 160,
@@ -523,17 +544,8 @@ def map_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, *, color_l
                                  colorbar=dict(title=dict(text=f"mean {color_label}", side="right"), thickness=14),
                                  name="density", hovertemplate="x %{x:.3g}, y %{y:.3g}<br>%{text}"
                                  f"<br>mean {color_label}: %{{z:.4g}}<extra></extra>"))
-    if highlight is not None:
-        h = xy[int(highlight)]
-        if neighbours is not None and len(neighbours):
-            nb = xy[np.asarray(neighbours, dtype=np.int64)]
-            # WebGL traces too: plotly draws its WebGL layer over SVG traces, which would hide them
-            fig.add_trace(go.Scattergl(x=nb[:, 0], y=nb[:, 1], mode="markers", name="nearest in latent space",
-                                     marker=dict(symbol="circle-open", size=13, color="#ff7f0e", line=dict(width=2)),
-                                     customdata=np.asarray(neighbours), hovertemplate="#%{customdata}<extra></extra>"))
-        fig.add_trace(go.Scattergl(x=[h[0]], y=[h[1]], mode="markers", name=f"cell #{int(highlight)}",
-                                 marker=dict(symbol="star", size=18, color=HIGHLIGHT, line=dict(width=1, color="white")),
-                                 customdata=[int(highlight)], hovertemplate="#%{customdata}<extra></extra>"))
+    for t in highlight_traces(xy, highlight, neighbours):
+        fig.add_trace(t)
     if focus is not None and mode == "points":
         for t, sp in zip(fig.data, focus_points(trace_cells(fig), focus)):
             if sp is not None:

@@ -4,11 +4,14 @@
 // same click twice is still a new value. Streamlit's component protocol is spoken directly (postMessage).
 // The cells kept in colour (the selection, the top k %) and the selection's outline come as a separate, small
 // argument ("focus"): a new selection restyles the figure already drawn instead of sending and drawing it again.
+// The clicked cell's star and its neighbours come the same way ("overlay", a few traces drawn after the
+// figure's own): a click swaps them on the drawn map instead of sending the whole figure again.
 "use strict";
 (function () {
   var gd = document.getElementById("map");
   var note = document.getElementById("note");
   var last = null, lastFocus = null, wantFocus = "null", drawing = false, quiet = false;
+  var nBase = 0, lastOverlay = "[]", wantOverlay = "[]";
   var height = 0, events = 0, wired = false, dragmode = null;
   // ids stay unique if the frame is ever rebuilt while the page keeps its last value
   var session = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
@@ -78,19 +81,71 @@
     return Plotly.update(gd, {selectedpoints: sp}, {selections: [], shapes: focus.outline ? [focus.outline] : []},
                          idx).then(function () { quiet = false; }, function () { quiet = false; });
   }
+  function overlayTraces(text) {
+    try { return JSON.parse(text || "[]") || []; } catch (e) { return []; }
+  }
+  function applyOverlay() {
+    // the overlay's traces (after the figure's own) are replaced; the figure's own are not touched
+    var text = wantOverlay, traces = overlayTraces(text), old = [];
+    for (var i = nBase; i < gd.data.length; i++) old.push(i);
+    lastOverlay = text;
+    drawing = true;
+    var step = old.length ? Plotly.deleteTraces(gd, old) : Promise.resolve();
+    return step.then(function () {
+      return traces.length ? Plotly.addTraces(gd, traces) : null;
+    }).then(function () {
+      drawing = false;
+      return settle();
+    }, function (e) { drawing = false; say("The map could not be drawn in this browser (" + e + ")."); });
+  }
+  function settle() {
+    // after a draw: an overlay or focus that arrived meanwhile is applied now
+    if (wantOverlay !== lastOverlay) return applyOverlay();
+    if (wantFocus !== lastFocus) return applyFocus();
+  }
+  var texts = {}, renders = 0;
+  function fetchFigure(url) {
+    // the figure's JSON, fetched once per page and kept as text (plotly changes the objects it draws)
+    if (!texts[url]) {
+      texts[url] = fetch(url, {cache: "force-cache"}).then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.text();
+      });
+      texts[url].catch(function () { delete texts[url]; });
+    }
+    return texts[url];
+  }
   function render(args) {
-    var key = args.spec + "\u0000" + args.config;
+    var key = args.spec_url + "\u0000" + args.config;
     wantFocus = args.focus || "null";
-    if (key === last) {  // the same figure: at most a new focus (a figure still being drawn applies it after)
-      if (!drawing && wantFocus !== lastFocus && gd.data) applyFocus();
+    wantOverlay = args.overlay || "[]";
+    if (key === last) {  // the same figure: at most a new overlay or focus (a figure being drawn applies them after)
+      if (!drawing && gd.data) {
+        if (wantOverlay !== lastOverlay) applyOverlay();
+        else if (wantFocus !== lastFocus) applyFocus();
+      }
       return;
     }
     last = key;
+    drawing = true;
+    var token = ++renders;
+    fetchFigure(args.spec_url).then(function (text) {
+      if (token === renders) draw(text, args.config);
+    }, function (e) {
+      if (token !== renders) return;
+      drawing = false;
+      last = null;  // the next rerun tries again
+      say("The map could not be loaded (" + e + "); reload the page to draw it.");
+      setHeight(Math.max(height, 60));
+    });
+  }
+  function draw(text, configText) {
     var fig, config;
     try {
-      fig = JSON.parse(args.spec);
-      config = JSON.parse(args.config);
+      fig = JSON.parse(text);
+      config = JSON.parse(configText);
     } catch (e) {
+      drawing = false;
       say("This figure could not be read (" + e + "); the map shows the last one drawn.");
       setHeight(Math.max(height, 60));
       return;
@@ -101,14 +156,19 @@
     // Plotly offers box and lasso select only over traces with points; the density view (heatmaps) gets
     // the same two buttons here, and a box or lasso there selects the cells inside it
     var points = (fig.data || []).some(function (t) { return t.type === "scattergl" || t.type === "scatter"; });
-    if (!points) config.modeBarButtonsToAdd = (config.modeBarButtonsToAdd || []).concat(DRAG_BUTTONS);
+    if (!points) {  // (and plotly's own two go, which an overlay's points would otherwise bring back)
+      config.modeBarButtonsToAdd = (config.modeBarButtonsToAdd || []).concat(DRAG_BUTTONS);
+      config.modeBarButtonsToRemove = (config.modeBarButtonsToRemove || []).concat(["select2d", "lasso2d"]);
+    }
     setHeight(fig.layout.height || 450);
-    drawing = true;
-    Plotly.react(gd, fig.data || [], fig.layout, config).then(function () {
+    nBase = (fig.data || []).length;
+    lastOverlay = wantOverlay;
+    Plotly.react(gd, (fig.data || []).concat(overlayTraces(wantOverlay)), fig.layout, config).then(function () {
       drawing = false;
       say("");
       if (!wired) { wire(); wired = true; }
-      return applyFocus();
+      lastFocus = null;  // a new figure takes the focus afresh
+      return settle();
     }).catch(function (e) {
       drawing = false;
       say("The map could not be drawn in this browser (" + e + ").");
