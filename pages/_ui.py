@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import streamlit as st
 
 from nasviz.errors import NasvizError
-from nasviz.viz.diagrams import dot_available, render
+from nasviz.viz.diagrams import dot_available, render, render_svgs
 from nasviz.viz.markdown import escape_markdown
 
 log = logging.getLogger("nasviz.app")
@@ -117,9 +119,53 @@ def chart(fig, *, key: str, name: str | None = None, **kwargs):
     return st.plotly_chart(fig, key=key, config=chart_config(name or key), **kwargs)
 
 
-def diagram(dot: str, *, name: str, key: str, **kwargs) -> None:
+#: SVGs of the diagrams drawn so far, by DOT source (the same cell drawn again is not rendered again)
+_SVGS: OrderedDict[str, str] = OrderedDict()
+_SVG_LOCK = threading.Lock()
+_SVG_MAX = 4096
+#: the alt text of every cell diagram drawn as an image (tests and tools find the diagrams by it)
+DIAGRAM_ALT = "Cell diagram"
+
+
+def svgs(dots: list[str]) -> list[str] | None:
+    """The SVG of each DOT graph, rendered on the server with Graphviz (new ones in one ``dot`` run) and kept;
+    None without the ``dot`` binary or when it fails (the caller falls back to the browser's renderer)."""
+    if not dot_available():
+        return None
+    with _SVG_LOCK:
+        missing = [d for d in dict.fromkeys(dots) if d not in _SVGS]
+    if missing:
+        try:
+            rendered = render_svgs(missing)
+        except (NasvizError, OSError) as e:
+            log.warning("server-side diagram rendering failed (%s); the browser draws them", e)
+            return None
+        with _SVG_LOCK:
+            _SVGS.update(zip(missing, rendered))
+            while len(_SVGS) > _SVG_MAX:
+                _SVGS.popitem(last=False)
+    with _SVG_LOCK:
+        out = [_SVGS.get(d) for d in dots]
+    return None if any(o is None for o in out) else out
+
+
+def graph(dot: str, svg: str | None = None, width: str | int = "content") -> None:
+    """One cell diagram: an SVG drawn on the server (``svg``, or rendered now), shown as an image that
+    Streamlit's fullscreen button enlarges; Streamlit's in-browser Graphviz only where ``dot`` is missing.
+    The browser renderer costs about a second before the first diagram of a page (it loads a WebAssembly
+    Graphviz); an SVG costs the server ~10-20 ms per new diagram and nothing for one drawn before."""
+    if svg is None:
+        got = svgs([dot])
+        svg = got[0] if got else None
+    if svg is None:
+        st.graphviz_chart(dot, width=width)
+    else:
+        st.image(svg, alt=DIAGRAM_ALT, width=width)
+
+
+def diagram(dot: str, *, name: str, key: str, width: str | int = "content") -> None:
     """A cell diagram, with its SVG and PNG as downloads (rendered only when clicked)."""
-    st.graphviz_chart(dot, **kwargs)
+    graph(dot, width=width)
     if dot_available():
         base = f"nasviz-{_file_name(name)}"
         c1, c2 = st.columns(2)

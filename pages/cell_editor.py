@@ -281,7 +281,7 @@ with r1:
         else:
             extra = " (the same NB201 class)" if rt.same_class else ""
             st.warning(f"{mname} decodes this cell to another cell, #{rt.index}{extra}; changes outlined red:")
-            st.graphviz_chart(cell_dot(space, rt.decoded, compare=cell))
+            _ui.graph(cell_dot(space, rt.decoded, compare=cell))
 with r2:
     st.markdown(f"**Nearest neighbours** in {srcs[name].label} (L2 on the latent means)")
     acc = table[colour].to_numpy(dtype=np.float64)[nb]

@@ -101,6 +101,12 @@ def cell_caption(space: str, index: int, extra: str) -> str:
 def draw_sequence(space: str, cells: list, captions: list[str], key: str) -> None:
     """Diagrams in rows; each cell's changes against the previous valid one are outlined red."""
     prev, dots = None, {}
+    for k, c in enumerate(cells):  # each valid cell against the previous valid one
+        if c is not None:
+            dots[f"{key}-{k:02d}"] = cell_dot(space, c, compare=prev)
+            prev = c
+    svgs = _ui.svgs(list(dots.values())) or [None] * len(dots)  # new diagrams in one Graphviz run
+    svg_of = dict(zip(dots, svgs))
     for start in range(0, len(cells), PER_ROW):
         cols = st.columns(PER_ROW)
         for col, c, cap, k in zip(cols, cells[start:start + PER_ROW], captions[start:start + PER_ROW],
@@ -109,11 +115,9 @@ def draw_sequence(space: str, cells: list, captions: list[str], key: str) -> Non
                 if c is None:
                     st.warning(cap)
                     continue
-                dot = cell_dot(space, c, compare=prev)
-                dots[f"{key}-{k:02d}"] = dot
-                st.graphviz_chart(dot)
+                name = f"{key}-{k:02d}"
+                _ui.graph(dots[name], svg_of[name])
                 st.caption(cap)
-                prev = c
     if dots and dot_available():
         st.download_button("Diagrams as SVG (zip)", lambda: T.svg_zip(dots), f"{key}.zip", mime="application/zip",
                            key=f"{key}_svg")
@@ -223,10 +227,10 @@ for mname in models:
         if mid.decoded_index is not None:
             a_col, d_col, _ = st.columns(3)
             with a_col:
-                st.graphviz_chart(cell_dot(space, anchor))
+                _ui.graph(cell_dot(space, anchor))
                 st.caption(cell_caption(space, anchor_index, "the anchor"))
             with d_col:
-                st.graphviz_chart(cell_dot(space, mid.decoded_as, compare=anchor))
+                _ui.graph(cell_dot(space, mid.decoded_as, compare=anchor))
                 st.caption(cell_caption(space, mid.decoded_index, f"what {mname} decodes the anchor to"))
     caps = []
     for s in seq:

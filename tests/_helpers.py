@@ -87,3 +87,13 @@ def stop_server(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def diagrams(at: AppTest) -> list[str]:
+    """The SVG of every cell diagram on the page, in page order: pages/_ui.graph renders them on the server
+    with Graphviz and shows each as an image (a data URI), so the SVG is what the browser draws."""
+    import base64
+
+    head = "data:image/svg+xml;base64,"
+    return [base64.b64decode(img.url[len(head):]).decode() for el in at.get("image") for img in el.proto.imgs
+            if img.url.startswith(head)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _helpers import diagrams
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,10 +33,10 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def _dot(at: AppTest) -> str:
-    """The DOT source of the page's st.graphviz_chart (AppTest has no typed accessor for it)."""
-    charts = at.get("graphviz_chart")
-    assert len(charts) == 1
-    return charts[0].proto.spec
+    """The SVG of the page's one cell diagram (rendered on the server by Graphviz)."""
+    svgs = diagrams(at)
+    assert len(svgs) == 1
+    return svgs[0]
 
 
 def _table(at: AppTest):
@@ -67,7 +68,7 @@ def test_opens_on_all_rows_and_the_best_cifar10_cell(page):
     assert page.subheader[0].value == "Cell #6111"
     assert any(c.value == ARCH_6111 for c in page.code)
     dot = _dot(page)
-    assert dot.count("->") == 6 and "conv 1x1" in dot  # edge view of 6111: 6 edges, one 1x1 conv
+    assert dot.count('class="edge"') == 6 and "conv 1x1" in dot  # edge view of 6111: 6 edges, one 1x1 conv
 
 
 def test_text_filter_changes_row_count():
@@ -116,7 +117,7 @@ def test_other_arch_changes_metrics_and_diagram():
     assert after != before[0]
     assert _dot(at) != before[1]
     at.radio[0].set_value("node").run()
-    assert _dot(at).count("->") == 10  # arch2vec's 8-node DAG has 10 edges
+    assert _dot(at).count('class="edge"') == 10  # arch2vec's 8-node DAG has 10 edges
 
 
 def test_compare_highlights_differences():

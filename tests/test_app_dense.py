@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from _helpers import run_page
+from _helpers import diagrams, run_page
 from nasviz.search.store import RunState, Store
 from nasviz.viz import dense as D
 
@@ -132,7 +132,7 @@ def test_launch_runs_a_real_background_search_to_completion(db):
     top = [d.value for d in at.dataframe if "search value" in d.value.columns][0]
     assert len(trials) == 6
     assert top["search value"].iloc[0] == pytest.approx(max(tr.value for tr in trials))
-    assert len(at.get("graphviz_chart")) == 3
+    assert len(diagrams(at)) == 3
     assert any(h.value == "Results" for h in at.header)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import run_page
+from _helpers import diagrams, run_page
 from streamlit.testing.v1 import AppTest
 from nasviz.bench import get_benchmark
 from pages._plotly_map import read_figure
@@ -92,8 +92,8 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     assert [t["name"] for t in overlay] == ["nearest in latent space", "cell #6111"]
     assert len(_arr(overlay[0]["customdata"])) == 8 and 6111 not in _arr(overlay[0]["customdata"]).tolist()
     assert any(m.value == "**Cell #6111**" for m in at.markdown)
-    dot = at.get("graphviz_chart")[0].proto.spec
-    assert dot.count("->") == 6 and "conv 1x1" in dot
+    svg = diagrams(at)[0]
+    assert svg.count('class="edge"') == 6 and "conv 1x1" in svg
     neighbours = at.dataframe[1].value
     assert len(neighbours) == 8 and (neighbours["index"] != 6111).all()
     assert neighbours["L2 distance"].is_monotonic_increasing
@@ -197,7 +197,7 @@ def test_traversal_decodes_a_sequence_and_widgets_change_it():
     n_steps = at.slider(key="trav_steps").value
     caps = [c for c in _step_captions(at) if "std" in c]
     assert len(caps) == n_steps
-    dots = [g.proto.spec for g in at.get("graphviz_chart")]
+    dots = diagrams(at)
     valid = [c for c in caps if c.startswith("#")]
     assert len(dots) == len(valid) + at.slider(key="trav_walk_len").value + 1  # traversal + walk with its start
     # every diagram outlines exactly the edges that changed from the previous valid decode
@@ -236,7 +236,7 @@ def test_traversal_on_nb101_decodes_spec_cells_and_walks_the_precomputed_embeddi
     assert len([c for c in _step_captions(at) if "std" in c]) + len(at.warning) >= 5
     walk = [c for c in _step_captions(at) if "start" in c or " · edit " in c and "std" not in c]
     assert walk[0].startswith(f"#{best} ")
-    assert len(at.get("graphviz_chart")) >= at.slider(key="trav_walk_len").value + 1
+    assert len(diagrams(at)) >= at.slider(key="trav_walk_len").value + 1
     # an NB101 module hash as the anchor, then back to NB201 (the anchor resets to its best cell)
     sp = get_benchmark("nb101").space
     h = sp.cell(1234).hash
@@ -454,7 +454,7 @@ def test_runs_page_lists_compares_exports_and_cancels(run_store):
     assert len(trials) == 25 and trials["best so far"].is_monotonic_increasing
     top = max(store.trials(ids[1]), key=lambda t: t.value)
     assert any(m.value.startswith(f"**#{top.cell_index}**") for m in at.markdown)
-    assert len(at.get("graphviz_chart")) == 3
+    assert len(diagrams(at)) == 3
     # the queued run can be cancelled from the page
     at.multiselect(key="runs_state").set_value([])
     _run(RUNS, at)
@@ -494,12 +494,10 @@ def test_figure_download_format_is_chosen_once_for_every_page():
 
 
 def test_cell_diagrams_offer_svg_and_png():
-    from nasviz.viz.diagrams import render
-
     at = _run("pages/nb201_table.py")
     assert [b.proto.label for b in at.get("download_button")] == ["SVG", "PNG"]
-    svg = render(at.get("graphviz_chart")[0].proto.spec, "svg").decode()
-    assert "<svg" in svg and svg.count("conv 3x3") == 4  # the best CIFAR-10 cell, as the button serves it
+    svg = diagrams(at)[0]  # drawn as Graphviz's SVG, the same renderer the SVG button uses
+    assert svg.lstrip().startswith("<?xml") and svg.count("conv 3x3") == 4  # the best CIFAR-10 cell
 
 
 def test_map_view_opens_from_a_shared_url_and_is_written_back():
@@ -569,7 +567,7 @@ def test_table_page_opens_a_shared_cell_and_survives_a_bad_one():
     _run("pages/nb201_table.py", at)
     assert any(s.value == "Cell #9930" for s in at.subheader)
     assert at.radio(key="nb201_view").value == "node"
-    assert "(was " in at.get("graphviz_chart")[0].proto.spec  # compared with 6111
+    assert "(was " in diagrams(at)[0]  # compared with 6111
     at = AppTest.from_file(str(REPO / "pages/nb201_table.py"), default_timeout=300)
     at.query_params["cell"] = "|nor_conv_3x3~0|+|bogus"
     _run("pages/nb201_table.py", at)

@@ -232,6 +232,19 @@ def render(dot: str, fmt: str) -> bytes:
     return proc.stdout
 
 
+def render_svgs(dots: list[str]) -> list[str]:
+    """Several DOT graphs as SVG text, in one ``dot`` run: one process for a page of diagrams instead of one
+    per diagram (``dot`` writes one SVG document per graph it reads, each opening with an XML declaration)."""
+    if not dots:
+        return []
+    text = render("\n".join(dots), "svg").decode()
+    head = "<?xml"
+    parts = [head + p for p in text.split(head)[1:]]
+    if len(parts) != len(dots):  # not one document per graph: render them one at a time
+        parts = [render(d, "svg").decode() for d in dots]
+    return parts
+
+
 def write(dot: str, out: str | Path) -> Path:
     """Render to a file whose suffix (.svg or .png) picks the format."""
     from nasviz.fileio import atomic_write_bytes, check_writable_file

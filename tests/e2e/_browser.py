@@ -56,3 +56,49 @@ def map_point(page, plot, js: str) -> list:
     box = page.locator(MAP_IFRAME).first.bounding_box()
     got = plot.evaluate(js)
     return [got[0] + box["x"], got[1] + box["y"], *got[2:]]
+
+
+#: the cell diagrams of a page: SVGs drawn on the server by Graphviz, shown as images (pages/_ui.graph)
+DIAGRAMS = "img[alt='Cell diagram']"
+
+
+def diagram_svg(img) -> str:
+    """The SVG a diagram image shows (its data URI decoded), once it is visible."""
+    import base64
+
+    from playwright.sync_api import expect
+
+    expect(img).to_be_visible()
+    src = img.get_attribute("src") or ""
+    head = "data:image/svg+xml;base64,"
+    assert src.startswith(head), src[:80]
+    return base64.b64decode(src[len(head):]).decode()
+
+
+def wait_diagram(img, check, timeout: float = 60) -> str:
+    """Wait until the SVG that diagram image ``img`` shows passes ``check`` (a predicate on the SVG text, e.g. a
+    node count) and return it; fails with the last SVG's start after ``timeout`` s (an image's source changes
+    when the page redraws it, as playwright's expect waits for an element's state)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            svg = diagram_svg(img)
+        except AssertionError:
+            svg = ""
+        if svg and check(svg):
+            return svg
+        if time.monotonic() > end:
+            raise AssertionError(f"the diagram never passed the check; it shows: {svg[:300]!r}")
+        time.sleep(0.2)
+
+
+def svg_nodes(svg: str) -> int:
+    """The nodes Graphviz drew in an SVG."""
+    return svg.count('class="node"')
+
+
+def svg_texts(svg: str, text: str) -> int:
+    """How many text elements of an SVG read exactly ``text``."""
+    return svg.count(f">{text}</text>")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from _browser import map_plot, map_point
+from _browser import DIAGRAMS, map_plot, map_point, svg_nodes, wait_diagram
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -65,7 +65,7 @@ def test_map_draws_box_selects_and_clicks(page, app_url, artifacts):
     # a typed cell: star + neighbours on the map, its diagram below; clicking a neighbour shows it
     _enter(page, "Cell shown (index, or an NB201 string / NB101 hash or JSON spec)", "6111")
     expect(page.get_by_text("Cell #6111", exact=True)).to_be_visible(timeout=60_000)
-    expect(page.locator("[data-testid='stGraphVizChart'] svg").first).to_be_visible()
+    expect(page.locator(DIAGRAMS).first).to_be_visible()
     # the first neighbour's marker, in page pixels (plotly's own axis mapping of the trace's data)
     xy = map_point(page, plot, """g => {
         const t = g._fullData.find(d => d.name === 'nearest in latent space');
@@ -140,9 +140,9 @@ def test_traversal_renders_decoded_diagrams(page, app_url, artifacts):
     space's model and embedding for the first time."""
     _open(page, app_url, "Latent traversal")
     expect(page.get_by_text(re.compile(r"^Encoded and decoded in \d+ ms"))).to_be_visible(timeout=120_000)
-    diagrams = page.locator("[data-testid='stGraphVizChart'] svg")
+    diagrams = page.locator(DIAGRAMS)
     expect(diagrams.nth(8)).to_be_visible(timeout=60_000)  # 9 decoded steps (default), then the walk
-    expect(diagrams.first.locator("g.node")).to_have_count(4)  # NB201 edge view: 4 feature-map nodes
+    wait_diagram(diagrams.first, lambda s: svg_nodes(s) == 4)  # NB201 edge view: 4 feature-map nodes
     expect(page.get_by_text(re.compile(r"valid decodes, \d+ distinct cells"))).to_be_visible()
     page.screenshot(path=str(artifacts / "20-traversal.png"), full_page=True)
     # bad anchor: a message, and the page recovers
@@ -176,6 +176,6 @@ def test_beta_vae_traversal_starts_at_the_anchor_and_shows_several_cells(page, a
     # the middle step (offset +0.00) is captioned as the anchor, with the anchor's index
     expect(page.get_by_text(re.compile(rf"^#{best} · .* · anchor · \+0\.00 std"))).to_be_visible()
     expect(page.get_by_text("does not decode the anchor back to itself")).to_have_count(0)
-    expect(page.locator("[data-testid='stGraphVizChart'] svg").nth(8)).to_be_visible(timeout=60_000)
+    expect(page.locator(DIAGRAMS).nth(8)).to_be_visible(timeout=60_000)
     page.screenshot(path=str(artifacts / "22-traversal-bvae.png"), full_page=True)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)

@@ -1,7 +1,7 @@
 """Smoke test of the app in a real browser: `streamlit run app.py`, headless Debian Chromium.
 
 Loads the NB201 table page, finds real rows, picks cells by clicking a row and by
-typing, checks the cell diagram (an SVG drawn by st.graphviz_chart) and the metrics,
+typing, checks the cell diagram (an SVG rendered on the server by Graphviz, shown as an image) and the metrics,
 and checks that a malformed arch string shows the library's message while the page
 keeps working. Screenshots go to test-artifacts/.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from _browser import DIAGRAMS, svg_nodes, svg_texts, wait_diagram
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -36,7 +37,7 @@ def _enter(page, label: str, text: str) -> None:
 
 def test_table_diagram_selection_and_bad_input(page, app_url, artifacts):
     page.goto(app_url)
-    svg = page.locator("[data-testid='stGraphVizChart'] svg")
+    svg = page.locator(DIAGRAMS)
     expect(svg).to_be_visible(timeout=60_000)
     expect(page.get_by_text("15,625 of 15,625 cells match")).to_be_visible()
 
@@ -47,8 +48,8 @@ def test_table_diagram_selection_and_bad_input(page, app_url, artifacts):
     # ... and it is the cell shown below, with its real metrics and its diagram.
     expect(_heading(page)).to_have_text("Cell #6111")
     expect(_metric(page, "cifar10 test %")).to_have_text("94.37")
-    expect(svg.locator("g.node")).to_have_count(4)  # edge view: input, node 1, node 2, output
-    expect(svg.locator("text", has_text="conv 1x1")).to_have_count(1)
+    # edge view: input, node 1, node 2, output; one 1x1 conv
+    wait_diagram(svg, lambda s: svg_nodes(s) == 4 and svg_texts(s, "conv 1x1") == 1)
     page.screenshot(path=str(artifacts / "01-loaded.png"))
 
     # A filter narrows the table: avg_pool on edge 0->1 leaves 5**5 = 3,125 cells.
@@ -65,14 +66,14 @@ def test_table_diagram_selection_and_bad_input(page, app_url, artifacts):
     page.mouse.click(box["x"] + 20, box["y"] + ROW_H + ROW_H // 2)
     expect(_heading(page)).to_have_text(f"Cell #{picked}")
     expect(page.get_by_label("Official arch string or index", exact=True)).to_have_value(picked)
-    expect(svg.locator("text", has_text="avg pool 3x3").first).to_be_visible()
+    wait_diagram(svg, lambda s: svg_texts(s, "avg pool 3x3") >= 1)
     page.screenshot(path=str(artifacts / "02-row-selected.png"))
 
     # Typing an official string selects it; the node view draws arch2vec's 8 nodes.
     _enter(page, "Official arch string or index", ARCH_6111)
     expect(_heading(page)).to_have_text("Cell #6111")
     page.get_by_text("node ops (arch2vec)").click()
-    expect(svg.locator("g.node")).to_have_count(8)
+    wait_diagram(svg, lambda s: svg_nodes(s) == 8)
     page.screenshot(path=str(artifacts / "03-node-view.png"))
 
     # A malformed string: the library's message, no traceback, the page keeps working.

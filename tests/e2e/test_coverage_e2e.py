@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import running_app
+from _browser import DIAGRAMS, running_app
 from playwright.sync_api import expect
 
 from nasviz.search import jobs as J
@@ -159,7 +159,7 @@ def test_traversal_side_by_side_with_a_second_model(page, app, artifacts):
         expect(page.get_by_text(f"{name}: mean edit distance per step {np.mean(walks[name]):.2f}",
                                 exact=True)).to_be_visible(timeout=180_000)
     # both sequences drawn: a diagram per valid decode of each model (an invalid one is a warning), then both walks
-    expect(page.locator("[data-testid='stGraphVizChart'] svg")).to_have_count(n_diagrams, timeout=120_000)
+    expect(page.locator(DIAGRAMS)).to_have_count(n_diagrams, timeout=120_000)
     # the combined chart: one line per model (plus each model's invalid marks), the values computed here
     chart = _plot(page, "along the traversal")
     expect(chart).to_be_visible()

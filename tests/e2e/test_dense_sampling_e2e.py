@@ -10,7 +10,7 @@ import os
 import re
 
 import pytest
-from _browser import map_plot, running_app
+from _browser import DIAGRAMS, map_plot, running_app
 from playwright.sync_api import expect
 
 from nasviz.search.store import RunState, Store
@@ -69,7 +69,7 @@ def test_box_select_on_map_then_dense_search_to_best_cell(browser, dense_app, ar
         expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
         best = page.get_by_text(re.compile(r"^Best cell #\d+"))
         expect(best).to_be_visible()
-        diagram = page.locator("[data-testid='stGraphVizChart'] svg").first
+        diagram = page.locator(DIAGRAMS).first
         expect(diagram).to_be_visible()
         diagram.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "31-dense-results.png"), full_page=True)

@@ -47,7 +47,12 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
     expect(chart.locator(".gtitle")).to_contain_text("arch2vec, PCA")
     chart.scroll_into_view_if_needed()
     expect(page.get_by_text(re.compile(rf"^Cell #{new} at \("))).to_be_visible()
-    traces = {t["name"]: t for t in chart.evaluate(_TRACES)}
+    want = [float(src["pca"][new, 0])]
+    for _ in range(100):  # the chart the caption belongs to may still be in plotly's hands for a moment
+        traces = {t["name"]: t for t in chart.evaluate(_TRACES)}
+        if traces.get(f"edited cell #{new}", {}).get("x") == pytest.approx(want, abs=1e-6):
+            break
+        page.wait_for_timeout(200)
     star = traces[f"edited cell #{new}"]
     assert star["x"] == pytest.approx([float(src["pca"][new, 0])], abs=1e-6)
     assert star["y"] == pytest.approx([float(src["pca"][new, 1])], abs=1e-6)

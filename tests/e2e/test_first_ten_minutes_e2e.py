@@ -35,7 +35,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from _browser import MAP_IFRAME, map_plot
+from _browser import DIAGRAMS, MAP_IFRAME, map_plot
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -133,7 +133,7 @@ def _nb201_table(page) -> None:
     box.fill("1462")
     box.press("Enter")
     expect(page.get_by_role("heading", name="Cell #1462")).to_be_visible()
-    expect(page.locator("[data-testid='stGraphVizChart'] svg").first).to_be_visible()
+    expect(page.locator(DIAGRAMS).first).to_be_visible()
 
 
 def _cell_editor(page) -> None:
@@ -144,7 +144,7 @@ def _cell_editor(page) -> None:
     page.get_by_label("Edge 0 → 1").click()
     page.get_by_role("option", name="avg_pool_3x3", exact=True).click()
     expect(valid).not_to_have_text(before)
-    expect(page.locator("[data-testid='stGraphVizChart'] svg").first).to_be_visible()
+    expect(page.locator(DIAGRAMS).first).to_be_visible()
 
 
 def _latent_map(page) -> None:
@@ -156,7 +156,7 @@ def _latent_map(page) -> None:
 def _traversal(page) -> None:
     """The decoded cells of the default traversal are drawn."""
     expect(page.get_by_text(re.compile(r"^Encoded and decoded in \d+ ms"))).to_be_visible()
-    expect(page.locator("[data-testid='stGraphVizChart'] svg").nth(8)).to_be_visible()
+    expect(page.locator(DIAGRAMS).nth(8)).to_be_visible()
 
 
 FIRST_STEP = {"Learn": _learn, "NB201 table": _nb201_table, "Cell editor": _cell_editor, "Latent map": _latent_map,
