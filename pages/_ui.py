@@ -114,8 +114,27 @@ def chart_config(name: str) -> dict:
                                      "scale": 2 if figure_format() == "png" else 1}}
 
 
-def chart(fig, *, key: str, name: str | None = None, **kwargs):
-    """``st.plotly_chart`` with the download format and a file name; ``name`` defaults to ``key``."""
+#: trace types the lean plotly.js build draws (pages/_plotly_map: plotly.js core + scattergl + heatmap)
+LEAN_TRACES = frozenset({"scatter", "scattergl", "heatmap"})
+
+
+def chart(fig, *, key: str, name: str | None = None, lean: bool = False, **kwargs):
+    """``st.plotly_chart`` with the download format and a file name; ``name`` defaults to ``key``.
+
+    ``lean=True`` (pages with one to three charts): a figure of scatter, scattergl and heatmap traces only is
+    drawn by the latent map's component with its 1.5 MB plotly.js instead of Streamlit's 4.7 MB one, which
+    takes ~1.8 s to load in the browser before a page's first chart. Each such chart is its own frame that
+    loads the smaller build (~0.3 s), so a page with many charts is better off with Streamlit's."""
+    if lean and not kwargs and all((t.type or "scatter") in LEAN_TRACES for t in fig.data):
+        import plotly.io as pio
+
+        from pages import _plotly_map
+
+        if fig.layout.template == pio.templates["plotly"]:  # Streamlit's chart restyles plotly's default look
+            fig.update_layout(template="plotly_white")
+        # no widget key: a chart that reports nothing needs no state, and a keyed component frame that moves
+        # on the page (a rerun adding elements above it) is mounted again without being sent its arguments
+        return _plotly_map.plotly_map(fig, key=None, config=chart_config(name or key), events=False)
     return st.plotly_chart(fig, key=key, config=chart_config(name or key), **kwargs)
 
 

@@ -107,7 +107,7 @@ if dims:
             hlo, hhi = D.band_hull(bands[s])
             chosen[s] = st.slider(f"dim {s}", lo, hi, (max(lo, hlo), min(hi, hhi)), key=f"dense_iv_{embedding}_{s}")
     fig = D.fig_bands(t, bands, chosen if source.startswith("Eq") else None)
-    _ui.chart(fig, key="dense_bands", name=f"eq4-bands-{embedding}-dims-{'-'.join(map(str, dims))}")
+    _ui.chart(fig, key="dense_bands", name=f"eq4-bands-{embedding}-dims-{'-'.join(map(str, dims))}", lean=True)
     st.caption(f"Bands: the top {top_k} cells by {t.signal}, +- {sigma:g} standard deviations of each dimension.")
 else:
     st.info("Choose at least one latent dimension to see the Eq. 4 bands.")

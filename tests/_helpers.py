@@ -97,3 +97,53 @@ def diagrams(at: AppTest) -> list[str]:
     head = "data:image/svg+xml;base64,"
     return [base64.b64decode(img.url[len(head):]).decode() for el in at.get("image") for img in el.proto.imgs
             if img.url.startswith(head)]
+
+
+def _elements(node):
+    """Every element under an AppTest node, in page order."""
+    children = getattr(node, "children", None)
+    if not children:
+        yield node
+        return
+    for child in children.values():
+        yield from _elements(child)
+
+
+def chart_args(at: AppTest) -> list[tuple[str, dict]]:
+    """Every Plotly chart on the page in page order, as ``(kind, args)``: ``("plotly_chart", {"spec", "config"})``
+    for st.plotly_chart, ``("component", component args)`` for the chart component of pages/_plotly_map (the
+    latent map, and the charts pages/_ui.chart draws with the lean plotly.js)."""
+    import json
+
+    out = []
+    for el in _elements(at._tree):
+        if el.type == "plotly_chart":
+            out.append(("plotly_chart", {"spec": el.proto.spec, "config": el.proto.config, "id": el.proto.id}))
+        elif el.type == "component_instance" and el.proto.component_name.endswith("plotly_map"):
+            out.append(("component", json.loads(el.proto.json_args)))
+    return out
+
+
+def figures(at: AppTest) -> list[dict]:
+    """Every Plotly figure on the page in page order, as drawn: a component's figure is read from the file the
+    browser fetches, with its overlay traces (the map's star and neighbours) after its own."""
+    import json
+
+    from pages._plotly_map import read_figure
+
+    out = []
+    for kind, args in chart_args(at):
+        if kind == "plotly_chart":
+            out.append(json.loads(args["spec"]))
+        else:
+            fig = read_figure(args)
+            fig["data"] = fig["data"] + json.loads(args.get("overlay") or "[]")
+            out.append(fig)
+    return out
+
+
+def chart_configs(at: AppTest) -> list[dict]:
+    """The Plotly config (toolbar, download format and name) of every chart on the page, in page order."""
+    import json
+
+    return [json.loads(args["config"]) for _, args in chart_args(at)]

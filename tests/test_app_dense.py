@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from _helpers import diagrams, run_page
+from _helpers import chart_configs, diagrams, figures, run_page
 from nasviz.search.store import RunState, Store
 from nasviz.viz import dense as D
 
@@ -23,8 +23,7 @@ def _run(at: AppTest | None = None) -> AppTest:
 
 
 def _bands_fig(at: AppTest) -> dict:
-    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-    return figs[0]
+    return figures(at)[0]
 
 
 def _errors(at: AppTest) -> list[str]:
@@ -162,7 +161,7 @@ def test_page_opens_from_a_shared_url_and_writes_its_choices_back(db):
     assert [a["text"] for a in fig["layout"]["annotations"]] == ["dim 4", "dim 7"]
     assert len([s for s in fig["layout"]["shapes"] if s.get("fillcolor") == "#2ca02c"]) == 2 * 2
     assert "cifar100" in fig["layout"]["title"]["text"]
-    cfg = json.loads(at.get("plotly_chart")[0].proto.config)["toImageButtonOptions"]
+    cfg = chart_configs(at)[0]["toImageButtonOptions"]
     assert cfg["filename"] == "nasviz-eq4-bands-nb201-bvae-beta1-dims-4-7"
     at.slider(key="dense_topk").set_value(5)
     _run(at)

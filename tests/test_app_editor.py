@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import diagrams, run_page
+from _helpers import diagrams, figures, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.bench import get_benchmark
@@ -36,7 +36,7 @@ def _run(at: AppTest) -> AppTest:
 
 
 def _figure(at: AppTest) -> dict:
-    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    figs = figures(at)
     assert len(figs) == 1
     return figs[0]
 
@@ -134,7 +134,7 @@ def test_invalid_nb101_graph_gets_one_line_and_space_switch_keeps_each_spaces_ce
     errs = [e.value for e in at.error]
     assert errs == ["Not a valid NAS\\-Bench\\-101 cell: invalid spec: the input is not connected to the output "
                     "\\(no input \\-\\> output path\\)"], errs
-    assert not at.get("plotly_chart") and not diagrams(at) and not at.exception
+    assert not figures(at) and not diagrams(at) and not at.exception
     assert at.button(key="ed_mutate").disabled
 
     # a full 7-vertex graph: too many edges
@@ -181,7 +181,7 @@ def test_nb101_cell_outside_the_sample_says_so_and_a_bad_load_is_one_line():
     shown = [w.value.replace("\\", "") for w in at.warning]  # as escape_markdown wrote it
     assert shown == [f"cell #{outside} is not among the cells this embedding covers and it has no model to encode "
                      "it; pick a latent model's embedding (arch2vec, beta-VAE)"]
-    assert not at.get("plotly_chart")
+    assert not figures(at)
     _load(at, "not a cell")
     assert [e.value for e in at.error][0].startswith("cannot read 'not a cell' as an NB101 architecture")
     assert at.text_input(key="ed_load").value == "not a cell"  # kept, to be corrected

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
-from _helpers import run_page
+from _helpers import figures, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.viz import lessons as L
@@ -38,9 +38,9 @@ def test_each_lesson_renders_asks_and_reveals_the_answer_of_the_data(n):
     at = _learn(str(n))
     assert at.selectbox(key="learn_lesson").value == n and at.query_params["lesson"] == str(n)
     assert [h.value for h in at.header] == [f"Lesson {n}: {les.title}"]
-    charts = at.get("plotly_chart")
+    charts = figures(at)
     assert len(charts) == 1
-    spec = json.loads(charts[0].proto.spec)
+    spec = charts[0]
     assert len(spec["data"]) == len(res.figure.data)
     assert spec["layout"]["title"]["text"] == res.figure.layout.title.text
     links = at.get("page_link")
@@ -102,7 +102,7 @@ def test_a_lesson_whose_model_is_missing_says_so_in_one_line(monkeypatch, tmp_pa
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("This lesson cannot be drawn here: no model checkpoint at")
     assert "\n" not in errors[0] and str(tmp_path) in errors[0].replace("\\", "")
-    assert not at.get("plotly_chart") and not at.get("page_link")
+    assert not figures(at) and not at.get("page_link")
     assert at.button(key="learn_next_3")
     st.cache_resource.clear()  # the lesson computed without models must not be served to a later test
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import diagrams, run_page
+from _helpers import chart_configs, diagrams, figures, run_page
 from streamlit.testing.v1 import AppTest
 from nasviz.bench import get_benchmark
-from pages._plotly_map import read_figure
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,15 +38,8 @@ def _maps(at: AppTest) -> list[dict]:
 
 
 def _figures(at: AppTest) -> list[dict]:
-    """Every figure on the page: the st.plotly_chart figures, then the latent map's."""
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")] + [_drawn(a) for a in _maps(at)]
-
-
-def _drawn(args: dict) -> dict:
-    """The map as the browser draws it: the figure, then the overlay (the shown cell's star and neighbours)."""
-    fig = read_figure(args)
-    fig["data"] = fig["data"] + json.loads(args.get("overlay") or "[]")
-    return fig
+    """Every figure on the page in page order (st.plotly_chart's and the chart component's, as drawn)."""
+    return figures(at)
 
 
 def _caption(at: AppTest, needle: str) -> str:
@@ -474,7 +466,7 @@ def test_runs_page_without_a_store(tmp_path, monkeypatch):
 
 # -- every page: figure downloads and the view in the URL ----------------------------------
 def _chart_configs(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.config) for el in at.get("plotly_chart")] + [json.loads(a["config"]) for a in _maps(at)]
+    return chart_configs(at)
 
 
 def test_figure_download_format_is_chosen_once_for_every_page():

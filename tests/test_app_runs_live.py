@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from _helpers import TrialGate, run_page, wait_stored
+from _helpers import TrialGate, figures, run_page, wait_stored
 from nasviz.search import jobs as J
 from nasviz.search.jobs import execute_run
 from nasviz.search.runs import validate_config
@@ -28,7 +28,7 @@ def _run(at: AppTest | None = None) -> AppTest:
 
 
 def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return figures(at)
 
 
 def _make(store: Store, strategy: str, space: str, budget: int, seed: int, *, execute: bool = True) -> int:

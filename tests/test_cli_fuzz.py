@@ -61,6 +61,9 @@ def test_error_lines_say_what_is_accepted(box):
     msg = err("search", "list", "--limit", str(2**64))
     assert "out of range" in msg and str(2**63 - 1) in msg
     assert "finite" in err("train", "beta-vae", "--beta", "nan")
+    assert "finite" in err("train", "arch2vec", "--kl-weight", "inf")
+    assert "none, mlp or attn" in err("train", "arch2vec", "--dec-mix", "gru")
+    assert "[0, 1e-3]" in err("train", "arch2vec", "--lr-final", "0.5")
     assert "finite" in err("search", "run", "--strategy", "dense", "--param", "eps1=NaN", "--detach")
     assert "sigma must be a number" in err("search", "run", "--strategy", "dense", "--param", "sigma=abc", "--detach")
     assert "1..15,625" in err("search", "run", "--strategy", "random", "--budget", "1000000000000", "--detach")

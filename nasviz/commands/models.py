@@ -65,18 +65,44 @@ def _report(folder, info, as_json: bool) -> None:
 @train_app.command("arch2vec")
 def train_arch2vec(
     supervised: bool = typer.Option(False, "--supervised", help="Train the supervised counterpart instead."),
+    dec_mix: Optional[str] = typer.Option(None, "--dec-mix",
+                                          help="Decoder: none (the paper's, each node latent alone), mlp or attn "
+                                               "(node latents mixed first; see the model card)."),
+    kl_weight: Optional[float] = typer.Option(None, "--kl-weight",
+                                              help="Weight of the KL term, a finite number >= 0 (default 1)."),
+    latent_dim: Optional[int] = typer.Option(None, "--latent-dim", min=1, max=4096,
+                                             help="Per-node latent size (paper 16)."),
+    lr_final: Optional[float] = typer.Option(None, "--lr-final",
+                                             help="Cosine-anneal the learning rate (1e-3) to this, a number in "
+                                                  "[0, 1e-3] (default: constant, the paper's)."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
     epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, resume: bool = _RESUME,
     nice: int = _NICE, as_json: bool = _JSON,
 ) -> None:
     """arch2vec: variational graph isomorphism autoencoder (Yan et al. 2020). Writes the training state after
     every epoch; an interrupted run continues with --resume."""
+    import math
+
+    options: dict = {}
+    if dec_mix is not None:  # before torch is imported: a bad value is refused at once, nothing written
+        if dec_mix not in ("none", "mlp", "attn"):
+            raise NasvizError(f"--dec-mix must be none, mlp or attn; got {dec_mix!r}")
+        options["dec_mix"] = dec_mix
+    if kl_weight is not None:
+        if not math.isfinite(kl_weight) or kl_weight < 0:
+            raise NasvizError(f"--kl-weight must be a finite number >= 0; got {kl_weight}")
+        options["kl_weight"] = float(kl_weight)
+    if lr_final is not None:
+        if not math.isfinite(lr_final) or not 0 <= lr_final <= 1e-3:
+            raise NasvizError(f"--lr-final must be a number in [0, 1e-3] (the learning rate); got {lr_final}")
+        options["lr_final"] = float(lr_final)
     from nasviz.models.train import train_model
 
     _threads()
     _renice(nice)
     _, folder, info = train_model("arch2vec", space, supervised=supervised, seed=seed, epochs=epochs,
-                                  device=device, out=out, progress=not as_json, force=force, resume=resume)
+                                  device=device, out=out, progress=not as_json, force=force, resume=resume,
+                                  latent_dim=latent_dim, options=options)
     _report(folder, info, as_json)
 
 

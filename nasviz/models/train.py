@@ -111,10 +111,11 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
                 seed: int = 0, epochs: int | None = None, device: str = "cpu", out: str | Path | None = None,
                 label: LabelSpec | None = None, n_labelled: int = 1000, test_fraction: float = 0.1,
                 latent_dim: int | None = None, hidden: int | None = None, progress: bool = True,
-                save: bool = True, force: bool = False, resume: bool = False):
+                save: bool = True, force: bool = False, resume: bool = False, options: dict | None = None):
     """Train one model on all cells of ``space`` (90/10 split) and write its checkpoint folder.
 
-    Returns ``(model, folder, info)``; ``folder`` is None when ``save`` is False. A folder that already holds a
+    ``options``: further config fields, applied after the space's defaults (``nasviz train arch2vec --dec-mix
+    mlp --kl-weight 16``). Returns ``(model, folder, info)``; ``folder`` is None when ``save`` is False. A folder that already holds a
     checkpoint (e.g. a shipped one in ``models/``) is overwritten only with ``force``. The training state is
     written to ``folder/train_state.pt`` after every epoch; ``resume`` continues from it (same options).
     arch2vec supervised labels: 200-epoch cifar10-valid validation accuracy of every
@@ -167,6 +168,8 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
         overrides.update({k: v for k, v in NB201_OVERRIDES[kind].items() if k != "epochs" or epochs is None})
     if latent_dim is not None:
         overrides["latent_dim"] = int(latent_dim)
+    if options:  # other config fields (e.g. arch2vec's dec_mix, kl_weight): applied last, checked by the config
+        overrides.update(options)
     if hidden is not None:
         if kind != "beta-vae":
             raise NasvizError("--hidden applies to the beta-VAE's LSTMs")

@@ -108,8 +108,9 @@ def read_figure(args: dict) -> dict:
     return json.loads((_served_dir() / args["spec_url"]).read_text())
 
 
-def plotly_map(fig, *, key: str, config: dict, on_select: Callable[[], None] | None = None,
-               focus: list | None = None, outline: dict | None = None, overlay: str = "[]") -> dict | None:
+def plotly_map(fig, *, key: str | None, config: dict, on_select: Callable[[], None] | None = None,
+               focus: list | None = None, outline: dict | None = None, overlay: str = "[]",
+               events: bool = True) -> dict | None:
     """Draw ``fig`` (a figure, or its :func:`figure_json` already made); the latest click or selection (see the
     module docstring), or None before the first.
 
@@ -120,14 +121,16 @@ def plotly_map(fig, *, key: str, config: dict, on_select: Callable[[], None] | N
     :func:`nasviz.viz.maps.region_outline`). ``overlay``: a JSON list of traces drawn after the figure's
     own (the clicked cell's star and neighbours). A new focus, outline or overlay restyles the drawn map
     instead of drawing the whole figure again. Applying the focus replaces plotly's own selection outline,
-    which would otherwise re-select its points on every redraw."""
+    which would otherwise re-select its points on every redraw. ``events=False``: a chart that only shows
+    (:func:`pages._ui.chart` with ``lean=True``): clicks and selections are not reported."""
     spec = fig if isinstance(fig, str) else figure_json(fig)
     # the id of the last event this run answers: a new box drawn over the same cells is still a new focus to
     # apply (it replaces plotly's outline), and a repeated render of the same run's args is not
-    event = (st.session_state.get(key) or {}).get("event") if isinstance(st.session_state.get(key), dict) else None
+    value = st.session_state.get(key) if key is not None else None
+    event = value.get("event") if isinstance(value, dict) else None
     focus_json = json.dumps({"points": focus, "outline": outline, "event": event})
     return _component()(spec_url=figure_url(spec), config=json.dumps(config), focus=focus_json, overlay=overlay,
-                        key=key, on_change=on_select, default=None)
+                        events=events, key=key, on_change=on_select, default=None)
 
 
 def selection(value) -> dict:

@@ -11,7 +11,7 @@
   var gd = document.getElementById("map");
   var note = document.getElementById("note");
   var last = null, lastFocus = null, wantFocus = "null", drawing = false, quiet = false;
-  var nBase = 0, lastOverlay = "[]", wantOverlay = "[]";
+  var nBase = 0, lastOverlay = "[]", wantOverlay = "[]", listen = true;
   var height = 0, events = 0, wired = false, dragmode = null;
   // ids stay unique if the frame is ever rebuilt while the page keeps its last value
   var session = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
@@ -115,10 +115,13 @@
     }
     return texts[url];
   }
+  var rendered = false;
   function render(args) {
+    rendered = true;
     var key = args.spec_url + "\u0000" + args.config;
     wantFocus = args.focus || "null";
     wantOverlay = args.overlay || "[]";
+    listen = args.events !== false;  // a chart that only shows (pages/_ui.chart) reports no clicks
     if (key === last) {  // the same figure: at most a new overlay or focus (a figure being drawn applies them after)
       if (!drawing && gd.data) {
         if (wantOverlay !== lastOverlay) applyOverlay();
@@ -166,7 +169,7 @@
     Plotly.react(gd, (fig.data || []).concat(overlayTraces(wantOverlay)), fig.layout, config).then(function () {
       drawing = false;
       say("");
-      if (!wired) { wire(); wired = true; }
+      if (!wired && listen) { wire(); wired = true; }
       lastFocus = null;  // a new figure takes the focus afresh
       return settle();
     }).catch(function (e) {
@@ -177,5 +180,12 @@
   window.addEventListener("message", function (ev) {
     if (ev.data && ev.data.type === "streamlit:render") render(ev.data.args);
   });
+  // Streamlit answers "ready" with the arguments. A frame it mounts again below the fold (loaded lazily, e.g.
+  // after a rerun moved the chart) can say so before the page listens to it, and then waits forever: say it
+  // again until the arguments come.
   send("streamlit:componentReady", {apiVersion: 1});
+  var asks = 0, ask = setInterval(function () {
+    if (rendered || ++asks > 60) { clearInterval(ask); return; }
+    send("streamlit:componentReady", {apiVersion: 1});
+  }, 500);
 })();

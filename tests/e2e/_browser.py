@@ -102,3 +102,78 @@ def svg_nodes(svg: str) -> int:
 def svg_texts(svg: str, text: str) -> int:
     """How many text elements of an SVG read exactly ``text``."""
     return svg.count(f">{text}</text>")
+
+
+def plot_titled(page, title: str, timeout: float = 90):
+    """The Plotly chart whose title contains ``title``, wherever it is drawn: in the page (st.plotly_chart) or
+    in a chart component's frame (pages/_plotly_map: the latent map, and the charts pages/_ui.chart draws
+    with the lean plotly.js). Waits up to ``timeout`` s for it to appear."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        for frame in _chart_frames(page):
+            found = frame.locator(".js-plotly-plot").filter(has=frame.locator(".gtitle", has_text=title))
+            if found.count():
+                return found.first
+        if time.monotonic() > end:
+            titles = [f.evaluate("() => [Array.from(document.querySelectorAll('.gtitle')).map(e => e.textContent), "
+                                 "(document.getElementById('note') || {}).textContent, "
+                                 "((document.getElementById('map') || {}).data || []).length]")
+                      for f in _chart_frames(page)]
+            raise AssertionError(f"no chart titled {title!r} on the page; chart titles per frame: {titles}")
+        _load_chart_frames(page)
+        page.wait_for_timeout(200)
+
+
+def _chart_frames(page) -> list:
+    """The page, then the frame of each chart component now in it (not a frame a rerun is replacing)."""
+    frames = [page.main_frame]
+    for handle in page.locator(MAP_IFRAME).element_handles():
+        try:
+            frame = handle.content_frame()
+        except Exception:  # removed meanwhile
+            frame = None
+        if frame is not None and not frame.is_detached():
+            frames.append(frame)
+    return frames
+
+
+def _load_chart_frames(page) -> None:
+    """Scroll each chart component's frame into view once: the browser loads a frame below the fold only when
+    it comes near the viewport (Streamlit's component frames load lazily)."""
+    frames = page.locator(MAP_IFRAME)
+    for i in range(frames.count()):
+        try:
+            frames.nth(i).scroll_into_view_if_needed(timeout=2_000)
+        except Exception:  # a frame removed by a rerun meanwhile
+            pass
+
+
+#: charts drawn by st.plotly_chart in the page, or by the chart component (pages/_plotly_map) in its frame
+CHART_FRAMES = "[data-testid='stPlotlyChart'], iframe[title*='plotly_map']"
+
+
+def first_plot(page, timeout: float = 90):
+    """The first Plotly chart of the page's main area, wherever it is drawn (the page itself, or a chart
+    component's frame: the lean charts of pages/_ui.chart), once its SVG layer is there."""
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        for frame in _chart_frames(page):
+            found = frame.locator("[data-testid='stMain'] .js-plotly-plot, body > #map.js-plotly-plot")
+            if found.count() and found.first.locator(".main-svg").count():
+                return found.first
+        if time.monotonic() > end:
+            raise AssertionError("no Plotly chart drawn on the page")
+        _load_chart_frames(page)
+        page.wait_for_timeout(200)
+
+
+#: JavaScript: every Plotly chart element of the page and of its same-origin frames (the chart components)
+ALL_PLOTS_JS = """() => {
+  const docs = [document];
+  for (const f of document.querySelectorAll('iframe')) { try { if (f.contentDocument) docs.push(f.contentDocument); } catch (e) {} }
+  return docs.flatMap(d => Array.from(d.querySelectorAll('.js-plotly-plot')));
+}"""

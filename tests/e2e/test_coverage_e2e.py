@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import DIAGRAMS, running_app
+from _browser import DIAGRAMS, plot_titled, running_app
 from playwright.sync_api import expect
 
 from nasviz.search import jobs as J
@@ -93,8 +93,8 @@ def page(browser, app):
 
 
 def _plot(page, title: str):
-    """The Plotly chart (not in an iframe: st.plotly_chart) whose title contains ``title``."""
-    return page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text=title)).first
+    """The Plotly chart whose title contains ``title`` (in the page, or in a lean chart's frame)."""
+    return plot_titled(page, title)
 
 
 #: name, x and y of each trace as Plotly drew it (``_fullData``: arrays decoded from the figure's base64 typed arrays)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from _browser import plot_titled
 from playwright.sync_api import expect
 
 from nasviz.spaces import get_space
@@ -43,7 +44,7 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
     expect(page).to_have_url(re.compile(r"cell=%7Cnone~0%7C|cell=\|none~0\|"))
 
     # the map: every cell, the neighbours ringed and the edited cell a star at its stored PCA point
-    chart = page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text="the edited cell")).first
+    chart = plot_titled(page, "the edited cell")
     expect(chart.locator(".gtitle")).to_contain_text("arch2vec, PCA")
     chart.scroll_into_view_if_needed()
     expect(page.get_by_text(re.compile(rf"^Cell #{new} at \("))).to_be_visible()

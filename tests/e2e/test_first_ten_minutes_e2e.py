@@ -35,7 +35,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from _browser import DIAGRAMS, MAP_IFRAME, map_plot
+from _browser import CHART_FRAMES, DIAGRAMS, MAP_IFRAME, first_plot, map_plot
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -120,7 +120,7 @@ def _learn(page) -> None:
     shows what the data says."""
     main = _main(page)
     expect(main.locator("h2").filter(has_text=re.compile(r"^Lesson 1: "))).to_be_visible()
-    expect(main.locator("[data-testid='stPlotlyChart'] .js-plotly-plot .main-svg").first).to_be_attached()
+    first_plot(page)
     main.locator("[data-testid='stRadio']").get_by_text("3x3 convolution", exact=True).click()
     expect(main.get_by_text(re.compile(r"^(Right|Not quite): "))).to_be_visible()
     expect(main.get_by_text(re.compile(r"^What the data says\."))).to_be_visible()
@@ -169,7 +169,7 @@ SHOT_FROM = {
     "Latent map": lambda page: page.locator(MAP_IFRAME).first,
     "Latent traversal": lambda page: _main(page).locator("h2").filter(has_text=re.compile(r"valid decodes")).first,
     "Correlations": lambda page: _main(page).locator("h2").first,
-    "Dense sampling": lambda page: _main(page).locator("[data-testid='stPlotlyChart']").first,
+    "Dense sampling": lambda page: _main(page).locator(CHART_FRAMES).first,
 }
 
 

@@ -11,6 +11,7 @@ import re
 import time
 
 import pytest
+from _browser import first_plot
 from playwright.sync_api import expect
 
 from nasviz.viz import lessons as L
@@ -62,7 +63,7 @@ def _check_target(page, n: int, res) -> None:
             expect(main.locator("h3").filter(has_text=re.compile(rf"^{re.escape(labels[name])}$"))).to_have_count(1)
         _url_has(page, embeddings=",".join(p["embeddings"]))
     elif n == 5:
-        plot = main.locator(".js-plotly-plot").first
+        plot = first_plot(page)
         for d in p["dims"]:
             expect(plot.locator(".annotation-text").filter(has_text=re.compile(rf"^dim {d}$"))).to_have_count(1)
         _url_has(page, dims=",".join(map(str, p["dims"])), embedding=p["embedding"])
@@ -72,7 +73,7 @@ def _check_target(page, n: int, res) -> None:
             expect(main.get_by_text(f"{kind}: per-neuron variance (mean {v:.2e})")).to_have_count(1)
         _url_has(page, n=str(p["n"]))
     else:
-        plot = main.locator(".js-plotly-plot").first
+        plot = first_plot(page)
         for name in p["runs"]:
             method, seed = name.split("-seed")
             expect(plot.get_by_text(f"{method} s{seed} · edge 0→1")).to_have_count(1)
@@ -99,7 +100,7 @@ def test_learn_walks_every_lesson_and_its_link(page, app_url, artifacts):
         page.goto(f"{app_url}/learn?lesson={n}")
         main = _main(page)
         expect(main.locator("h2").filter(has_text=f"Lesson {n}: {les.title}")).to_be_visible(timeout=90_000)
-        expect(main.locator("[data-testid='stPlotlyChart'] .js-plotly-plot .main-svg").first).to_be_attached()
+        first_plot(page)
         _settled(page)
         answer = main.locator("[data-testid='stMarkdownContainer']").filter(
             has_text=re.compile(r"^What the data says\."))

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from _browser import running_app
+from _browser import ALL_PLOTS_JS, running_app
 from playwright.sync_api import expect
 
 from _helpers import TrialGate, wait_stored
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 #: the number of points of the path figure's "trials" trace, read from the chart Plotly drew in the page
 TRIALS_IN_CHART = """() => {
-  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+  for (const el of (""" + ALL_PLOTS_JS + """)()) {
     const t = (el._fullData || []).find(d => d.name === 'trials');  // x arrives base64-typed: count what Plotly drew
     if (t) return t._length;
   }
@@ -62,7 +62,7 @@ def test_path_of_a_running_search_grows_live_on_the_runs_page(browser, path_app,
         caption = page.get_by_text(re.compile(r"^\d+ of \d+ trials on the map"))
         expect(caption).to_have_text(re.compile(r"^5 of 5 trials on the map"))
         expect(page).to_have_url(re.compile(rf"run={rid}.*view=path|view=path.*run={rid}"))
-        assert page.evaluate(TRIALS_IN_CHART) == 5
+        page.wait_for_function(f"({TRIALS_IN_CHART})() === 5", timeout=30_000)  # drawn in the chart's frame
         page.screenshot(path=str(artifacts / "60-search-path-5-trials.png"), full_page=True)
         navigations = []
         page.on("framenavigated", lambda f: navigations.append(f.url) if f == page.main_frame else None)
@@ -78,7 +78,7 @@ def test_path_of_a_running_search_grows_live_on_the_runs_page(browser, path_app,
         expect(page.get_by_text(re.compile(r"20/20 queries, complete"))).to_be_visible(timeout=60_000)
         expect(caption).to_have_text(re.compile(r"^20 of 20 trials on the map"))
         expect(page.get_by_text(re.compile(r"Refreshing every"))).to_have_count(0)
-        assert page.evaluate(TRIALS_IN_CHART) == 20
+        page.wait_for_function(f"({TRIALS_IN_CHART})() === 20", timeout=30_000)
         assert navigations == []  # never reloaded
         expect(page.locator("[data-testid='stException']")).to_have_count(0)
         assert store.get_run(rid).state == RunState.COMPLETE
