@@ -54,6 +54,8 @@ DEEP_LINKS = {
     "Distributions": "/distributions",
     "Search runs": "/runs",
     "Dense sampling": "/dense_sampling?space=nb201",
+    "Learn": "/learn?lesson=3",
+    "Cell editor": "/cell_editor?space=nb201&cell=6111",
 }
 
 FLOOR_APP = {

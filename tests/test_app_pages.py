@@ -7,6 +7,7 @@ Each page: runs without exception, and its key widgets change what it shows
 from __future__ import annotations
 
 import base64
+from shutil import which as shutil_which
 import json
 from pathlib import Path
 
@@ -483,6 +484,19 @@ def test_figure_download_format_is_chosen_once_for_every_page():
     assert len(configs) >= 3 and {c["toImageButtonOptions"]["format"] for c in configs} == {"svg"}
     names = [c["toImageButtonOptions"]["filename"] for c in configs]
     assert len(set(names)) == len(names)  # each figure saves under its own name
+
+
+def test_cell_diagrams_fall_back_to_the_browser_without_graphviz(monkeypatch):
+    """Without the dot binary the server cannot render SVGs: the diagram is drawn by the browser's Graphviz
+    (st.graphviz_chart) from the same DOT source, and no SVG/PNG download is offered."""
+    import nasviz.viz.diagrams as D
+
+    monkeypatch.setattr(D.shutil, "which", lambda name, *a, **k: None if name == "dot" else shutil_which(name))
+    at = _run("pages/nb201_table.py")
+    assert not diagrams(at) and not at.exception
+    charts = at.get("graphviz_chart")
+    assert len(charts) == 1 and charts[0].proto.spec.count("->") == 6 and "conv 3x3" in charts[0].proto.spec
+    assert not at.get("download_button")
 
 
 def test_cell_diagrams_offer_svg_and_png():
