@@ -170,9 +170,9 @@ def svgs(dots: list[str]) -> list[str] | None:
 
 def graph(dot: str, svg: str | None = None, width: str | int = "content") -> None:
     """One cell diagram: an SVG drawn on the server (``svg``, or rendered now), shown as an image that
-    Streamlit's fullscreen button enlarges; Streamlit's in-browser Graphviz only where ``dot`` is missing.
-    The browser renderer costs about a second before the first diagram of a page (it loads a WebAssembly
-    Graphviz); an SVG costs the server ~10-20 ms per new diagram and nothing for one drawn before."""
+    Streamlit's fullscreen button enlarges; Streamlit's in-browser Graphviz only where ``dot`` is missing
+    (it loads a WebAssembly Graphviz into the page before its first diagram). New diagrams cost the server one
+    ``dot`` run per page (:func:`svgs`); a diagram drawn before costs nothing.
     if svg is None:
         got = svgs([dot])
         svg = got[0] if got else None
