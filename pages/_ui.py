@@ -172,7 +172,7 @@ def graph(dot: str, svg: str | None = None, width: str | int = "content") -> Non
     """One cell diagram: an SVG drawn on the server (``svg``, or rendered now), shown as an image that
     Streamlit's fullscreen button enlarges; Streamlit's in-browser Graphviz only where ``dot`` is missing
     (it loads a WebAssembly Graphviz into the page before its first diagram). New diagrams cost the server one
-    ``dot`` run per page (:func:`svgs`); a diagram drawn before costs nothing.
+    ``dot`` run per page (:func:`svgs`); a diagram drawn before costs nothing."""
     if svg is None:
         got = svgs([dot])
         svg = got[0] if got else None
