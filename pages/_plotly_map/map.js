@@ -115,9 +115,7 @@
     }
     return texts[url];
   }
-  var rendered = false;
   function render(args) {
-    rendered = true;
     var key = args.spec_url + "\u0000" + args.config;
     wantFocus = args.focus || "null";
     wantOverlay = args.overlay || "[]";
@@ -180,12 +178,5 @@
   window.addEventListener("message", function (ev) {
     if (ev.data && ev.data.type === "streamlit:render") render(ev.data.args);
   });
-  // Streamlit answers "ready" with the arguments. A frame it mounts again below the fold (loaded lazily, e.g.
-  // after a rerun moved the chart) can say so before the page listens to it, and then waits forever: say it
-  // again until the arguments come.
   send("streamlit:componentReady", {apiVersion: 1});
-  var asks = 0, ask = setInterval(function () {
-    if (rendered || ++asks > 60) { clearInterval(ask); return; }
-    send("streamlit:componentReady", {apiVersion: 1});
-  }, 500);
 })();
