@@ -183,6 +183,7 @@ def embedding_points(path: Path, parts: Path) -> dict:
     with np.load(path, allow_pickle=False) as z:
         key = "means" if "means" in z.files else "latent"
         raw = z[key]
+        meta = json.loads(bytes(z["meta"]).decode()) if "meta" in z.files else {}
     pts = raw.astype(np.float64)
     if pts.shape[1] <= 16 or len(pts) <= 50_000:  # a k-d tree is exact and fast in few dimensions or points
         nearest = cKDTree(pts).query(pts, k=2)[0][:, 1]
@@ -194,6 +195,8 @@ def embedding_points(path: Path, parts: Path) -> dict:
            "dim": int(pts.shape[1]), "duplicate_rows": int(len(pts) - distinct_rows(raw)),
            "min_distinct_cell_distance": smallest, "p01_nearest_distance": p01, "p01_over": how,
            "seconds": round(time.perf_counter() - t0, 1)}
+    if meta.get("latent_centred"):  # a collapsed controller: float32 arithmetic merged cells, float64 did not
+        out["float32_arithmetic_duplicate_rows"] = int(meta["float32_duplicate_rows"])
     cache.write_text(json.dumps(out, indent=1) + "\n")
     return out
 
@@ -335,7 +338,10 @@ def render(res: dict) -> str:
                   "| embedding | cells x dims | stored as | duplicate rows | smallest distance | 1 % quantile of "
                   "nearest-cell distance |", "|---|---|---|---|---|---|"]
         for name, e in pts.items():
-            lines.append(f"| {name} | {e['n_cells']:,} x {e['dim']} | {e['dtype']} | {e['duplicate_rows']:,} | "
+            how = e["dtype"] + (f" (computed in float64, stored centred: float32 arithmetic gives "
+                                f"{e['float32_arithmetic_duplicate_rows']:,} cells an earlier cell's state)"
+                                if "float32_arithmetic_duplicate_rows" in e else "")
+            lines.append(f"| {name} | {e['n_cells']:,} x {e['dim']} | {how} | {e['duplicate_rows']:,} | "
                          f"{e['min_distinct_cell_distance']:.3g} | {e['p01_nearest_distance']:.3g}"
                          + (f" ({e['p01_over']})" if e.get("p01_over", "all points") != "all points" else "") + " |")
         lines.append("")

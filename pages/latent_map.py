@@ -266,7 +266,7 @@ with left:
                 st.markdown(f"**Nearest neighbours in {srcs[name].label}** (L2 on the latent means)")
                 nb_frame = maps.selection_frame(table, nb, ["index", "arch", colour] if space == "nb201"
                                                 else ["index", "vertices", "edges", colour])
-                nb_frame.insert(1, "L2 distance", np.round(dist, 4))
+                nb_frame.insert(1, "L2 distance", maps.shown_distances(dist))
                 if not has_result.all():
                     nb_frame.insert(2, "has result", np.where(has_result[nb], "yes", "no (not in the sample)"))
                 st.dataframe(nb_frame, hide_index=True)

@@ -414,6 +414,30 @@ def test_latents_keep_float32_when_float16_would_erase_a_collapsed_spread(tmp_pa
     assert len(np.unique(lat.astype(np.float16), axis=0)) < N_CELLS  # float16 would have merged some
 
 
+def test_latents_computed_in_float64_when_float32_arithmetic_merges_cells(tmp_path):
+    """A controller collapsed below float32's resolution: its float32 states are bit-identical for
+    distinct cells, its float64 ones are not; the file keeps them apart (centred) and says so."""
+    ctrl = small(hidden=8)
+    with torch.no_grad():
+        ctrl.embed.weight.mul_(1e-9)  # the inputs move h(A) by ~1e-9: below float32's 6e-8 around ~0.1-1
+    h32 = A.all_hidden(ctrl)
+    assert len(np.unique(h32, axis=0)) < N_CELLS  # the merge this guards against happens
+    h64 = A.all_hidden(ctrl, exact=True)
+    assert h64.dtype == np.float64 and len(np.unique(h64, axis=0)) == N_CELLS
+    assert np.abs(h64 - h32).max() < 1e-6  # the same states, only computed more exactly
+    folder = tmp_path / "ck"
+    io.save(ctrl, folder, {"kind": "unsupervised", "seed": 0}, "card")
+    meta = A.write_latents(ctrl, {"space": "nb201", "kind": "unsupervised", "seed": 0}, folder, tmp_path / "e.npz")
+    with np.load(tmp_path / "e.npz", allow_pickle=False) as z:
+        lat, off = z["latent"], z["latent_offset"]
+    assert meta["latent_centred"] and meta["float32_duplicate_rows"] == N_CELLS - len(np.unique(h32, axis=0))
+    assert meta["duplicate_rows"] == 0 and len(np.unique(lat, axis=0)) == N_CELLS
+    assert np.allclose(lat.astype(np.float64) + off, h64, rtol=0, atol=1e-12)
+    # what the map and the searches read (float32) keeps every cell apart
+    assert len(np.unique(lat.astype(np.float32), axis=0)) == N_CELLS
+    assert "latent + latent_offset" in meta["definition"]
+
+
 # -- long runs: per-epoch state, resume, schedule snapshots ----------------------------------------
 def _sup_cfg(epochs: int) -> TrainConfig:
     return TrainConfig(kind="supervised", seed=4, epochs=epochs, steps_per_epoch=4, batch_size=2, lr=0.01,

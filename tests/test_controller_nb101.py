@@ -228,6 +228,8 @@ def test_hidden_states_of_the_table_cells(tmp_path, bench, ds):
     meta = A.write_latents(ctrl, {"space": "nb101", "kind": "random", "seed": 0}, folder, tmp_path / "nb101-x.npz")
     with np.load(tmp_path / "nb101-x.npz", allow_pickle=False) as z:
         lat, idx, pca = z["latent"].astype(np.float32), z["index"], z["pca"]
+        if meta["latent_centred"]:  # float32 arithmetic merged some cells' states: stored centred, from float64
+            lat = (lat + z["latent_offset"]).astype(np.float32)
     assert lat.shape == (len(bench), 8) and pca.shape == (len(bench), 2) and meta["n_cells"] == len(bench)
     assert np.array_equal(idx, bench.indices)
     for r in (0, 999, len(bench) - 1):
@@ -288,3 +290,23 @@ def test_cli_nb101_train_analyze_and_bad_input(tmp_path, monkeypatch):
         (wrong / f"nb101-controller-{kind}").symlink_to(models / f"nb101-controller-{kind}")
     bad = runner.invoke(app, ["analyze", "--space", "nb101", "--out", str(out)], env={"NASVIZ_MODELS_DIR": str(wrong)})
     assert isinstance(bad.exception, NasvizError) and "space 'nb201', not 'nb101'" in str(bad.exception)
+
+
+def test_shipped_collapsed_controller_is_stored_as_its_float64_states(bench):
+    """The shipped NB101 unsupervised controller collapsed below float32's resolution for some cells; its file
+    holds the float64 states, centred: latent + latent_offset is the hidden state, row for row."""
+    from nasviz.analysis.embeddings import embeddings_dir
+
+    with np.load(embeddings_dir() / "nb101-controller-unsupervised.npz", allow_pickle=False) as z:
+        meta = json.loads(bytes(z["meta"]).decode())
+        if not meta.get("latent_centred"):
+            pytest.skip("the shipped controller's float32 states keep every cell apart")
+        lat, off, idx = z["latent"], z["latent_offset"], z["index"]
+    ctrl, _ = io.load(io.list_checkpoints("nb101", "unsupervised")[0], space="nb101")
+    rows = [0, 1234, len(idx) - 1]
+    cells = [bench.space.cell(int(idx[r])) for r in rows]
+    exact = ctrl.final_hidden(cells, exact=True)
+    # float32 storage of the centred states: ~1e-7 of their own size (~1e-3), far below the spacing of the points
+    assert np.abs(lat[rows].astype(np.float64) + off - exact).max() < 1e-9
+    assert np.abs(exact - ctrl.final_hidden(cells)).max() < 1e-6  # the float32 states, more exactly
+    assert meta["float32_duplicate_rows"] > 0 and meta["duplicate_rows"] == 0

@@ -545,3 +545,18 @@ def test_large_projections_fit_a_subset_and_place_the_rest(monkeypatch):
     assert (out[:600, 0] < 200).all() and (out[600:, 0] > 200).all()
     assert "fitted on a seeded random 300 of 1,200" in P.projection_note("umap", 1200)
     assert P.projection_note("pca", 1200) == "exact"
+
+
+def test_every_shipped_embedding_gives_distinct_cells_distinct_points():
+    """Issue 14: no two cells share a point in any stored embedding, read as the map and the searches read it
+    (float32), controllers' hidden states included."""
+    from nasviz.analysis.embeddings import distinct_rows, embeddings_dir
+    from nasviz.search.embeddings import _MEANS_KEYS
+
+    files = sorted(embeddings_dir().glob("*.npz"))
+    assert len(files) >= 10
+    for f in files:
+        with np.load(f, allow_pickle=False) as z:
+            key = next(k for k in _MEANS_KEYS if k in z.files)
+            pts = z[key].astype(np.float32)
+        assert distinct_rows(pts) == len(pts), f"{f.name}: {len(pts) - distinct_rows(pts)} cells share a point"

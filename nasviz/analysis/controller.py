@@ -508,8 +508,9 @@ def fig_table1(t: dict, space: str | None = None):
 
 
 # -- hidden states of every cell ---------------------------------------------------------------
-def all_hidden(ctrl, indices: np.ndarray | None = None) -> np.ndarray:
-    """(n, H) float32 teacher-forced final hidden states in space-index order.
+def all_hidden(ctrl, indices: np.ndarray | None = None, exact: bool = False) -> np.ndarray:
+    """(n, H) float32 teacher-forced final hidden states in space-index order (float64 computed in
+    float64 when ``exact``; see ``ENASController.final_hidden``).
 
     ``indices=None``: every cell of NB201 (15,625); for NB101 the cells of its
     benchmark table (the 30,001-cell sample, or all 423,624 when imported).
@@ -518,10 +519,11 @@ def all_hidden(ctrl, indices: np.ndarray | None = None) -> np.ndarray:
 
     ds = get_decision_space(ctrl.config.space)
     if indices is None and ctrl.config.space == "nb201":
-        return ctrl.final_hidden(ds.all_decisions())
+        return ctrl.final_hidden(ds.all_decisions(), exact=exact)
     if indices is None:
         indices = table_indices(ctrl.config.space)
-    return ctrl.final_hidden(ds.codes(indices), check_cells=False)  # canonical codes of stored cells: valid
+    # canonical codes of stored cells: valid
+    return ctrl.final_hidden(ds.codes(indices), check_cells=False, exact=exact)
 
 
 def table_indices(space: str) -> np.ndarray:
@@ -542,6 +544,12 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
     cells' points that float32 keeps apart, float32 otherwise: a collapsed controller's
     hidden states differ by less than float16's resolution, and rounding them would erase
     exactly what the map should show.
+
+    When float32 arithmetic itself gives distinct cells bit-identical states (a controller collapsed
+    to within ~1e-7), the states are computed in float64 and stored centred: ``latent`` = h - offset
+    in float32, ``latent_offset`` = offset (float64, the mean state), ``meta["latent_centred"]``. Distances,
+    nearest neighbours and the PCA are those of h; ``meta["float32_duplicate_rows"]`` keeps the count
+    of cells that float32 merged, and ``duplicate_rows`` the count that the stored file still merges.
     """
     from nasviz.analysis.embeddings import checkpoint_hash
 
@@ -549,12 +557,22 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
     subset = ctrl.config.space != "nb201"
     idx = table_indices(ctrl.config.space) if subset else None
     h = all_hidden(ctrl, idx)
+    from nasviz.analysis.embeddings import distinct_rows
+
+    offset, merged32 = None, int(len(h) - distinct_rows(h))
+    if merged32:
+        # float32 arithmetic gave distinct cells bit-identical states (a collapsed controller's states differ
+        # by ~1e-7 around values ~1): compute them in float64 and, when that keeps them apart, store them
+        # centred (h - offset, offset stored), whose float32 keeps differences ~1e-7 of their own size
+        h64 = all_hidden(ctrl, idx, exact=True)
+        off = h64.mean(0)
+        centred32 = (h64 - off).astype(np.float32)
+        if distinct_rows(centred32) > distinct_rows(h):
+            offset, h = off, centred32
     h16 = h.astype(np.float16)
     err16 = np.abs(h16.astype(np.float32) - h)
     spread = h.std(0)
     rel = float(np.median(err16.max(0) / np.maximum(spread, 1e-30)))
-    from nasviz.analysis.embeddings import distinct_rows
-
     # float16 also must not merge two cells' points that float32 keeps apart
     use16 = rel < f16_tolerance and distinct_rows(h16) == distinct_rows(h)
     latent = h16 if use16 else h
@@ -572,9 +590,14 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
             "order": "benchmark table rows (space indices in `index`)" if subset else "official index",
             "projections": ["pca"],
             "pca_explained": [float(x) for x in (s[:2] ** 2 / (s**2).sum())],
-            "definition": "LSTM hidden state after teacher-forcing the cell's decisions and reading the last one",
+            "definition": "LSTM hidden state after teacher-forcing the cell's decisions and reading the last one"
+                          + ("" if offset is None else "; computed in float64 and stored minus `latent_offset` "
+                             "(the mean state): the hidden state is latent + latent_offset"),
+            "float32_duplicate_rows": merged32, "latent_centred": offset is not None,
             "seconds": round(time.perf_counter() - t0, 2)}
     arrays = {"latent": latent, "pca": pca, "meta": meta_array(meta)}
+    if offset is not None:
+        arrays["latent_offset"] = offset.astype(np.float64)
     if subset:
         arrays["index"] = idx.astype(np.uint32)
     atomic_savez(path, arrays)

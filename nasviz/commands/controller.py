@@ -283,4 +283,7 @@ def embed(
         ctrl, doc = io.load(cands[0], space=space)
         meta = A.write_latents(ctrl, doc, cands[0], folder / f"{space}-controller-{kind}.npz")
         typer.echo(f"{folder / f'{space}-controller-{kind}.npz'}: {meta['n_cells']} x {meta['dim']} "
-                   f"({meta['latent_dtype']}, max error {meta['latent_max_abs_err']:.1e}, {meta['seconds']} s)")
+                   f"({meta['latent_dtype']}, max error {meta['latent_max_abs_err']:.1e}, {meta['seconds']} s)"
+                   + (f"; float32 arithmetic merged {meta['float32_duplicate_rows']} cells' states, so they were "
+                      f"computed in float64 and stored centred ({meta['duplicate_rows']} still merged)"
+                      if meta["latent_centred"] else ""))

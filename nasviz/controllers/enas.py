@@ -39,6 +39,8 @@ rebuilds it.
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -218,8 +220,8 @@ class ENASController(nn.Module):
         dev = self.start.device
         m = 0 if forced is None else int(forced.shape[0])
         s = n - m  # sampled rows come first
-        h = torch.zeros(n, c.hidden_size, device=dev)
-        cs = torch.zeros(n, c.hidden_size, device=dev)
+        h = torch.zeros(n, c.hidden_size, device=dev, dtype=self.start.dtype)
+        cs = torch.zeros(n, c.hidden_size, device=dev, dtype=self.start.dtype)
         x = self.start.unsqueeze(0).expand(n, -1)  # (n, E)
         kmax = max(c.choices)
         decisions, logits_t = [], []
@@ -273,14 +275,20 @@ class ENASController(nn.Module):
         d = self.to_decisions(cells_or_decisions, check_cells)
         return self._run(d.shape[0], d.to(self.start.device), None)
 
-    def final_hidden(self, cells_or_decisions, batch_size: int = 4096, check_cells: bool = True) -> np.ndarray:
-        """(n, H) float32 final hidden states h(A), teacher-forced, without gradients."""
+    def final_hidden(self, cells_or_decisions, batch_size: int = 4096, check_cells: bool = True,
+                     exact: bool = False) -> np.ndarray:
+        """(n, H) float32 final hidden states h(A), teacher-forced, without gradients.
+
+        ``exact``: computed in float64 (on a float64 copy of the weights) and returned as float64. A
+        collapsed controller's states differ by less than float32's resolution for some cells; float32
+        arithmetic then gives distinct cells bit-identical states that float64 keeps apart."""
         d = self.to_decisions(cells_or_decisions, check_cells)
+        net = copy.deepcopy(self).double() if exact else self
         out = []
         with torch.no_grad():
             for i in range(0, d.shape[0], batch_size):
-                out.append(self._run(min(batch_size, d.shape[0] - i), d[i : i + batch_size], None).hidden)
-        return torch.cat(out).cpu().numpy().astype(np.float32)
+                out.append(net._run(min(batch_size, d.shape[0] - i), d[i : i + batch_size], None).hidden)
+        return torch.cat(out).cpu().numpy().astype(np.float64 if exact else np.float32)
 
     def nll(self, cells_or_decisions) -> torch.Tensor:
         """Mean over sequences of -log p(sequence): the reconstruction loss of the memory buffer

@@ -247,6 +247,12 @@ def covered(src: dict, n: int) -> np.ndarray:
     return m
 
 
+def shown_distances(dist) -> np.ndarray:
+    """Distances as the neighbour tables show them: 4 significant digits, so that a collapsed embedding's
+    ~1e-8 distances do not read as 0 (0 only when the points coincide)."""
+    return np.array([float(f"{float(d):.4g}") for d in np.asarray(dist).ravel()])
+
+
 def source_neighbours(src: dict, index: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """:func:`nearest_neighbours` of cell ``index`` in a loaded source, also a subset one (official indices)."""
     if "cells" not in src:
