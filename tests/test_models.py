@@ -560,3 +560,17 @@ def test_every_shipped_embedding_gives_distinct_cells_distinct_points():
             key = next(k for k in _MEANS_KEYS if k in z.files)
             pts = z[key].astype(np.float32)
         assert distinct_rows(pts) == len(pts), f"{f.name}: {len(pts) - distinct_rows(pts)} cells share a point"
+
+
+def test_arch2vec_kl_warmup_ramps_the_kl_weight_from_zero(cells):
+    """One optimizer step (32 cells, batch 32): with a warm-up its KL weight is 0, so it equals a KL-free step;
+    without one a large KL weight changes the weights."""
+    def one_step(**kw):
+        m = tiny_a2v(epochs=1, batch_size=32, progress=False, **kw).fit(cells[:32])
+        return torch.cat([p.detach().flatten() for p in m.model_.parameters()])
+
+    free = one_step(kl_weight=0.0)
+    assert torch.equal(one_step(kl_weight=1e4, kl_warmup=10), free)
+    assert not torch.equal(one_step(kl_weight=1e4), free)
+    with pytest.raises(NasvizError, match="kl_warmup"):
+        tiny_a2v(kl_warmup=-3, progress=False).fit(cells[:32])

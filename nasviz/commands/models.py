@@ -70,6 +70,9 @@ def train_arch2vec(
                                                "(node latents mixed first; see the model card)."),
     kl_weight: Optional[float] = typer.Option(None, "--kl-weight",
                                               help="Weight of the KL term, a finite number >= 0 (default 1)."),
+    kl_warmup: Optional[float] = typer.Option(None, "--kl-warmup",
+                                              help="Ramp the KL weight linearly from 0 over this many epochs, a "
+                                                   "finite number >= 0 (default 0: no ramp, the paper's)."),
     latent_dim: Optional[int] = typer.Option(None, "--latent-dim", min=1, max=4096,
                                              help="Per-node latent size (paper 16)."),
     lr_final: Optional[float] = typer.Option(None, "--lr-final",
@@ -92,6 +95,10 @@ def train_arch2vec(
         if not math.isfinite(kl_weight) or kl_weight < 0:
             raise NasvizError(f"--kl-weight must be a finite number >= 0; got {kl_weight}")
         options["kl_weight"] = float(kl_weight)
+    if kl_warmup is not None:
+        if not math.isfinite(kl_warmup) or kl_warmup < 0:
+            raise NasvizError(f"--kl-warmup must be a finite number of epochs >= 0; got {kl_warmup}")
+        options["kl_warmup_epochs"] = float(kl_warmup)
     if lr_final is not None:
         if not math.isfinite(lr_final) or not 0 <= lr_final <= 1e-3:
             raise NasvizError(f"--lr-final must be a number in [0, 1e-3] (the learning rate); got {lr_final}")

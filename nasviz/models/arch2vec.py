@@ -139,6 +139,7 @@ class Arch2VecConfig:
     mlp_layers: int = 1  # linear-BN-ReLU triplets in each GIN layer's MLP (paper: 1)
     kl_reduction: str = "mean"  # "mean": KL averaged over nodes x latent dims; "sum": textbook Eq. 5 (collapses)
     kl_weight: float = 1.0  # multiplies the KL term after its reduction
+    kl_warmup: int = 0  # optimizer steps over which the KL weight ramps linearly from 0 to kl_weight (0: none)
     supervised: bool = False  # True: encoder trained via the accuracy predictor only
     dropout: float = 0.0  # dropout on the node latents before the decoder (authors' NB101 script: 0.3)
     recon: str = "sum"  # "sum": op CE + edge BCE summed per graph; "bce_mean": the authors' code (see docstring)
@@ -306,6 +307,8 @@ class Arch2Vec(TorchEncoder):
         if cfg.recon not in ("sum", "bce_mean") or cfg.kl_reduction not in ("sum", "mean", "authors"):
             raise NasvizError(f"recon must be sum or bce_mean and kl_reduction sum, mean or authors; got "
                               f"{cfg.recon!r}, {cfg.kl_reduction!r}")
+        if int(cfg.kl_warmup) != cfg.kl_warmup or cfg.kl_warmup < 0:
+            raise NasvizError(f"kl_warmup must be a whole number of steps >= 0; got {cfg.kl_warmup}")
         if not 0 <= cfg.dropout < 1:
             raise NasvizError(f"dropout must be in [0, 1); got {cfg.dropout}")
         recon_fn = reconstruction_loss_bce_mean if cfg.recon == "bce_mean" else reconstruction_loss
@@ -325,7 +328,8 @@ class Arch2Vec(TorchEncoder):
             z = mu + eps * torch.exp(0.5 * logvar)  # reparameterisation
             ops_logits, adj_logits = model.decode(z)
             rec = recon_fn(ops_logits, adj_logits, adj, ops)
-            return rec + cfg.kl_weight * kl_divergence(mu, logvar, cfg.kl_reduction)
+            ramp = min(1.0, (self.step_ - 1) / cfg.kl_warmup) if cfg.kl_warmup > 0 else 1.0  # 0 at the first step
+            return rec + cfg.kl_weight * ramp * kl_divergence(mu, logvar, cfg.kl_reduction)
 
         self.history_ = self._train_loop(model, len(cells), step, epochs=cfg.epochs, batch_size=cfg.batch_size,
                                          lr=cfg.lr, seed=cfg.seed, grad_clip=cfg.grad_clip, lr_final=cfg.lr_final,

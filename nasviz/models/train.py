@@ -173,6 +173,11 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
         overrides["latent_dim"] = int(latent_dim)
     if options:  # other config fields (e.g. arch2vec's dec_mix, kl_weight): applied last, checked by the config
         overrides.update(options)
+    if "kl_warmup_epochs" in overrides:  # the CLI counts epochs; the model, optimizer steps
+        from nasviz.models.arch2vec import Arch2VecConfig
+
+        per_epoch = math.ceil(len(train_idx) / int(overrides.get("batch_size", Arch2VecConfig.batch_size)))
+        overrides["kl_warmup"] = int(round(float(overrides.pop("kl_warmup_epochs")) * per_epoch))
     if hidden is not None:
         if kind != "beta-vae":
             raise NasvizError("--hidden applies to the beta-VAE's LSTMs")
