@@ -107,6 +107,14 @@ def figure_format() -> str:
     return fmt if fmt in FORMATS else "png"
 
 
+def code_line(text: str) -> None:
+    """A cell string or JSON as inline code in markdown: ``st.code`` would load Streamlit's 1.5 MB syntax
+    highlighter in the browser for a one-line string (on a deep link, before the page finishes)."""
+    text = str(text)
+    fence = "``" if "`" in text else "`"
+    st.markdown(f"{fence}{text}{fence}")
+
+
 def chart_config(name: str) -> dict:
     """Plotly's config for a figure downloaded as ``nasviz-<name>.png`` or ``.svg`` from its toolbar."""
     return {"displaylogo": False,

@@ -196,15 +196,15 @@ index = canon.index
 with show:
     if space == "nb201":
         st.markdown("**Canonical form** (NB201 `unique_str`, the benchmark's identity of isomorphic cells)")
-        st.code(canon.key, language=None)
+        _ui.code_line(canon.key)
         if canon.is_representative:
             st.caption(f"This cell is its class's representative (#{canon.representative_index}).")
         else:
             st.caption(f"Same class as #{canon.representative_index}, its representative:")
-            st.code(canon.representative, language=None)
+            _ui.code_line(canon.representative)
     else:
         st.markdown(f"**Canonical form**: module hash `{canon.key}`; the official spec after pruning:")
-        st.code(canon.representative, language=None)
+        _ui.code_line(canon.representative)
         if canon.pruned:
             st.caption(f"Pruned: vertex {', '.join(map(str, canon.pruned))} (not on an input → output path).")
 

@@ -253,7 +253,7 @@ with left:
         else:
             st.session_state["map_anchor"] = {"space": space, "index": index}
             st.markdown(f"**Cell #{index}**")
-            st.code(table.at[index, "arch"] if space == "nb201" else cell.to_json(), language=None)
+            _ui.code_line(table.at[index, "arch"] if space == "nb201" else cell.to_json())
             _ui.diagram(cell_dot(space, sp.cell(index)), name=f"{space}-cell-{index}", key="map_diagram")
             row = table.loc[index]
             metric_cols = [c for c in colour_options if c not in maps.op_columns(table).values()]

@@ -115,7 +115,7 @@ except NasvizError as e:
 record = bench.record(cell)
 ranks = nb201_ranks(table, record["index"])
 st.subheader(f"Cell #{record['index']}")
-st.code(record["arch"], language=None)
+_ui.code_line(record["arch"])
 same = "it is its own canonical form" if record["canonical_index"] == record["index"] else (
     f"NAS-Bench-201 counts it as the same architecture as #{record['canonical_index']} "
     f"{escape_markdown(record['canonical'])} (its own identity rule: skip is the identity and an op on a zero "

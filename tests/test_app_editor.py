@@ -72,7 +72,7 @@ def test_nb201_edit_updates_cell_canonical_results_map_round_trip_and_neighbours
     assert [at.selectbox(key=f"ed_nb201_op{k}").value for k in range(6)] == list(sp.cell(6111).names)
     assert at.query_params["cell"] == ARCH_6111 and at.query_params["space"] == "nb201"
     assert diagrams(at) and "conv 1x1" in diagrams(at)[0]
-    assert any(c.value == sp.cell(6111).unique_str() for c in at.code)  # the canonical form
+    assert any(m.value == f"`{sp.cell(6111).unique_str()}`" for m in at.markdown)  # the canonical form
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["cifar10 test %"] == f"{bench.query(6111, 'test', 'cifar10', 200):.4g}"
     star = _star(at)
