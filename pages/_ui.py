@@ -115,6 +115,13 @@ def code_line(text: str) -> None:
     st.markdown(f"{fence}{text}{fence}")
 
 
+def small_table(frame) -> None:
+    """A few rows as a static HTML table (``st.table``), floats to 4 significant digits: drawn with the rerun that
+    sends it, where ``st.dataframe``'s canvas grid paints again ~0.1-0.2 s after the rest of the page."""
+    floats = [c for c in frame.columns if frame[c].dtype.kind == "f"]
+    st.table(frame.style.hide(axis="index").format("{:.4g}", subset=floats, na_rep="–"))
+
+
 def chart_config(name: str) -> dict:
     """Plotly's config for a figure downloaded as ``nasviz-<name>.png`` or ``.svg`` from its toolbar."""
     return {"displaylogo": False,

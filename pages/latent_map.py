@@ -257,7 +257,7 @@ with left:
             _ui.diagram(cell_dot(space, sp.cell(index)), name=f"{space}-cell-{index}", key="map_diagram")
             row = table.loc[index]
             metric_cols = [c for c in colour_options if c not in maps.op_columns(table).values()]
-            st.dataframe(row[metric_cols].to_frame("value").T, hide_index=True)
+            _ui.small_table(row[metric_cols].to_frame("value").T)
             try:
                 nb, dist = maps.source_neighbours(emb, index, 8)
             except NasvizError as e:  # a cell outside a subset embedding
@@ -269,7 +269,7 @@ with left:
                 nb_frame.insert(1, "L2 distance", maps.shown_distances(dist))
                 if not has_result.all():
                     nb_frame.insert(2, "has result", np.where(has_result[nb], "yes", "no (not in the sample)"))
-                st.dataframe(nb_frame, hide_index=True)
+                _ui.small_table(nb_frame)
                 if (np.asarray(dist) == 0).any():
                     st.caption(f"L2 distance 0: {srcs[name].label} maps these distinct cells to exactly the same "
                                "point (as stored), so the map and the searches cannot tell them apart; it is a "

@@ -48,7 +48,7 @@ def test_nb101_says_results_exist_for_the_sample_only_and_can_show_just_those():
     assert len(note) == 1 and "423,624 cells" in note[0]
     at.text_input(key="map_cell").set_value("6111")
     run_page(MAP, at)
-    nb = next(d.value for d in at.dataframe if "L2 distance" in d.value.columns)
+    nb = next(d.value for d in at.table if "L2 distance" in d.value.columns)
     assert set(nb["has result"]) <= {"yes", "no (not in the sample)"}
     from nasviz.bench import get_benchmark
 

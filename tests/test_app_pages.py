@@ -87,7 +87,7 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     assert any(m.value == "**Cell #6111**" for m in at.markdown)
     svg = diagrams(at)[0]
     assert svg.count('class="edge"') == 6 and "conv 1x1" in svg
-    neighbours = at.dataframe[1].value
+    neighbours = at.table[1].value
     assert len(neighbours) == 8 and (neighbours["index"] != 6111).all()
     assert neighbours["L2 distance"].is_monotonic_increasing
     assert _arr(_figures(at)[0]["data"][-1]["customdata"]).tolist() == [6111]
@@ -166,7 +166,7 @@ def test_map_nb101_controller_states_show_only_the_sample_cells():
     # a sample cell: its neighbours are sample cells; a cell outside the sample: a message, no neighbours
     at.text_input(key="map_cell").set_value(str(int(cells[123])))
     _run(MAP, at)
-    nb = at.dataframe[1].value
+    nb = at.table[1].value
     assert len(nb) == 8 and np.isin(nb["index"], cells).all() and nb["L2 distance"].is_monotonic_increasing
     outside = int(np.setdiff1d(np.arange(cells.max() + 2), cells)[0])
     at.text_input(key="map_cell").set_value(str(outside))
