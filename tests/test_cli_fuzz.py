@@ -64,6 +64,7 @@ def test_error_lines_say_what_is_accepted(box):
     assert "finite" in err("train", "arch2vec", "--kl-weight", "inf")
     assert "finite number of epochs" in err("train", "arch2vec", "--kl-warmup", "-1")
     assert "not a finite number" in err("train", "arch2vec", "--kl-warmup", "nan")
+    assert "[0, 1)" in err("train", "arch2vec", "--dropout", "1")
     assert "none, mlp or attn" in err("train", "arch2vec", "--dec-mix", "gru")
     assert "[0, 1e-3]" in err("train", "arch2vec", "--lr-final", "0.5")
     assert "finite" in err("search", "run", "--strategy", "dense", "--param", "eps1=NaN", "--detach")

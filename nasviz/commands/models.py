@@ -75,6 +75,9 @@ def train_arch2vec(
                                                    "finite number >= 0 (default 0: no ramp, the paper's)."),
     latent_dim: Optional[int] = typer.Option(None, "--latent-dim", min=1, max=4096,
                                              help="Per-node latent size (paper 16)."),
+    dropout: Optional[float] = typer.Option(None, "--dropout",
+                                            help="Dropout on the node latents before the decoder, a number in "
+                                                 "[0, 1) (NB101 default 0.1; the authors' script 0.3)."),
     lr_final: Optional[float] = typer.Option(None, "--lr-final",
                                              help="Cosine-anneal the learning rate (1e-3) to this, a number in "
                                                   "[0, 1e-3] (default: constant, the paper's)."),
@@ -99,6 +102,10 @@ def train_arch2vec(
         if not math.isfinite(kl_warmup) or kl_warmup < 0:
             raise NasvizError(f"--kl-warmup must be a finite number of epochs >= 0; got {kl_warmup}")
         options["kl_warmup_epochs"] = float(kl_warmup)
+    if dropout is not None:
+        if not math.isfinite(dropout) or not 0 <= dropout < 1:
+            raise NasvizError(f"--dropout must be a number in [0, 1); got {dropout}")
+        options["dropout"] = float(dropout)
     if lr_final is not None:
         if not math.isfinite(lr_final) or not 0 <= lr_final <= 1e-3:
             raise NasvizError(f"--lr-final must be a number in [0, 1e-3] (the learning rate); got {lr_final}")
