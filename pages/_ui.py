@@ -129,8 +129,8 @@ def chart_config(name: str) -> dict:
                                      "scale": 2 if figure_format() == "png" else 1}}
 
 
-#: trace types the lean plotly.js build draws (pages/_plotly_map: plotly.js core + scattergl + heatmap)
-LEAN_TRACES = frozenset({"scatter", "scattergl", "heatmap"})
+#: trace types the lean plotly.js build draws (pages/_plotly_map: plotly.js core + scattergl, heatmap, bar, histogram)
+LEAN_TRACES = frozenset({"scatter", "scattergl", "heatmap", "bar", "histogram"})
 
 
 def chart(fig, *, key: str, name: str | None = None, lean: bool = False, **kwargs):

@@ -281,7 +281,7 @@ for rank, (col, row) in enumerate(zip(cols, top.to_dict("records"))):
                     key=f"dense_cell_{rank}")
 curves = {k: f for k, f in curves.items() if len(f)}
 if len(curves) > len(runs):
-    _ui.chart(R.fig_curves(curves), key="dense_vs_baselines", name="dense-vs-baselines")
+    _ui.chart(R.fig_curves(curves), key="dense_vs_baselines", name="dense-vs-baselines", lean=True)
     st.caption("Best so far against the baselines' runs (this launch's and stored complete ones).")
 else:
     st.caption("No baseline runs stored for this dataset yet: tick a baseline above to compare.")

@@ -146,11 +146,11 @@ _ui.to_url(dataset=dataset)
 
 try:
     if edges:
-        _ui.chart(F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), key="dist_weights",
+        _ui.chart(F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), key="dist_weights", lean=True,
                   name="distributions-anytime-weights")
     else:
         st.info("Pick at least one edge to see its anytime weights.")
-    _ui.chart(F.regret_figure(rs, dataset, per_epoch=per_epoch), key="dist_regret",
+    _ui.chart(F.regret_figure(rs, dataset, per_epoch=per_epoch), key="dist_regret", lean=True,
               name=f"distributions-regret-{dataset}")
     summary = [{"run": n, "final cell": r.final_cell().to_str(),
                 f"{dataset} test %": round(float(r.test_acc[dataset][-1]), 2),
@@ -159,10 +159,10 @@ try:
     st.dataframe(summary, hide_index=True)
     mi = F.run_mutual_information(rs)
     if mi:
-        _ui.chart(F.mutual_information_figure(mi), key="dist_mi", name="distributions-mutual-information")
+        _ui.chart(F.mutual_information_figure(mi), key="dist_mi", name="distributions-mutual-information", lean=True)
     else:
         st.info("These runs stored no mutual-information matrices.")
     if any(r.estimator_variance for r in rs):
-        _ui.chart(F.estimator_variance_figure(rs), key="dist_variance", name="distributions-estimator-variance")
+        _ui.chart(F.estimator_variance_figure(rs), key="dist_variance", name="distributions-estimator-variance", lean=True)
 except NasvizError as e:
     st.error(escape_markdown(e))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import run_page
+from _helpers import figures, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.analysis import controller as A
@@ -45,7 +45,7 @@ def test_stored_table1_is_of_the_shipped_full_schedule_controllers():
 
 
 def _schedule_fig(at: AppTest) -> dict:
-    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    figs = figures(at)
     found = [f for f in figs if "Separation along training" in f["layout"]["title"]["text"]]
     assert len(found) == 1
     return found[0]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _helpers import run_page
+from _helpers import figures, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.viz.correlations import edit_distance_caption
@@ -17,7 +17,7 @@ CORR = str(REPO / "pages/correlations.py")
 
 
 def _gp_fig(at: AppTest) -> dict:
-    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    figs = figures(at)
     return next(f for f in figs if "GP on the embeddings" in f["layout"]["title"]["text"])
 
 
@@ -33,8 +33,7 @@ def test_edit_distance_caption_is_computed_from_the_curves():
 
 def test_page_caption_matches_its_plot_and_the_gp_refits_when_inputs_change():
     at = run_page(CORR, AppTest.from_file(CORR, default_timeout=600))
-    edit = next(json.loads(el.proto.spec) for el in at.get("plotly_chart")
-                if "edit distance" in json.loads(el.proto.spec)["layout"]["title"]["text"])
+    edit = next(f for f in figures(at) if "edit distance" in f["layout"]["title"]["text"])
     cap = next(c.value for c in at.caption if c.value.startswith("Paper (arch2vec Fig. 3"))
     entries = cap.split("Here: ", 1)[1].split("; ")
     assert len(entries) == len(edit["data"])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from _helpers import run_page
+from _helpers import figures, run_page
 from nasviz.search.store import RunState, Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def test_launch_a_background_run_and_see_it_among_the_stored_runs_when_complete(
     summary = at.dataframe[0].value.set_index("run")
     assert summary.at[name, "final cell"] == run.stats["final_cell"]
     assert summary.at[name, "regret"] == pytest.approx(round(run.stats["final_regret"]["cifar10"], 2))
-    weights = json.loads(at.get("plotly_chart")[0].proto.spec)
+    weights = figures(at)[0]
     assert len(weights["data"]) == len(chosen) * 6 * 5
     assert any("step 3/3 [complete]" in p.proto.text for p in at.get("progress"))
 
@@ -94,7 +94,7 @@ def test_watch_a_running_run_live_and_cancel_it(db):
     _run(at)
     text = [p.proto.text for p in at.get("progress")][0]
     assert text.startswith(f"Run #{run.id} distribution-vimnas seed 0: step ") and "/1400 [running]" in text
-    live = json.loads(at.get("plotly_chart")[0].proto.spec)  # the anytime weights so far
+    live = figures(at)[0]  # the anytime weights so far
     x, y = _arr(live["data"][0]["x"]), _arr(live["data"][0]["y"])
     assert len(live["data"]) == 6 * 5 and len(x) >= 3 and list(x) == list(range(len(x)))  # initial + steps
     with Store(db, create=False) as s:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import run_page
+from _helpers import figures, run_page
 from scipy.spatial import cKDTree
 from scipy.stats import rankdata, spearmanr
 from streamlit.testing.v1 import AppTest
@@ -337,8 +337,7 @@ def test_link_lesson6_opens_the_controller_study_with_the_same_hidden_states(res
     assert at.slider(key="ctrl_n").value == res.params["n"]
     for kind in ("random", "unsupervised", "supervised"):
         assert at.selectbox(key=f"ctrl_seed_nb201_{kind}").value == res.params[f"seed_{kind}"]
-    page = [json.loads(el.proto.spec) for el in at.get("plotly_chart") if el.proto.id and "ctrl_hidden" in
-            el.proto.id] or [json.loads(el.proto.spec) for el in at.get("plotly_chart")][2:3]
+    page = [f for f in figures(at) if "final controller hidden state" in json.dumps(f["layout"].get("title", "")).lower()]
     z_page = [_arr(t["z"]).astype(np.float64) for t in page[0]["data"] if t["type"] == "heatmap"]
     z_lesson = [np.asarray(t.z, dtype=np.float64) for t in res.figure.data if t.type == "heatmap"]
     assert len(z_page) == len(z_lesson) == 3

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from _browser import first_plot
+from _browser import first_plot, plot_titled
 from playwright.sync_api import expect
 
 from nasviz.viz import lessons as L
@@ -69,8 +69,9 @@ def _check_target(page, n: int, res) -> None:
         _url_has(page, dims=",".join(map(str, p["dims"])), embedding=p["embedding"])
     elif n == 6:
         # the page samples the same architectures: its Fig. 3 panel titles carry the lesson's variances
+        plot = plot_titled(page, "Final controller hidden state")
         for kind, v in f["var"].items():
-            expect(main.get_by_text(f"{kind}: per-neuron variance (mean {v:.2e})")).to_have_count(1)
+            expect(plot.get_by_text(f"{kind}: per-neuron variance (mean {v:.2e})")).to_have_count(1)
         _url_has(page, n=str(p["n"]))
     else:
         plot = first_plot(page)
