@@ -8,6 +8,7 @@ import re
 
 import pytest
 from _browser import plot_titled
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from nasviz.spaces import get_space
@@ -49,8 +50,13 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
     chart.scroll_into_view_if_needed()
     expect(page.get_by_text(re.compile(rf"^Cell #{new} at \("))).to_be_visible()
     want = [float(src["pca"][new, 0])]
-    for _ in range(100):  # the chart the caption belongs to may still be in plotly's hands for a moment
-        traces = {t["name"]: t for t in chart.evaluate(_TRACES)}
+    traces = {}
+    for _ in range(100):  # the chart the caption belongs to may still be in plotly's hands for a moment, or its
+        try:              # frame still being replaced by the one drawing the edited cell (a lean chart's frame
+            chart = plot_titled(page, "the edited cell")  # is drawn anew when its figure changes)
+            traces = {t["name"]: t for t in chart.evaluate(_TRACES)}
+        except PlaywrightError:
+            traces = {}
         if traces.get(f"edited cell #{new}", {}).get("x") == pytest.approx(want, abs=1e-6):
             break
         page.wait_for_timeout(200)
