@@ -106,7 +106,7 @@ def render(path: Path = OUT) -> str:
                   "|---|---|---|---|---|---|---|---|"]
         for r in full:
             o, p = r["options"], r["prior"]
-            extra = {k: o[k] for k in ("dec_mix", "kl_weight", "lr_final", "latent_dim", "dropout") if k in o}
+            extra = {k: o[k] for k in ("dec_mix", "kl_weight", "kl_warmup", "lr_final", "latent_dim", "dropout") if k in o}
             ok = (r["recon_heldout"] >= TARGETS["recon"] and p["validity"] >= TARGETS["validity"]
                   and p["uniqueness"] >= TARGETS["uniqueness"])
             lines.append(f"| `{r['checkpoint']}` | {', '.join(f'{k}={v}' for k, v in extra.items())} | "
