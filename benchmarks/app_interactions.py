@@ -223,10 +223,24 @@ def gp_interactions(page, base: str, load) -> list[dict]:
         la = load()
         t0 = now_ms()
         button.click()
-        s = settle(page, t0, lambda: expect(page.locator(".st-key-corr_gp_fig .js-plotly-plot")).to_be_attached(
-            timeout=300_000))
+        s = settle(page, t0, lambda: _wait_chart_titled(page, "GP on the embeddings", 300.0))
         out.append({"what": "gp_fit", "seconds": s, "loadavg": la, "first_on_server": r == 0})
     return out
+
+
+def _wait_chart_titled(page, text: str, timeout_s: float) -> None:
+    """Until a Plotly chart whose title holds ``text`` is drawn, in the page (st.plotly_chart) or in a chart
+    component's frame (the lean charts of pages/_ui.chart)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        for fr in page.frames:
+            try:
+                if fr.locator(".js-plotly-plot .gtitle", has_text=text).count():
+                    return
+            except Exception:  # noqa: BLE001 - a frame detached while we asked
+                continue
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"no chart titled {text!r} was drawn")
 
 
 def controller_interactions(page, base: str, load) -> list[dict]:
