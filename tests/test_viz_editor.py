@@ -201,8 +201,8 @@ def test_nb101_cells_outside_the_fit_are_placed_by_the_embed_rule_onto_their_sto
     nearest fitted cells. The editor's placement, from the stored means, lands those cells on their stored points
     (up to the float16 rounding of the stored points). The stored means are float16 too: where the 10th and 11th
     nearest fitted cells are nearly tied, rounding can swap them (measured: 1 of 12 t-SNE cells), so a few cells may
-    land elsewhere; almost all must land on their point, and cells in the fitted subset must not (the rule is not
-    how they were placed)."""
+    land elsewhere; almost all must land on their point, and cells in the fitted subset must land measurably off
+    theirs (the rule is not how they were placed)."""
     sp, src, _ = nb101
     for proj, tol in (("umap", 0.02), ("tsne", 0.1)):
         rows = E.fit_rows(src, proj)
@@ -211,9 +211,12 @@ def test_nb101_cells_outside_the_fit_are_placed_by_the_embed_rule_onto_their_sto
         got = np.array([E.place(src, proj, src["means"][i], stored=False).xy for i in rest])
         err = np.abs(got - src[proj][rest]).max(1)
         assert (err < tol).mean() >= 0.9, (proj, np.sort(err)[-5:])
-        fitted = rows[::5_000][:8]
+        # fitted cells were placed by the projection itself: the rule misses their points by far more than the
+        # rounding it misses the others' by (measured on the shipped NB101 arch2vec: UMAP medians 0.008 vs 0.001,
+        # t-SNE 0.14 vs 0.012; UMAP keeps neighbourhoods so well that the rule lands close, not on the point)
+        fitted = rows[::1_000][:40]
         got = np.array([E.place(src, proj, src["means"][i], stored=False).xy for i in fitted])
-        assert (np.abs(got - src[proj][fitted]).max(1) >= tol).mean() >= 0.5, proj
+        assert np.median(np.abs(got - src[proj][fitted]).max(1)) > 3 * np.median(err), proj
         span = float(np.nanmax(src[proj]) - np.nanmin(src[proj]))
         assert span > 50 * tol  # the tolerance is small against the map
 
