@@ -183,7 +183,7 @@ def live_view() -> None:
                 f"{run.progress}/{run.budget} queries, **{run.state.value}**")
     if run.error:
         st.error(escape_markdown(run.error))
-    msg = st.session_state.pop(MESSAGE, None)
+    msg = st.session_state.get(MESSAGE)  # dropped at the end, unless a whole-page rerun follows (it shows it again)
     if msg:
         (st.success if msg[0] == "success" else st.error)(escape_markdown(msg[1]))
     b1, b2 = st.columns(2)
@@ -220,7 +220,10 @@ def live_view() -> None:
                 except NasvizError as e:
                     st.error(escape_markdown(e))
     if live != any(now[i].state in LIVE for i in ids if i in now) or set(now) - set(ids):
-        st.rerun()  # the whole page: start polling after a resume, stop once every shown run has finished, list new runs
+        # the whole page: start polling after a resume, stop once every shown run has finished, list new runs. The
+        # Cancel/Resume message stays for that run to show: popped here, it flashed for one frame and was gone
+        st.rerun()
+    st.session_state.pop(MESSAGE, None)
 
 
 live_view()

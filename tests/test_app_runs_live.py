@@ -163,6 +163,8 @@ def test_live_only_while_a_run_goes_and_the_state_reads_right_after_a_resume(sto
     status = [m.value for m in at.markdown if m.value.startswith(f"**Run #{rid}**")][0]
     assert "**queued**" in status or "**running**" in status, status  # not the cancelled state from before
     assert any("Refreshing every" in c.value for c in at.caption)
+    _run(at)  # shown once, by the run that follows the click (the whole-page rerun that starts polling), then gone
+    assert not any("resumed" in s.value for s in at.success)
     t_end = time.monotonic() + 300
     while not store.get_run(rid).state.finished:
         assert time.monotonic() < t_end
