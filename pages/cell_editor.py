@@ -261,7 +261,7 @@ fig, mode = E.editor_figure(
     cell_label=f"edited cell #{index}",
     title=f"{srcs[name].label}, {label}: the edited cell (star) among all cells",
     axis_labels=(f"{label} 1", f"{label} 2"), uirevision=f"{space}/{name}/{proj}")
-_ui.chart(fig, key="ed_map", name=f"editor-{space}-{name}-{proj}-{index}", lean=True)
+_ui.chart(fig, key="ed_map", name=f"editor-{space}-{name}-{proj}-{index}")
 st.caption(f"Cell #{index} at ({placed.xy[0]:.3f}, {placed.xy[1]:.3f}): its embedding is the {how}; placed by "
            f"{placed.how}. {'Density shading' if mode == 'density' else 'Points'} of {len(shown_idx):,} cells.")
 if srcs[name].note(proj):

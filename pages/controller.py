@@ -75,13 +75,13 @@ _ui.to_url(space=space, **{f"seed_{k}": s for k, s in seed_of}, n=n, sample_seed
 with st.spinner("Sampling architectures from each controller..."):
     data = figure_data(space, tuple(seed_of), n, int(sample_seed))
 reward = ctr[kinds[0]][0][1].get("reward") or ctr[kinds[0]][0][1].get("train", {}).get("reward")
-_ui.chart(A.fig_max_action_probs(data["probs"]), key="ctrl_probs", name=f"controller-{space}-max-action-probs", lean=True)
+_ui.chart(A.fig_max_action_probs(data["probs"]), key="ctrl_probs", name=f"controller-{space}-max-action-probs")
 st.caption(V.determinism_caption(data["probs"]))
-_ui.chart(A.fig_accuracy_distribution(data["acc"], label=f"reward column (%): {reward}"), key="ctrl_acc", lean=True,
+_ui.chart(A.fig_accuracy_distribution(data["acc"], label=f"reward column (%): {reward}"), key="ctrl_acc",
           name=f"controller-{space}-accuracy")
 med = ", ".join(f"{k} {float(sorted(v)[len(v) // 2]):.2f}" for k, v in data["acc"].items())
 st.caption(f"Paper Fig. 2: trained controllers sample better architectures than random ones. Median here: {med}.")
-_ui.chart(A.fig_hidden_heatmap(data["hidden"]), key="ctrl_hidden", name=f"controller-{space}-hidden-states", lean=True)
+_ui.chart(A.fig_hidden_heatmap(data["hidden"]), key="ctrl_hidden", name=f"controller-{space}-hidden-states")
 st.caption("Paper Fig. 3: the trained controllers' final hidden states barely vary across the architectures they "
            "sample (small per-neuron variance).")
 
@@ -92,7 +92,7 @@ if stored is not None:
     st.markdown(f"**Stored benchmark result** (`benchmarks/results/controller.json`{where}: every shipped seed, "
                 f"{stored['n_archs']:,} sampled architectures, {stored['n_pairs']:,} pairs):")
     st.dataframe(V.table1_frame(stored["table1"]), hide_index=True)
-    _ui.chart(A.fig_table1(stored["table1"], space=space), key="ctrl_table1_stored", lean=True,
+    _ui.chart(A.fig_table1(stored["table1"], space=space), key="ctrl_table1_stored",
               name=f"controller-{space}-table1-stored")
     if "separation" in stored:
         st.markdown("**Is the supervised controller separated from the unsupervised one, as in the paper?** "
@@ -109,7 +109,7 @@ if stored is not None:
         curve_pairs = st.radio("Pairs in the curve", ["distinct", "all"], horizontal=True, key="ctrl_sched_pairs",
                                format_func={"all": "all sampled pairs",
                                             "distinct": "pairs of different architectures"}.get)
-        _ui.chart(A.fig_schedule(sched["curve"], curve_pairs), key="ctrl_schedule", lean=True,
+        _ui.chart(A.fig_schedule(sched["curve"], curve_pairs), key="ctrl_schedule",
                   name=f"controller-{space}-schedule-{curve_pairs}")
         st.caption(A.schedule_caption(sched["curve"], curve_pairs, sched.get("buffer_start_step"),
                                       sched.get("sup_start_step")))
@@ -127,7 +127,7 @@ def computed_here(space: str) -> None:
     with st.spinner("Sampling pairs and computing graph edit distances..."):
         table = live_table(space, all_seeds, n_archs, n_pairs)
     st.dataframe(V.table1_frame(table), hide_index=True)
-    _ui.chart(A.fig_table1(table, space=space), key="ctrl_table1_live", name=f"controller-{space}-table1-computed", lean=True)
+    _ui.chart(A.fig_table1(table, space=space), key="ctrl_table1_live", name=f"controller-{space}-table1-computed")
     st.caption(f"Paper values are for ENAS RNN cells on PTB (Adam & Lorraine, Table 1); ours are {space.upper()} "
                "cells, the reward column above, similarity measures as defined in nasviz.analysis.controller.")
 

@@ -76,9 +76,9 @@ for name in chosen:
     with st.spinner(f"Ranking the dimensions of {srcs[name].label}..."):
         r = ranking(name, acc_col)
     st.subheader(srcs[name].label)
-    _ui.chart(C.fig_dim_ranking(r, top), key=f"corr_rank_{name}", name=f"dim-ranking-{name}", lean=True)
+    _ui.chart(C.fig_dim_ranking(r, top), key=f"corr_rank_{name}", name=f"dim-ranking-{name}")
     _ui.chart(C.fig_dim_scatter(means(name), r["dim"].head(4), table[acc_col].to_numpy(),
-                                table["FLOPs (M)"].to_numpy(), acc_label=acc_col), key=f"corr_scatter_{name}", lean=True,
+                                table["FLOPs (M)"].to_numpy(), acc_label=acc_col), key=f"corr_scatter_{name}",
               name=f"dims-vs-accuracy-{name}")
     with st.expander("All dimensions as a table"):
         st.dataframe(r.round(4), hide_index=True)
@@ -88,7 +88,7 @@ w1, w2 = st.columns(2)
 walk_n = w1.select_slider("Random-walk length (cells one edit apart)", [200, 500, 1000], 1000, key="corr_walk")
 walk_seed = w2.number_input("Walk seed", 0, 10_000, 0, key="corr_walk_seed")
 curves = {srcs[n].label: edit_curve(n, walk_n, int(walk_seed)) for n in chosen}
-_ui.chart(C.fig_edit_distance(curves), key="corr_edit", name="latent-distance-by-edit-distance", lean=True)
+_ui.chart(C.fig_edit_distance(curves), key="corr_edit", name="latent-distance-by-edit-distance")
 st.caption(C.edit_distance_caption(curves))
 
 st.header("GP predictive performance (arch2vec Fig. 2)")
@@ -112,7 +112,7 @@ def gp_section(chosen: list[str], acc_col: str) -> None:
         try:
             with st.spinner("Fitting Gaussian processes..."):
                 results = {srcs[n].label: gp(n, args[1], args[2], args[3]) for n in args[0] if n in srcs}
-            _ui.chart(C.fig_gp(results, args[1]), key="corr_gp_fig", name="gp-predictive", lean=True)
+            _ui.chart(C.fig_gp(results, args[1]), key="corr_gp_fig", name="gp-predictive")
             st.caption(f"{args[2]} labelled cells, 2,000 held-out cells, seed {args[3]}; kernel C * RBF (ARD) + white "
                        "noise on standardised embeddings, as nasviz.analysis.latent.gp_predictive.")
         except NasvizError as e:

@@ -107,7 +107,7 @@ if dims:
             hlo, hhi = D.band_hull(bands[s])
             chosen[s] = st.slider(f"dim {s}", lo, hi, (max(lo, hlo), min(hi, hhi)), key=f"dense_iv_{embedding}_{s}")
     fig = D.fig_bands(t, bands, chosen if source.startswith("Eq") else None)
-    _ui.chart(fig, key="dense_bands", name=f"eq4-bands-{embedding}-dims-{'-'.join(map(str, dims))}", lean=True)
+    _ui.chart(fig, key="dense_bands", name=f"eq4-bands-{embedding}-dims-{'-'.join(map(str, dims))}")
     st.caption(f"Bands: the top {top_k} cells by {t.signal}, +- {sigma:g} standard deviations of each dimension.")
 else:
     st.info("Choose at least one latent dimension to see the Eq. 4 bands.")
@@ -234,7 +234,7 @@ def _progress(s: Store) -> list:
     curves = {f"#{r.id} {r.strategy} (seed {r.seed})": R.trials_frame(s.trials(r.id)) for r in runs}
     curves = {k: f for k, f in curves.items() if len(f)}
     if curves:
-        _ui.chart(R.fig_curves(curves), key="dense_progress_curve", name="dense-progress")
+        _ui.chart(R.fig_curves(curves), key="dense_progress_curve", name="dense-progress", lean=False)
     main = [tr for i in batch["ids"] for tr in s.trials(i)]
     st.dataframe(R.trials_frame(s.trials(batch["ids"][0])), hide_index=True, height=240, key="dense_trials")
     st.caption(f"Trials of run #{batch['ids'][0]} ({len(main)} trials in this launch's {batch['strategy']} runs).")
@@ -281,7 +281,7 @@ for rank, (col, row) in enumerate(zip(cols, top.to_dict("records"))):
                     key=f"dense_cell_{rank}")
 curves = {k: f for k, f in curves.items() if len(f)}
 if len(curves) > len(runs):
-    _ui.chart(R.fig_curves(curves), key="dense_vs_baselines", name="dense-vs-baselines", lean=True)
+    _ui.chart(R.fig_curves(curves), key="dense_vs_baselines", name="dense-vs-baselines")
     st.caption("Best so far against the baselines' runs (this launch's and stored complete ones).")
 else:
     st.caption("No baseline runs stored for this dataset yet: tick a baseline above to compare.")

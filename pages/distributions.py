@@ -97,7 +97,7 @@ if job:
                 s.request_cancel(run.id)
             st.info("Cancel requested: the worker stops after its current step.")
         if part is not None and run.state.value != "complete":
-            _ui.chart(F.anytime_weights_figure([part], per_epoch=False), key="dist_live_weights",
+            _ui.chart(F.anytime_weights_figure([part], per_epoch=False), key="dist_live_weights", lean=False,
                       name=f"distributions-run{run.id}-live-weights")
             st.caption(f"Anytime weights of run #{run.id} so far ({part.steps} steps); its cell now: "
                        f"{part.final_cell().to_str()}, CIFAR-10 regret {part.regret('cifar10')[-1]:.2f}.")
@@ -146,11 +146,11 @@ _ui.to_url(dataset=dataset)
 
 try:
     if edges:
-        _ui.chart(F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), key="dist_weights", lean=True,
+        _ui.chart(F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), key="dist_weights",
                   name="distributions-anytime-weights")
     else:
         st.info("Pick at least one edge to see its anytime weights.")
-    _ui.chart(F.regret_figure(rs, dataset, per_epoch=per_epoch), key="dist_regret", lean=True,
+    _ui.chart(F.regret_figure(rs, dataset, per_epoch=per_epoch), key="dist_regret",
               name=f"distributions-regret-{dataset}")
     summary = [{"run": n, "final cell": r.final_cell().to_str(),
                 f"{dataset} test %": round(float(r.test_acc[dataset][-1]), 2),
@@ -159,10 +159,10 @@ try:
     st.dataframe(summary, hide_index=True)
     mi = F.run_mutual_information(rs)
     if mi:
-        _ui.chart(F.mutual_information_figure(mi), key="dist_mi", name="distributions-mutual-information", lean=True)
+        _ui.chart(F.mutual_information_figure(mi), key="dist_mi", name="distributions-mutual-information")
     else:
         st.info("These runs stored no mutual-information matrices.")
     if any(r.estimator_variance for r in rs):
-        _ui.chart(F.estimator_variance_figure(rs), key="dist_variance", name="distributions-estimator-variance", lean=True)
+        _ui.chart(F.estimator_variance_figure(rs), key="dist_variance", name="distributions-estimator-variance")
 except NasvizError as e:
     st.error(escape_markdown(e))

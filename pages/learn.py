@@ -48,7 +48,7 @@ except NasvizError as e:  # e.g. a shipped model or stored result missing from t
     st.error(f"This lesson cannot be drawn here: {escape_markdown(_ui.one_line(e))}")
     res = None
 if res is not None:
-    _ui.chart(res.figure, key=f"learn_fig_{n}", name=f"lesson-{n}-{les.key}", lean=True)
+    _ui.chart(res.figure, key=f"learn_fig_{n}", name=f"lesson-{n}-{les.key}")
 
     st.subheader("Question")
     choice = st.radio(les.question, range(len(les.options)), index=None, format_func=lambda i: les.options[i],

@@ -98,7 +98,7 @@ def _curves(chosen: list) -> None:
         if len(groups) > 1:
             fig.update_layout(title=f"Best so far per run: {SPACE_LABELS.get(sp, sp)}")
         key = "runs_curves" if len(groups) == 1 else f"runs_curves_{sp}"
-        _ui.chart(fig, key=key, name="runs-" + "-".join(str(r.id) for r in rs))
+        _ui.chart(fig, key=key, name="runs-" + "-".join(str(r.id) for r in rs), lean=False)
 
 
 def _path(run) -> None:
@@ -136,7 +136,7 @@ def _path(run) -> None:
                         budget=run.budget,
                         title=f"Run #{run.id} {run.strategy} on {sources[name].label}, "
                               f"{PROJECTION_LABELS.get(proj, proj)}")
-    _ui.chart(fig, key="runs_path_fig", name=f"run-{run.id}-path-{name}-{proj}")
+    _ui.chart(fig, key="runs_path_fig", name=f"run-{run.id}-path-{name}-{proj}", lean=False)
     n_on = placed.n_trials - placed.n_outside
     text = (f"{n_on:,} of {placed.n_trials:,} trials on the map, joined in query order and coloured by trial "
             f"number; stars: each new best so far ({int(placed.improved.sum())}), the large red star the run's best.")

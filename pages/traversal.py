@@ -244,8 +244,7 @@ for mname in models:
         st.dataframe(frames[mname], hide_index=True)
 
 if frames:
-    _ui.chart(T.traversal_figure(frames, METRICS[space][0]), key="trav_fig", name=f"traversal-dim{dim}-{anchor_index}",
-              lean=True)
+    _ui.chart(T.traversal_figure(frames, METRICS[space][0]), key="trav_fig", name=f"traversal-dim{dim}-{anchor_index}")
 
 st.header("Nearest-neighbour walk (arch2vec Fig. 5)")
 n_walk = st.slider("Walk length", 5, 30, 15, key="trav_walk_len")
@@ -265,6 +264,6 @@ for mname in models:
     caps = [cell_caption(space, i, "start" if k == 0 else f"edit {edits[k - 1]}") for k, i in enumerate(path)]
     draw_sequence(space, cells, caps, f"walk-{mname}")
 st.caption("Paper (NB101): arch2vec's walk averages 2.9 edits per step, the supervised encoder's 8.9.")
-_ui.chart(T.walk_figure(walk_edits), key="walk_fig", name=f"nn-walk-{anchor_index}", lean=True)
+_ui.chart(T.walk_figure(walk_edits), key="walk_fig", name=f"nn-walk-{anchor_index}")
 st.session_state["trav_server_ms"] = (time.perf_counter() - T0) * 1000
 st.caption(f"Server time for this view: {st.session_state['trav_server_ms']:.0f} ms.")

@@ -559,7 +559,8 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
     h = all_hidden(ctrl, idx)
     from nasviz.analysis.embeddings import distinct_rows
 
-    offset, merged32 = None, int(len(h) - distinct_rows(h))
+    distinct = distinct_rows(h)
+    offset, merged32 = None, int(len(h) - distinct)
     if merged32:
         # float32 arithmetic gave distinct cells bit-identical states (a collapsed controller's states differ
         # by ~1e-7 around values ~1): compute them in float64 and, when that keeps them apart, store them
@@ -567,14 +568,14 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
         h64 = all_hidden(ctrl, idx, exact=True)
         off = h64.mean(0)
         centred32 = (h64 - off).astype(np.float32)
-        if distinct_rows(centred32) > distinct_rows(h):
-            offset, h = off, centred32
+        if (kept := distinct_rows(centred32)) > distinct:
+            offset, h, distinct = off, centred32, kept
     h16 = h.astype(np.float16)
     err16 = np.abs(h16.astype(np.float32) - h)
     spread = h.std(0)
     rel = float(np.median(err16.max(0) / np.maximum(spread, 1e-30)))
     # float16 also must not merge two cells' points that float32 keeps apart
-    use16 = rel < f16_tolerance and distinct_rows(h16) == distinct_rows(h)
+    use16 = rel < f16_tolerance and distinct_rows(h16) == distinct
     latent = h16 if use16 else h
     err = float(np.abs(latent.astype(np.float32) - h).max())
     centred = h - h.mean(0)
@@ -586,7 +587,7 @@ def write_latents(ctrl, doc: dict, folder: Path, path: Path, f16_tolerance: floa
             "checkpoint": str(Path(folder).as_posix().split("models/")[-1]),
             "checkpoint_hash": checkpoint_hash(Path(folder)), "n_cells": int(h.shape[0]), "dim": int(h.shape[1]),
             "latent_dtype": str(latent.dtype), "latent_max_abs_err": err,
-            "float16_error_over_spread_median": rel, "duplicate_rows": int(len(h) - distinct_rows(latent)),
+            "float16_error_over_spread_median": rel, "duplicate_rows": int(len(h) - distinct),
             "order": "benchmark table rows (space indices in `index`)" if subset else "official index",
             "projections": ["pca"],
             "pca_explained": [float(x) for x in (s[:2] ** 2 / (s**2).sum())],
