@@ -107,19 +107,34 @@ def figure_format() -> str:
     return fmt if fmt in FORMATS else "png"
 
 
+def _code_span(text: str) -> str:
+    """``text`` as a Markdown code span: shown verbatim (an NB201 string's ``~...~`` is not strikethrough)."""
+    text = str(text)
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}"
+
+
 def code_line(text: str) -> None:
     """A cell string or JSON as inline code in markdown: ``st.code`` would load Streamlit's 1.5 MB syntax
     highlighter in the browser for a one-line string (on a deep link, before the page finishes)."""
-    text = str(text)
-    fence = "``" if "`" in text else "`"
-    st.markdown(f"{fence}{text}{fence}")
+    st.markdown(_code_span(text))
+
+
+#: characters that make Markdown change a table cell's text (strikethrough, table pipes, emphasis, links, HTML)
+_MARKDOWN_ACTIVE = re.compile(r"[~|*_`\[\]<]")
 
 
 def small_table(frame) -> None:
-    """A few rows as a static HTML table (``st.table``), floats to 4 significant digits: drawn with the rerun that
-    sends it, where ``st.dataframe``'s canvas grid paints again ~0.1-0.2 s after the rest of the page."""
+    """A few rows as a static HTML table (``st.table``): drawn with the rerun that sends it, where
+    ``st.dataframe``'s canvas grid paints again ~0.1-0.2 s after the rest of the page. ``st.table`` renders
+    each cell as Markdown, so text that Markdown would change (cell strings) goes in code spans; floats are shown
+    to 4 significant digits (its own format, 4 decimals, shows a collapsed embedding's 2e-9 as 0.0000)."""
+    frame = frame.copy()
+    for c in frame.columns:
+        if frame[c].dtype.kind == "O":  # object or pandas string columns
+            frame[c] = [_code_span(v) if isinstance(v, str) and _MARKDOWN_ACTIVE.search(v) else v for v in frame[c]]
     floats = [c for c in frame.columns if frame[c].dtype.kind == "f"]
-    st.table(frame.style.hide(axis="index").format("{:.4g}", subset=floats, na_rep="–"))
+    st.table(frame.style.format("{:.4g}", subset=floats, na_rep="–"), hide_index=True)
 
 
 def chart_config(name: str) -> dict:

@@ -285,7 +285,7 @@ with r1:
 with r2:
     st.markdown(f"**Nearest neighbours** in {srcs[name].label} (L2 on the latent means)")
     acc = table[colour].to_numpy(dtype=np.float64)[nb]
-    nb_frame = pd.DataFrame({"index": nb, "L2 distance": maps.shown_distances(dist), colour: np.round(acc, 2)})
+    nb_frame = pd.DataFrame({"index": nb, "L2 distance": maps.shown_numbers(dist), colour: np.round(acc, 2)})
     if space == "nb201":
         nb_frame["arch"] = table["arch"].to_numpy()[nb]
     _ui.cell_table(nb_frame, space=space, key="ed_neighbours")

@@ -257,7 +257,7 @@ with left:
             _ui.diagram(cell_dot(space, sp.cell(index)), name=f"{space}-cell-{index}", key="map_diagram")
             row = table.loc[index]
             metric_cols = [c for c in colour_options if c not in maps.op_columns(table).values()]
-            _ui.small_table(row[metric_cols].to_frame("value").T)
+            _ui.small_table(row[metric_cols].astype(float).to_frame("value").T)
             try:
                 nb, dist = maps.source_neighbours(emb, index, 8)
             except NasvizError as e:  # a cell outside a subset embedding
@@ -266,7 +266,7 @@ with left:
                 st.markdown(f"**Nearest neighbours in {srcs[name].label}** (L2 on the latent means)")
                 nb_frame = maps.selection_frame(table, nb, ["index", "arch", colour] if space == "nb201"
                                                 else ["index", "vertices", "edges", colour])
-                nb_frame.insert(1, "L2 distance", maps.shown_distances(dist))
+                nb_frame.insert(1, "L2 distance", maps.shown_numbers(dist))
                 if not has_result.all():
                     nb_frame.insert(2, "has result", np.where(has_result[nb], "yes", "no (not in the sample)"))
                 _ui.small_table(nb_frame)

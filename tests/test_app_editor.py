@@ -81,7 +81,7 @@ def test_nb201_edit_updates_cell_canonical_results_map_round_trip_and_neighbours
     assert _success(at, "nb201-arch2vec decodes") == "nb201-arch2vec decodes this cell back to itself (#6111)."
     nb, d = maps.source_neighbours(src201, 6111, 8)
     table = _neighbours(at)
-    assert table["index"].tolist() == nb.tolist() and np.allclose(table["L2 distance"], maps.shown_distances(d))
+    assert table["index"].tolist() == nb.tolist() and np.allclose(table["L2 distance"], maps.shown_numbers(d))
 
     # one op changed: another cell, everywhere on the page
     at.selectbox(key="ed_nb201_op0").set_value("none")

@@ -90,6 +90,11 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     neighbours = at.table[1].value
     assert len(neighbours) == 8 and (neighbours["index"] != 6111).all()
     assert neighbours["L2 distance"].is_monotonic_increasing
+    # st.table renders cells as Markdown: the NB201 strings go in code spans (their ~...~ is no strikethrough)
+    from nasviz.spaces import get_space
+
+    sp = get_space("nb201")
+    assert neighbours["arch"].tolist() == [f"`{sp.cell(int(i)).to_str()}`" for i in neighbours["index"]]
     assert _arr(_figures(at)[0]["data"][-1]["customdata"]).tolist() == [6111]
     assert at.query_params["cell"] == "6111"
     # a box by numbers: exactly the filtered cells inside, in a table; then a search region

@@ -247,9 +247,9 @@ def covered(src: dict, n: int) -> np.ndarray:
     return m
 
 
-def shown_distances(dist) -> np.ndarray:
-    """Distances as the neighbour tables show them: 4 significant digits, so that a collapsed embedding's
-    ~1e-8 distances do not read as 0 (0 only when the points coincide)."""
+def shown_numbers(dist) -> np.ndarray:
+    """Numbers as the neighbour and metric tables show them: 4 significant digits, so that a collapsed
+    embedding's ~1e-8 distances do not read as 0 (0 only when the points coincide)."""
     return np.array([float(f"{float(d):.4g}") for d in np.asarray(dist).ravel()])
 
 
