@@ -248,7 +248,7 @@ def covered(src: dict, n: int) -> np.ndarray:
 
 
 def shown_numbers(dist) -> np.ndarray:
-    """Numbers as the neighbour and metric tables show them: 4 significant digits, so that a collapsed
+    """Numbers (the neighbour tables' L2 distances) rounded to 4 significant digits, so that a collapsed
     embedding's ~1e-8 distances do not read as 0 (0 only when the points coincide)."""
     return np.array([float(f"{float(d):.4g}") for d in np.asarray(dist).ravel()])
 
