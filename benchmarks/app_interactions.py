@@ -46,7 +46,7 @@ TARGETS = {"map_click": 1.0, "map_box": 1.0, "map_lasso": 1.0, "traversal_dim": 
 
 #: A deep link per page: what a shared URL of each page holds.
 DEEP_LINKS = {
-    "NB201 table": "/nb201_table?cell=6111",
+    "NB201 table": "/?cell=6111",  # the default page: its file name is no URL path ("Page not found")
     "Latent map": "/latent_map?space=nb201&embedding=nb201-arch2vec&projection=umap&cell=6111",
     "Latent traversal": "/traversal?space=nb201&model=nb201-bvae-beta1&anchor=6111",
     "Controller study": "/controller?space=nb201",
