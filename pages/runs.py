@@ -26,8 +26,8 @@ st.markdown(
 
 path = default_db_path()
 if not path.exists():
-    st.info(f"No run store at {path} yet: start a search with `nasviz search run --strategy random --budget 100` "
-            "(NASVIZ_DB picks another file).")
+    st.info(f"No run store at {path} yet, so no search has run: launch one on the Dense sampling page, or on the "
+            "command line with `nasviz search run --strategy random --budget 100` (NASVIZ_DB picks another file).")
     st.stop()
 try:
     store = Store(path, create=False)
