@@ -278,6 +278,85 @@ def cell_table(frame, *, space: str, key: str, scope: str | None = None, **kwarg
     diagram(cell_dot(space, cell), name=f"{space}-cell-{index}", key=f"{key}_diagram")
 
 
+#: the look of :func:`cell_list` (st.html puts it in the page itself, so the rules are scoped to its class)
+_CELL_LIST_CSS = """<style>
+.nv-cells-wrap {overflow-x: auto; max-width: 100%}
+.nv-cells {border-collapse: collapse; font-size: 0.9rem; margin-bottom: 0.5rem}
+.nv-cells th, .nv-cells td {border-bottom: 1px solid rgba(128, 128, 128, 0.25); padding: 0.15rem 0.6rem;
+  text-align: left; vertical-align: top}
+.nv-cells td.num {text-align: right; font-variant-numeric: tabular-nums}
+.nv-cells summary {cursor: pointer; white-space: nowrap}
+.nv-cells td code {font-size: 0.8rem; white-space: nowrap}
+.nv-cells tr.nv-diagram {display: none}
+.nv-cells tr:has(details[open]) + tr.nv-diagram {display: table-row}
+.nv-cells tr.nv-diagram img {display: block; max-width: min(480px, 100%); max-height: 420px; margin: 0.2rem 0;
+  background: white}
+</style>"""
+
+
+def _list_value(value) -> tuple[str, bool]:
+    """A table value as HTML text (floats to 4 significant digits, strings escaped, cell strings as code)
+    and whether it is a number (right-aligned)."""
+    import html
+    import math
+    import numbers
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–", True
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, numbers.Integral):
+        return str(int(value)), True
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.4g}", True
+    text = html.escape(str(value))
+    return (f"<code>{text}</code>" if _MARKDOWN_ACTIVE.search(str(value)) else text), False
+
+
+def cell_list(frame, *, space: str) -> None:
+    """A few rows of cells as a static HTML table whose first column opens the row's cell diagram in place:
+    clicking the cell's number unfolds the diagram in a row under it (an HTML ``<details>`` and a CSS ``:has()``
+    rule; no rerun, no server round trip), so a cell
+    id is never shown without its architecture (NASLib #144). Drawn with the rerun that sends it: no canvas
+    grid to load and paint as :func:`cell_table` (``st.dataframe``) has, which cost a box selection on the map
+    ~0.3 s and a deep link the grid's 1.2 MB of JavaScript. For short lists (the diagrams travel with the page,
+    ~7 KB each, rendered on the server by one ``dot`` run and cached); long or sortable lists use
+    :func:`cell_table`. Without Graphviz the table is shown without diagrams."""
+    import base64
+    import html
+
+    from nasviz.viz.diagrams import cell_dot
+
+    rows = frame.to_dict("records")
+    cells = []
+    for row in rows:
+        try:
+            cells.append(cell_of_row(space, row))
+        except (NasvizError, ValueError):
+            cells.append(None)
+    dots = [cell_dot(space, c) for c in cells if c is not None]
+    got = iter(svgs(dots) or []) if dots else iter(())
+    columns = list(frame.columns)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = []
+    for row, cell in zip(rows, cells):
+        tds, svg = [], None
+        for j, c in enumerate(columns):
+            text, num = _list_value(row[c])
+            if j == 0 and cell is not None:
+                svg = next(got, None)
+                if svg is not None:  # the row under it (shown while this is open, by CSS) holds the diagram
+                    text = f'<details><summary title="Click to show this cell\'s diagram">{text}</summary></details>'
+            tds.append(f'<td class="num">{text}</td>' if num and j else f"<td>{text}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+        if svg is not None:
+            src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+            body.append(f'<tr class="nv-diagram"><td colspan="{len(columns)}"><img alt="{DIAGRAM_ALT}" '
+                        f'src="{src}"></td></tr>')
+    st.html(f'{_CELL_LIST_CSS}<div class="nv-cells-wrap"><table class="nv-cells"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
 def from_url(key: str, param: str, default: Any, *, parse: Callable[[str], Any] = str,
              valid: Callable[[Any], bool] | None = None, many: bool = False) -> None:
     """Start widget ``key`` from query parameter ``param`` the first time this session shows it.

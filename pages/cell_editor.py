@@ -288,7 +288,8 @@ with r2:
     nb_frame = pd.DataFrame({"index": nb, "L2 distance": maps.shown_numbers(dist), colour: np.round(acc, 2)})
     if space == "nb201":
         nb_frame["arch"] = table["arch"].to_numpy()[nb]
-    _ui.cell_table(nb_frame, space=space, key="ed_neighbours")
+    _ui.cell_list(nb_frame, space=space)
+    st.caption("Click a cell's number to unfold its diagram.")
 
 # -- hand it on ------------------------------------------------------------------------------
 st.subheader("Take it further")

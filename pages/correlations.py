@@ -1,4 +1,5 @@
 """Correlations: what each latent dimension says about accuracy, cost and structure."""
+import pandas as pd
 import streamlit as st
 
 from nasviz.bench import get_benchmark
@@ -81,7 +82,7 @@ for name in chosen:
                                 table["FLOPs (M)"].to_numpy(), acc_label=acc_col), key=f"corr_scatter_{name}",
               name=f"dims-vs-accuracy-{name}")
     with st.expander("All dimensions as a table"):
-        st.dataframe(r.round(4), hide_index=True)
+        _ui.small_table(r)
 
 st.header("Latent distance by edit distance (arch2vec Fig. 3)")
 w1, w2 = st.columns(2)
@@ -162,7 +163,7 @@ else:
             rows.append({"model": m, "score": round(d["score"], 3), "active dims": d["active_dims"],
                          **{f"z{x['dim']}": (f"{x['top_factor']} ({x['share']:.2f})" if x["top_factor"] else "-")
                             for x in d["dims"]}})
-        st.dataframe(rows, hide_index=True)
+        _ui.small_table(pd.DataFrame(rows))
         if read:
             st.caption(f"{', '.join(read)}: read from the stored benchmark result (benchmarks/results/models.json, "
                        f"{n_anchors} anchors); other rows computed here.")

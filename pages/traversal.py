@@ -241,7 +241,7 @@ for mname in models:
                 f" · edit {s.edit}" if s.edit is not None else "")))
     draw_sequence(space, [s.cell if s.valid else None for s in seq], caps, f"traversal-{mname}")
     with st.expander("Steps as a table"):
-        st.dataframe(frames[mname], hide_index=True)
+        _ui.small_table(frames[mname])
 
 if frames:
     _ui.chart(T.traversal_figure(frames, METRICS[space][0]), key="trav_fig", name=f"traversal-dim{dim}-{anchor_index}")

@@ -147,3 +147,61 @@ def chart_configs(at: AppTest) -> list[dict]:
     import json
 
     return [json.loads(args["config"]) for _, args in chart_args(at)]
+
+
+def cell_lists(at: AppTest):
+    """Every ``pages/_ui.cell_list`` table on the page as a DataFrame of its text (numbers parsed), with a
+    ``diagram`` column: whether the row unfolds a cell diagram (in the row under it)."""
+    from html.parser import HTMLParser
+
+    import pandas as pd
+
+    class _Parser(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.cell, self.row, self.in_cell, self.img = [], None, None, False, False
+            self.diagram_row = False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table" and ("class", "nv-cells") in attrs:
+                self.tables.append({"head": [], "rows": []})
+            elif tag in ("th", "td"):
+                self.cell, self.in_cell, self.img = "", True, False
+            elif tag == "tr":
+                self.row = []
+                self.diagram_row = ("class", "nv-diagram") in attrs
+            elif tag == "img" and self.in_cell and dict(attrs).get("src", "").startswith("data:image/svg+xml"):
+                self.img = True
+
+        def handle_data(self, data):
+            if self.in_cell:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag == "th":
+                self.tables[-1]["head"].append(self.cell)
+                self.in_cell = False
+            elif tag == "td":
+                self.row.append((self.cell, self.img))
+                self.in_cell = False
+            elif tag == "tr" and self.row:
+                if self.diagram_row:  # the diagram unfolded under the row before
+                    rows = self.tables[-1]["rows"]
+                    rows[-1][0] = (rows[-1][0][0], self.row[0][1])
+                else:
+                    self.tables[-1]["rows"].append(self.row)
+                self.row = None
+
+    out = []
+    for el in at.get("html"):
+        p = _Parser()
+        p.feed(el.proto.body)
+        for t in p.tables:
+            frame = pd.DataFrame([[v for v, _ in r] for r in t["rows"]], columns=t["head"])
+            for c in frame.columns:
+                nums = pd.to_numeric(frame[c], errors="coerce")
+                if nums.notna().all():
+                    frame[c] = nums
+            frame["diagram"] = [r[0][1] for r in t["rows"]]
+            out.append(frame)
+    return out

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import chart_configs, diagrams, figures, run_page
+from _helpers import cell_lists, chart_configs, diagrams, figures, run_page
 from streamlit.testing.v1 import AppTest
 from nasviz.bench import get_benchmark
 
@@ -87,14 +87,14 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     assert any(m.value == "**Cell #6111**" for m in at.markdown)
     svg = diagrams(at)[0]
     assert svg.count('class="edge"') == 6 and "conv 1x1" in svg
-    neighbours = at.table[1].value
+    neighbours = cell_lists(at)[0]
     assert len(neighbours) == 8 and (neighbours["index"] != 6111).all()
-    assert neighbours["L2 distance"].is_monotonic_increasing
-    # st.table renders cells as Markdown: the NB201 strings go in code spans (their ~...~ is no strikethrough)
+    assert neighbours["L2 distance"].is_monotonic_increasing and neighbours["diagram"].all()
+    # the NB201 strings verbatim (in code: Markdown would turn their ~...~ into strikethrough)
     from nasviz.spaces import get_space
 
     sp = get_space("nb201")
-    assert neighbours["arch"].tolist() == [f"`{sp.cell(int(i)).to_str()}`" for i in neighbours["index"]]
+    assert neighbours["arch"].tolist() == [sp.cell(int(i)).to_str() for i in neighbours["index"]]
     assert _arr(_figures(at)[0]["data"][-1]["customdata"]).tolist() == [6111]
     assert at.query_params["cell"] == "6111"
     # a box by numbers: exactly the filtered cells inside, in a table; then a search region
@@ -102,10 +102,19 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     at.number_input(key="map_bx1").set_value((xs[0] + xs[1]) / 2)
     at.button(key="map_box_button").click()
     _run(MAP, at)
+    region = at.session_state["map_region"]
+    # listed at once: the 10 best by the colour, each with its diagram; the whole selection on request
+    best = cell_lists(at)[-1]
+    colour = at.selectbox(key="map_colour_nb201").value
+    assert len(best) == 10 and best[colour].is_monotonic_decreasing and best["diagram"].all()
+    assert set(best["index"]) <= set(region["indices"])
+    assert not at.dataframe
+    at.toggle(key="map_selection_all").set_value(True)
+    _run(MAP, at)
     table = at.dataframe[-1].value
     assert 0 < len(table) < 4 ** 6 and not table["arch"].str.contains("none").any()
-    region = at.session_state["map_region"]
     assert region["kind"] == "box" and region["n"] == len(table) and sorted(table["index"]) == region["indices"]
+    assert best[colour].iloc[0] == pytest.approx(table[colour].max(), rel=1e-3)
     at.button(key="map_use_region").click()
     _run(MAP, at)
     assert at.session_state["search_region"]["indices"] == region["indices"]
@@ -171,7 +180,7 @@ def test_map_nb101_controller_states_show_only_the_sample_cells():
     # a sample cell: its neighbours are sample cells; a cell outside the sample: a message, no neighbours
     at.text_input(key="map_cell").set_value(str(int(cells[123])))
     _run(MAP, at)
-    nb = at.table[1].value
+    nb = cell_lists(at)[0]
     assert len(nb) == 8 and np.isin(nb["index"], cells).all() and nb["L2 distance"].is_monotonic_increasing
     outside = int(np.setdiff1d(np.arange(cells.max() + 2), cells)[0])
     at.text_input(key="map_cell").set_value(str(outside))
@@ -379,20 +388,20 @@ def test_correlations_page_ranks_dims_walks_and_fits_gps():
     at = _run(CORR)
     chosen = at.multiselect(key="corr_models").value
     assert chosen
-    ranking = at.dataframe[0].value
+    ranking = at.table[0].value
     assert ranking["|rho accuracy|"].is_monotonic_decreasing
     edit = next(f for f in _figures(at) if "edit distance" in f["layout"]["title"]["text"])
     assert len(edit["data"]) == len(chosen)
     # another accuracy column: other correlations
     at.selectbox(key="corr_acc").set_value("ImageNet16-120 test %")
     _run(CORR, at)
-    assert not np.allclose(at.dataframe[0].value.sort_values("dim")["rho accuracy"],
+    assert not np.allclose(at.table[0].value.sort_values("dim")["rho accuracy"],
                            ranking.sort_values("dim")["rho accuracy"])
     # only the one-hot encoding: its top dims are 3x3-conv slots
     at.multiselect(key="corr_models").set_value(["discrete"])
     at.selectbox(key="corr_acc").set_value("cifar10 test %")
     _run(CORR, at)
-    top = at.dataframe[0].value.head(2)
+    top = at.table[0].value.head(2)
     assert all(d % 5 == 3 for d in top["dim"])
     # GP only on request; then a predicted-vs-true scatter with its RMSE
     assert any("press 'Fit the GPs'" in i.value for i in at.info)
@@ -529,6 +538,9 @@ def test_map_view_opens_from_a_shared_url_and_is_written_back():
     region = at.session_state["map_region"]
     assert region["kind"] == "box" and region["projection"] == "umap" and region["indices"] == inside.tolist()
     assert 0 < region["n"] < 15_625
+    assert set(cell_lists(at)[-1]["index"]) <= set(region["indices"])
+    at.toggle(key="map_selection_all").set_value(True)
+    _run(MAP, at)
     assert at.dataframe[-1].value["index"].tolist() == region["indices"]
     # the URL now carries exactly this view
     assert at.query_params["embedding"] == "nb201-bvae-beta1" and at.query_params["projection"] == "umap"

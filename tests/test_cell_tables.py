@@ -60,3 +60,39 @@ def test_a_table_s_selection_is_kept_by_what_it_lists():
     second = keys()
     assert "grows-run-7" in second
     assert [k for k in second if k.startswith("t-")] != [k for k in first if k.startswith("t-")]
+
+
+def _list_app():
+    import pandas as pd
+
+    from pages import _ui
+
+    _ui.cell_list(pd.DataFrame({"index": [6111, 42], "score": [91.234567, float("nan")],
+                                "note": ["<b>not bold</b>", "a|b"]}), space="nb201")
+    _ui.cell_list(pd.DataFrame({"index": [None], "score": [1e-9]}), space="nb201")
+
+
+def test_a_cell_list_unfolds_each_cells_diagram_and_shows_text_verbatim():
+    """pages/_ui.cell_list: the first column of each row that names a cell unfolds that cell's diagram (the SVG
+    dot drew for it); numbers to 4 significant digits (a collapsed embedding's 1e-9 is not 0); text escaped."""
+    import base64
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    from _helpers import cell_lists
+    from nasviz.viz.diagrams import cell_dot, dot_available, render_svgs
+
+    at = AppTest.from_function(_list_app, default_timeout=60)
+    at.run()
+    assert not at.exception
+    first, second = cell_lists(at)
+    assert first["index"].tolist() == [6111, 42] and first["score"].tolist() == ["91.23", "–"]
+    assert first["note"].tolist() == ["<b>not bold</b>", "a|b"]
+    assert second["score"].tolist() == [1e-9] and not second["diagram"].any()  # a row without a cell: no diagram
+    body = at.get("html")[0].proto.body
+    assert "<b>" not in body and "&lt;b&gt;" in body
+    if dot_available():
+        assert first["diagram"].all()
+        shown = [base64.b64decode(s).decode() for s in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', body)]
+        assert shown == render_svgs([cell_dot("nb201", get_space("nb201").cell(i)) for i in (6111, 42)])

@@ -1,6 +1,7 @@
 """Tables that name cells show the cell's diagram on a click (issue 16, item 12: "I don't know (4, 0, 3, 1, 4, 3)
-represents what architecture", NASLib #144), in a real browser: the Cell editor's neighbour table and the latent
-map's selection table. Screenshots go to test-artifacts/."""
+represents what architecture", NASLib #144), in a real browser: the Cell editor's neighbour list (a click on a
+cell's number unfolds its diagram) and the latent map's selection (its best cells listed the same way; the whole
+selection as a grid on request, where a click on a row draws the cell). Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -33,17 +34,25 @@ def _click_row(page, table, row: int, shown) -> None:
                 raise
 
 
-def test_a_click_on_a_neighbour_row_draws_that_cell(page, app_url, artifacts):
+def _unfold(page, listing, index: int) -> None:
+    """Click cell ``index``'s number in a ``pages/_ui.cell_list`` table: its diagram unfolds under it."""
+    summary = listing.locator("summary", has_text=re.compile(rf"^{index}$"))
+    img = summary.locator("xpath=ancestor::tr[1]/following-sibling::tr[1]").locator("img")
+    expect(img).to_be_hidden()
+    summary.click()
+    expect(img).to_be_visible()
+    ok = img.evaluate("i => i.complete && i.naturalWidth > 100 && i.getBoundingClientRect().width > 100")
+    assert ok, "the diagram did not load"
+
+
+def test_a_click_on_a_neighbour_draws_that_cell(page, app_url, artifacts):
     src = maps.load_source("nb201", "nb201-arch2vec")
     nb, _ = maps.source_neighbours(src, 6111, 8)
     page.goto(f"{app_url}/cell_editor?space=nb201&cell=6111&embedding=nb201-arch2vec")
     expect(page.get_by_text("Valid NAS-Bench-201 cell #6111.", exact=True)).to_be_visible(timeout=90_000)
-    table = page.locator("[class*='st-key-ed_neighbours-']")
-    expect(table.get_by_text("Click a row to see that cell's diagram.")).to_have_count(0)  # the caption sits below
-    expect(page.get_by_text("Click a row to see that cell's diagram.")).to_be_visible()
-    _click_row(page, table, 1, page.get_by_text(f"Row 2: cell #{int(nb[1])}", exact=True))
-    # the diagram's own SVG download (keyed after the table), drawn right under the row's heading
-    expect(page.locator(".st-key-ed_neighbours_diagram_svg")).to_be_visible()
+    listing = page.locator("table.nv-cells", has=page.locator("th", has_text="L2 distance"))
+    expect(listing.locator("tbody tr:not(.nv-diagram)")).to_have_count(8)
+    _unfold(page, listing, int(nb[1]))
     page.screenshot(path=str(artifacts / "60-editor-neighbour-row.png"))
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
 
@@ -53,6 +62,13 @@ def test_a_click_on_a_map_selection_row_draws_that_cell(page, app_url, artifacts
     page.goto(f"{app_url}/latent_map?space=nb201&embedding=nb201-arch2vec&projection=pca&box=-100,100,-100,100")
     heading = page.get_by_text(re.compile(r"^[\d,]+ cells selected"))
     expect(heading).to_be_visible(timeout=90_000)
+    # at once: the 10 best cells by the colour, each unfolding its diagram; no grid until asked for
+    listing = page.locator("table.nv-cells").last
+    expect(listing.locator("tbody tr:not(.nv-diagram)")).to_have_count(10)
+    first = int(listing.locator("summary").first.inner_text())
+    _unfold(page, listing, first)
+    expect(page.locator("[data-testid='stDataFrame']")).to_have_count(0)
+    page.get_by_text(re.compile(r"^List all [\d,]+ cells")).click()
     table = page.locator("[class*='st-key-map_selection_table-']")
     got = page.get_by_text(re.compile(r"^Row 1: cell #\d+$"))
     _click_row(page, table, 0, got)
