@@ -11,6 +11,11 @@ One JSON line per probe goes to ``benchmarks/results/arch2vec_probe.jsonl`` (the
 seconds and the load average), so the model card can cite the runs behind its defaults.
 
     python benchmarks/arch2vec_probe.py --set dec_mix=mlp --set dropout=0.1 --tag mlp
+
+``--eval CHECKPOINT`` measures a fully trained checkpoint the same way on all held-out cells
+(``arch2vec_full_runs.jsonl``); ``--diagnose CHECKPOINT`` says where its prior duplicates come from
+(``arch2vec_duplicates.jsonl``: excess decodes by vertex count, and how concentrated the adjacency matrices and
+op tuples of its 7-vertex decodes are beside as many 7-vertex training cells).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from nasviz.spaces import get_space  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results" / "arch2vec_probe.jsonl"
 MD = OUT.with_suffix(".md")
 FULL = OUT.parent / "arch2vec_full_runs.jsonl"
+DIAG = OUT.parent / "arch2vec_duplicates.jsonl"
 TARGETS = {"recon": 0.999, "validity": 0.4497, "uniqueness": 0.98}  # issue 14 (arch2vec paper Table 1, NB101)
 #: the shipped NB101 options (nasviz.models.train.NB101_OVERRIDES)
 BASE = {"space": "nb101", "node_position": True, "dropout": 0.1}
@@ -70,6 +76,51 @@ def evaluate(folder: Path) -> None:
     p = row["prior"]
     print(f"{folder}: recon {row['recon_heldout']:.5f} validity {p['validity']:.4f} uniq {p['uniqueness']:.4f} "
           f"raw {p.get('uniqueness_raw', float('nan')):.4f} duplicates {row['duplicate_rows']}", flush=True)
+
+
+def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
+    """Where a checkpoint's prior duplicates come from (a line in DIAG): the valid decodes of ``n`` prior samples
+    (the same samples as ``--eval``'s uniqueness) by vertex count, with the excess decodes (decodes minus distinct
+    cells) of each count; for the 7-vertex decodes, how concentrated their adjacency matrices and their op tuples
+    are (share of the ``top`` most frequent) against as many 7-vertex training cells drawn uniformly."""
+    from collections import Counter
+
+    from nasviz.models import load_model
+    from nasviz.models._common import is_valid
+
+    model = load_model(folder, space="nb101")
+    cells = list(get_space("nb101").enumerate())
+    tr, _ = split_indices(len(cells), model.config.seed, 0.1)
+    trc = [cells[i] for i in tr]
+    z = L.prior_samples(model.latent(trc), n, np.random.default_rng(0))
+    valid = [d for d in model.decode(z) if is_valid(d)]
+    counts = Counter(valid)
+    by_nv: dict[int, dict] = {}
+    for cell, k in counts.items():
+        row = by_nv.setdefault(len(cell.ops), {"decodes": 0, "excess": 0})
+        row["decodes"] += k
+        row["excess"] += k - 1
+    seven = [d for d in valid if len(d.ops) == 7]
+    pool = [c for c in trc if len(c.ops) == 7]
+    data = [pool[i] for i in np.random.default_rng(0).choice(len(pool), size=len(seven), replace=False)]
+
+    def shares(group):
+        adj = Counter(np.asarray(c.matrix, dtype=np.int8).tobytes() for c in group)
+        ops = Counter(tuple(c.ops) for c in group)
+        return {"distinct_adjacency": len(adj), "top_adjacency_share": sum(v for _, v in adj.most_common(top)) / len(group),
+                "distinct_ops": len(ops), "top_ops_share": sum(v for _, v in ops.most_common(top)) / len(group)}
+
+    row = {"checkpoint": str(folder), "n_samples": n, "n_valid": len(valid), "n_unique": len(counts),
+           "by_vertices": {str(k): v for k, v in sorted(by_nv.items())}, "top": top,
+           "seven_decodes": shares(seven), "seven_data": shares(data),
+           "load": [round(x, 2) for x in os.getloadavg()], "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    with DIAG.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    MD.write_text(render())
+    d, t = row["seven_decodes"], row["seven_data"]
+    print(f"{folder}: excess by vertices {row['by_vertices']}; 7-vertex adjacency top-{top} share "
+          f"{d['top_adjacency_share']:.3f} (data {t['top_adjacency_share']:.3f}), distinct {d['distinct_adjacency']} "
+          f"(data {t['distinct_adjacency']})", flush=True)
 
 
 def render(path: Path = OUT) -> str:
@@ -112,6 +163,21 @@ def render(path: Path = OUT) -> str:
             lines.append(f"| `{r['checkpoint']}` | {', '.join(f'{k}={v}' for k, v in extra.items())} | "
                          f"{r['recon_heldout']:.3%} | {p['validity']:.2%} | {p['uniqueness']:.2%} | "
                          f"{p.get('uniqueness_raw', float('nan')):.2%} | {r['duplicate_rows']} | {'yes' if ok else 'no'} |")
+    diag = [json.loads(line) for line in DIAG.read_text().splitlines() if line.strip()] if DIAG.exists() else []
+    if diag:
+        lines += ["", "Where the duplicates come from (`--diagnose`; the same 10,000 prior samples as above): excess "
+                      "decodes (valid decodes minus distinct cells) by the decoded cell's vertex count, and for the "
+                      "7-vertex decodes the share of the 20 most frequent adjacency matrices / op tuples, beside as "
+                      "many 7-vertex training cells drawn uniformly:", "",
+                  "| checkpoint | valid | excess (7 / 6 / 5 / <=4 vertices) | 7-vertex adjacency: top-20 share "
+                  "(data) | distinct (data) | 7-vertex ops: top-20 share (data) |", "|---|---|---|---|---|---|"]
+        for r in diag:
+            b = {int(k): v["excess"] for k, v in r["by_vertices"].items()}
+            d, t = r["seven_decodes"], r["seven_data"]
+            lines.append(f"| `{r['checkpoint']}` | {r['n_valid']:,} | {b.get(7, 0)} / {b.get(6, 0)} / {b.get(5, 0)} / "
+                         f"{sum(v for k, v in b.items() if k <= 4)} | {d['top_adjacency_share']:.1%} "
+                         f"({t['top_adjacency_share']:.1%}) | {d['distinct_adjacency']:,} ({t['distinct_adjacency']:,}) | "
+                         f"{d['top_ops_share']:.1%} ({t['top_ops_share']:.1%}) |")
     return "\n".join(lines) + "\n"
 
 
@@ -126,6 +192,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval", metavar="CHECKPOINT", help="measure a fully trained NB101 arch2vec checkpoint instead "
                     "(all 42,362 held-out cells, priors from all training latents, duplicate embedding rows)")
+    ap.add_argument("--diagnose", metavar="CHECKPOINT", help="where a checkpoint's prior duplicates come from: "
+                    "excess decodes by vertex count, adjacency and op concentration of its 7-vertex decodes")
     ap.add_argument("--save", metavar="DIR", help="also save the probe's model there (for a closer look)")
     ap.add_argument("--render", action="store_true", help="only write arch2vec_probe.md from the probes so far")
     args = ap.parse_args()
@@ -134,6 +202,9 @@ def main() -> None:
         return
     if args.eval:
         evaluate(Path(args.eval))
+        return
+    if args.diagnose:
+        diagnose(Path(args.diagnose))
         return
     torch.set_num_threads(args.threads)
     opts = dict(BASE, epochs=args.epochs, seed=args.seed)

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from playwright.sync_api import Error as PlaywrightError
+
 REPO = Path(__file__).resolve().parents[2]
 MAP_IFRAME = "iframe[title*='plotly_map']"
 
@@ -114,8 +116,11 @@ def plot_titled(page, title: str, timeout: float = 90):
     while True:
         for frame in _chart_frames(page):
             found = frame.locator(".js-plotly-plot").filter(has=frame.locator(".gtitle", has_text=title))
-            if found.count():
-                return found.first
+            try:
+                if found.count():
+                    return found.first
+            except PlaywrightError:  # the frame was detached meanwhile (a rerun replacing a lean chart's frame)
+                continue
         if time.monotonic() > end:
             titles = [f.evaluate("() => [Array.from(document.querySelectorAll('.gtitle')).map(e => e.textContent), "
                                  "(document.getElementById('note') || {}).textContent, "
