@@ -82,7 +82,9 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
     """Where a checkpoint's prior duplicates come from (a line in DIAG): the valid decodes of ``n`` prior samples
     (the same samples as ``--eval``'s uniqueness) by vertex count, with the excess decodes (decodes minus distinct
     cells) of each count; for the 7-vertex decodes, how concentrated their adjacency matrices and their op tuples
-    are (share of the ``top`` most frequent) against as many 7-vertex training cells drawn uniformly."""
+    are (share of the ``top`` most frequent) against as many 7-vertex training cells drawn uniformly; and
+    validity / uniqueness when the codes are drawn from the training latents' full covariance (all nodes and
+    dimensions jointly) instead of per element."""
     from collections import Counter
 
     from nasviz.models import load_model
@@ -92,8 +94,13 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
     cells = list(get_space("nb101").enumerate())
     tr, _ = split_indices(len(cells), model.config.seed, 0.1)
     trc = [cells[i] for i in tr]
-    z = L.prior_samples(model.latent(trc), n, np.random.default_rng(0))
+    lat = model.latent(trc)
+    z = L.prior_samples(lat, n, np.random.default_rng(0))
     valid = [d for d in model.decode(z) if is_valid(d)]
+    # the same count with the codes drawn from the training latents' full covariance (nodes and dimensions jointly)
+    flat = lat.reshape(len(lat), -1).astype(np.float64)
+    zc = np.random.default_rng(0).multivariate_normal(flat.mean(0), np.cov(flat, rowvar=False), n)
+    joint = [d for d in model.decode(zc.reshape(n, *lat.shape[1:]).astype(np.float32)) if is_valid(d)]
     counts = Counter(valid)
     by_nv: dict[int, dict] = {}
     for cell, k in counts.items():
@@ -111,6 +118,7 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
                 "distinct_ops": len(ops), "top_ops_share": sum(v for _, v in ops.most_common(top)) / len(group)}
 
     row = {"checkpoint": str(folder), "n_samples": n, "n_valid": len(valid), "n_unique": len(counts),
+           "full_covariance": {"validity": len(joint) / n, "uniqueness": len(set(joint)) / max(len(joint), 1)},
            "by_vertices": {str(k): v for k, v in sorted(by_nv.items())}, "top": top,
            "seven_decodes": shares(seven), "seven_data": shares(data),
            "load": [round(x, 2) for x in os.getloadavg()], "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -168,16 +176,19 @@ def render(path: Path = OUT) -> str:
         lines += ["", "Where the duplicates come from (`--diagnose`; the same 10,000 prior samples as above): excess "
                       "decodes (valid decodes minus distinct cells) by the decoded cell's vertex count, and for the "
                       "7-vertex decodes the share of the 20 most frequent adjacency matrices / op tuples, beside as "
-                      "many 7-vertex training cells drawn uniformly:", "",
+                      "many 7-vertex training cells drawn uniformly; and uniqueness when the 10,000 codes are drawn "
+                      "from the training latents' full covariance instead of per element:", "",
                   "| checkpoint | valid | excess (7 / 6 / 5 / <=4 vertices) | 7-vertex adjacency: top-20 share "
-                  "(data) | distinct (data) | 7-vertex ops: top-20 share (data) |", "|---|---|---|---|---|---|"]
+                  "(data) | distinct (data) | 7-vertex ops: top-20 share (data) | uniqueness, full-covariance prior |",
+                  "|---|---|---|---|---|---|---|"]
         for r in diag:
             b = {int(k): v["excess"] for k, v in r["by_vertices"].items()}
             d, t = r["seven_decodes"], r["seven_data"]
             lines.append(f"| `{r['checkpoint']}` | {r['n_valid']:,} | {b.get(7, 0)} / {b.get(6, 0)} / {b.get(5, 0)} / "
                          f"{sum(v for k, v in b.items() if k <= 4)} | {d['top_adjacency_share']:.1%} "
                          f"({t['top_adjacency_share']:.1%}) | {d['distinct_adjacency']:,} ({t['distinct_adjacency']:,}) | "
-                         f"{d['top_ops_share']:.1%} ({t['top_ops_share']:.1%}) |")
+                         f"{d['top_ops_share']:.1%} ({t['top_ops_share']:.1%}) | "
+                         + (f"{r['full_covariance']['uniqueness']:.2%} |" if "full_covariance" in r else "– |"))
     return "\n".join(lines) + "\n"
 
 

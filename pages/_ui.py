@@ -125,16 +125,13 @@ _MARKDOWN_ACTIVE = re.compile(r"[~|*_`\[\]<]")
 
 
 def small_table(frame) -> None:
-    """A few rows as a static HTML table (``st.table``): drawn with the rerun that sends it, where
-    ``st.dataframe``'s canvas grid paints again ~0.1-0.2 s after the rest of the page. ``st.table`` renders
-    each cell as Markdown, so text that Markdown would change (cell strings) goes in code spans; floats are shown
-    to 4 significant digits (its own format, 4 decimals, shows a collapsed embedding's 2e-9 as 0.0000)."""
-    frame = frame.copy()
-    for c in frame.columns:
-        if frame[c].dtype.kind == "O":  # object or pandas string columns
-            frame[c] = [_code_span(v) if isinstance(v, str) and _MARKDOWN_ACTIVE.search(v) else v for v in frame[c]]
-    floats = [c for c in frame.columns if frame[c].dtype.kind == "f"]
-    st.table(frame.style.format("{:.4g}", subset=floats, na_rep="–"), hide_index=True)
+    """A few rows as a static HTML table (no index), drawn with the rerun that sends it: ``st.dataframe``'s
+    canvas grid paints again ~0.2-0.3 s after the rest of the page (and loads 1.2 MB of JavaScript the first
+    time), and ``st.table`` renders every cell as Markdown (a bare Streamlit page rerunning a 100 x 7 table took
+    0.46 s to settle in Chromium with ``st.table``, 0.34 s with ``st.dataframe``, 0.21 s as one HTML table).
+    Floats show 4 significant digits (a collapsed embedding's 2e-9 is not 0.0000); cell strings show verbatim
+    in code."""
+    _html_table(frame)
 
 
 def chart_config(name: str) -> dict:
@@ -303,7 +300,7 @@ def _list_value(value) -> tuple[str, bool]:
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–", True
-    if isinstance(value, bool):
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # Python's or numpy's
         return ("yes" if value else "no"), False
     if isinstance(value, numbers.Integral):
         return str(int(value)), True
@@ -316,15 +313,11 @@ def _list_value(value) -> tuple[str, bool]:
 def cell_list(frame, *, space: str) -> None:
     """A few rows of cells as a static HTML table whose first column opens the row's cell diagram in place:
     clicking the cell's number unfolds the diagram in a row under it (an HTML ``<details>`` and a CSS ``:has()``
-    rule; no rerun, no server round trip), so a cell
-    id is never shown without its architecture (NASLib #144). Drawn with the rerun that sends it: no canvas
+    rule; no rerun, no server round trip), so a cell id is never shown without its architecture (NASLib #144). Drawn with the rerun that sends it: no canvas
     grid to load and paint as :func:`cell_table` (``st.dataframe``) has, which cost a box selection on the map
     ~0.3 s and a deep link the grid's 1.2 MB of JavaScript. For short lists (the diagrams travel with the page,
     ~7 KB each, rendered on the server by one ``dot`` run and cached); long or sortable lists use
     :func:`cell_table`. Without Graphviz the table is shown without diagrams."""
-    import base64
-    import html
-
     from nasviz.viz.diagrams import cell_dot
 
     rows = frame.to_dict("records")
@@ -336,23 +329,32 @@ def cell_list(frame, *, space: str) -> None:
             cells.append(None)
     dots = [cell_dot(space, c) for c in cells if c is not None]
     got = iter(svgs(dots) or []) if dots else iter(())
+    _html_table(frame, [next(got, None) if c is not None else None for c in cells])
+
+
+def _html_table(frame, diagrams: list[str | None] | None = None) -> None:
+    """``frame`` (no index) as one HTML table (:func:`small_table`, :func:`cell_list`); ``diagrams``: an SVG
+    or None per row, unfolded under the row by a click on its first cell."""
+    import base64
+    import html
+
+    rows = frame.to_dict("records")
+    diagrams = diagrams or [None] * len(rows)
     columns = list(frame.columns)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = []
-    for row, cell in zip(rows, cells):
-        tds, svg = [], None
+    for row, svg in zip(rows, diagrams):
+        tds = []
         for j, c in enumerate(columns):
             text, num = _list_value(row[c])
-            if j == 0 and cell is not None:
-                svg = next(got, None)
-                if svg is not None:  # the row under it (shown while this is open, by CSS) holds the diagram
-                    text = f'<details><summary title="Click to show this cell\'s diagram">{text}</summary></details>'
+            if j == 0 and svg is not None:  # the row under it (shown while this is open, by CSS) holds the diagram
+                text = f'<details><summary title="Click to show this cell\'s diagram">{text}</summary></details>'
             tds.append(f'<td class="num">{text}</td>' if num and j else f"<td>{text}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
         if svg is not None:
             src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
             body.append(f'<tr class="nv-diagram"><td colspan="{len(columns)}"><img alt="{DIAGRAM_ALT}" '
-                        f'src="{src}"></td></tr>')
+                        f'loading="lazy" decoding="async" src="{src}"></td></tr>')  # loaded when unfolded
     st.html(f'{_CELL_LIST_CSS}<div class="nv-cells-wrap"><table class="nv-cells"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 

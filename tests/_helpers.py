@@ -149,9 +149,9 @@ def chart_configs(at: AppTest) -> list[dict]:
     return [json.loads(args["config"]) for _, args in chart_args(at)]
 
 
-def cell_lists(at: AppTest):
-    """Every ``pages/_ui.cell_list`` table on the page as a DataFrame of its text (numbers parsed), with a
-    ``diagram`` column: whether the row unfolds a cell diagram (in the row under it)."""
+def html_tables(at: AppTest):
+    """Every HTML table on the page (``pages/_ui.small_table`` and ``cell_list``) as a DataFrame of its text
+    (numbers parsed), with a ``diagram`` column: whether the row unfolds a cell diagram (in the row under it)."""
     from html.parser import HTMLParser
 
     import pandas as pd

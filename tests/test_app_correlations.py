@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _helpers import figures, run_page
+from _helpers import figures, html_tables, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.viz.correlations import edit_distance_caption
@@ -72,7 +72,7 @@ def test_disentanglement_table_reads_the_stored_result_which_equals_a_computatio
     assert [d["counts"] for d in live["dims"]] == [d["counts"] for d in stored["dims"]]
 
     at = run_page(CORR, AppTest.from_file(CORR, default_timeout=600))
-    table = at.table[-1].value
+    table = html_tables(at)[-1]
     row = table[table["model"] == "nb201-bvae-beta1"].iloc[0]
     assert row["score"] == round(stored["score"], 3) and row["active dims"] == stored["active_dims"]
     assert any("read from the stored benchmark result" in c.value for c in at.caption)
@@ -81,5 +81,5 @@ def test_disentanglement_table_reads_the_stored_result_which_equals_a_computatio
     assert not any("read from the stored benchmark result" in c.value for c in at.caption)
     ten = disentanglement(load_model(models_dir() / "nb201-bvae-beta1"),
                           list(get_benchmark("nb201").space.enumerate()), n_anchors=10).to_dict()
-    table = at.table[-1].value
+    table = html_tables(at)[-1]
     assert table[table["model"] == "nb201-bvae-beta1"].iloc[0]["score"] == round(ten["score"], 3)

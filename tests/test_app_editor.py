@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import cell_lists, diagrams, figures, run_page
+from _helpers import html_tables, diagrams, figures, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.bench import get_benchmark
@@ -52,7 +52,7 @@ def _success(at: AppTest, start: str) -> str:
 
 
 def _neighbours(at: AppTest):
-    return next(t for t in cell_lists(at) if "L2 distance" in t.columns)
+    return next(t for t in html_tables(at) if "L2 distance" in t.columns)
 
 
 def _load(at: AppTest, text: str) -> AppTest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from _helpers import cell_lists, run_page
+from _helpers import html_tables, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.viz import maps
@@ -48,7 +48,7 @@ def test_nb101_says_results_exist_for_the_sample_only_and_can_show_just_those():
     assert len(note) == 1 and "423,624 cells" in note[0]
     at.text_input(key="map_cell").set_value("6111")
     run_page(MAP, at)
-    nb = next(t for t in cell_lists(at) if "L2 distance" in t.columns)
+    nb = next(t for t in html_tables(at) if "L2 distance" in t.columns)
     assert set(nb["has result"]) <= {"yes", "no (not in the sample)"}
     from nasviz.bench import get_benchmark
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import cell_lists, chart_configs, diagrams, figures, run_page
+from _helpers import html_tables, chart_configs, diagrams, figures, run_page
 from streamlit.testing.v1 import AppTest
 from nasviz.bench import get_benchmark
 
@@ -87,7 +87,7 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     assert any(m.value == "**Cell #6111**" for m in at.markdown)
     svg = diagrams(at)[0]
     assert svg.count('class="edge"') == 6 and "conv 1x1" in svg
-    neighbours = cell_lists(at)[0]
+    neighbours = next(t for t in html_tables(at) if "L2 distance" in t.columns)
     assert len(neighbours) == 8 and (neighbours["index"] != 6111).all()
     assert neighbours["L2 distance"].is_monotonic_increasing and neighbours["diagram"].all()
     # the NB201 strings verbatim (in code: Markdown would turn their ~...~ into strikethrough)
@@ -104,7 +104,7 @@ def test_map_filters_cell_panel_box_selection_and_search_region():
     _run(MAP, at)
     region = at.session_state["map_region"]
     # listed at once: the 10 best by the colour, each with its diagram; the whole selection on request
-    best = cell_lists(at)[-1]
+    best = html_tables(at)[-1]
     colour = at.selectbox(key="map_colour_nb201").value
     assert len(best) == 10 and best[colour].is_monotonic_decreasing and best["diagram"].all()
     assert set(best["index"]) <= set(region["indices"])
@@ -180,7 +180,7 @@ def test_map_nb101_controller_states_show_only_the_sample_cells():
     # a sample cell: its neighbours are sample cells; a cell outside the sample: a message, no neighbours
     at.text_input(key="map_cell").set_value(str(int(cells[123])))
     _run(MAP, at)
-    nb = cell_lists(at)[0]
+    nb = next(t for t in html_tables(at) if "L2 distance" in t.columns)
     assert len(nb) == 8 and np.isin(nb["index"], cells).all() and nb["L2 distance"].is_monotonic_increasing
     outside = int(np.setdiff1d(np.arange(cells.max() + 2), cells)[0])
     at.text_input(key="map_cell").set_value(str(outside))
@@ -388,20 +388,20 @@ def test_correlations_page_ranks_dims_walks_and_fits_gps():
     at = _run(CORR)
     chosen = at.multiselect(key="corr_models").value
     assert chosen
-    ranking = at.table[0].value
+    ranking = html_tables(at)[0]
     assert ranking["|rho accuracy|"].is_monotonic_decreasing
     edit = next(f for f in _figures(at) if "edit distance" in f["layout"]["title"]["text"])
     assert len(edit["data"]) == len(chosen)
     # another accuracy column: other correlations
     at.selectbox(key="corr_acc").set_value("ImageNet16-120 test %")
     _run(CORR, at)
-    assert not np.allclose(at.table[0].value.sort_values("dim")["rho accuracy"],
+    assert not np.allclose(html_tables(at)[0].sort_values("dim")["rho accuracy"],
                            ranking.sort_values("dim")["rho accuracy"])
     # only the one-hot encoding: its top dims are 3x3-conv slots
     at.multiselect(key="corr_models").set_value(["discrete"])
     at.selectbox(key="corr_acc").set_value("cifar10 test %")
     _run(CORR, at)
-    top = at.table[0].value.head(2)
+    top = html_tables(at)[0].head(2)
     assert all(d % 5 == 3 for d in top["dim"])
     # GP only on request; then a predicted-vs-true scatter with its RMSE
     assert any("press 'Fit the GPs'" in i.value for i in at.info)
@@ -538,7 +538,7 @@ def test_map_view_opens_from_a_shared_url_and_is_written_back():
     region = at.session_state["map_region"]
     assert region["kind"] == "box" and region["projection"] == "umap" and region["indices"] == inside.tolist()
     assert 0 < region["n"] < 15_625
-    assert set(cell_lists(at)[-1]["index"]) <= set(region["indices"])
+    assert set(html_tables(at)[-1]["index"]) <= set(region["indices"])
     at.toggle(key="map_selection_all").set_value(True)
     _run(MAP, at)
     assert at.dataframe[-1].value["index"].tolist() == region["indices"]

@@ -80,13 +80,13 @@ def test_a_cell_list_unfolds_each_cells_diagram_and_shows_text_verbatim():
 
     from streamlit.testing.v1 import AppTest
 
-    from _helpers import cell_lists
+    from _helpers import html_tables
     from nasviz.viz.diagrams import cell_dot, dot_available, render_svgs
 
     at = AppTest.from_function(_list_app, default_timeout=60)
     at.run()
     assert not at.exception
-    first, second = cell_lists(at)
+    first, second = html_tables(at)
     assert first["index"].tolist() == [6111, 42] and first["score"].tolist() == ["91.23", "–"]
     assert first["note"].tolist() == ["<b>not bold</b>", "a|b"]
     assert second["score"].tolist() == [1e-9] and not second["diagram"].any()  # a row without a cell: no diagram
