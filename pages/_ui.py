@@ -282,6 +282,7 @@ _CELL_LIST_CSS = """<style>
 .nv-cells th, .nv-cells td {border-bottom: 1px solid rgba(128, 128, 128, 0.25); padding: 0.15rem 0.6rem;
   text-align: left; vertical-align: top}
 .nv-cells td.num {text-align: right; font-variant-numeric: tabular-nums}
+.nv-cells td.num:first-child {text-align: left}
 .nv-cells summary {cursor: pointer; white-space: nowrap}
 .nv-cells td code {font-size: 0.8rem; white-space: nowrap}
 .nv-cells tr.nv-diagram {display: none}
@@ -349,7 +350,7 @@ def _html_table(frame, diagrams: list[str | None] | None = None) -> None:
             text, num = _list_value(row[c])
             if j == 0 and svg is not None:  # the row under it (shown while this is open, by CSS) holds the diagram
                 text = f'<details><summary title="Click to show this cell\'s diagram">{text}</summary></details>'
-            tds.append(f'<td class="num">{text}</td>' if num and j else f"<td>{text}</td>")
+            tds.append(f'<td class="num">{text}</td>' if num else f"<td>{text}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
         if svg is not None:
             src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()

@@ -91,7 +91,7 @@ if stored is not None:
     where = "" if space == "nb201" else f" under `{space}`"
     st.markdown(f"**Stored benchmark result** (`benchmarks/results/controller.json`{where}: every shipped seed, "
                 f"{stored['n_archs']:,} sampled architectures, {stored['n_pairs']:,} pairs):")
-    st.dataframe(V.table1_frame(stored["table1"]), hide_index=True)
+    _ui.small_table(V.table1_frame(stored["table1"]))
     _ui.chart(A.fig_table1(stored["table1"], space=space), key="ctrl_table1_stored",
               name=f"controller-{space}-table1-stored")
     if "separation" in stored:
@@ -101,8 +101,8 @@ if stored is not None:
         sep_pairs = st.radio("Pairs", ["all", "distinct"], horizontal=True, key="ctrl_sep_pairs",
                              format_func={"all": "all sampled pairs",
                                           "distinct": "pairs of different architectures"}.get)
-        st.dataframe(V.separation_frame(stored["separation" if sep_pairs == "all" else "separation_distinct_pairs"]),
-                     hide_index=True)
+        _ui.small_table(V.separation_frame(stored["separation" if sep_pairs == "all"
+                                               else "separation_distinct_pairs"]))
     sched = V.stored_schedule(space)
     if sched is not None:
         st.subheader("How separation appears with training")
@@ -126,7 +126,7 @@ def computed_here(space: str) -> None:
     all_seeds = t3.toggle("All seeds (mean ± std)", False, key="ctrl_t_all")
     with st.spinner("Sampling pairs and computing graph edit distances..."):
         table = live_table(space, all_seeds, n_archs, n_pairs)
-    st.dataframe(V.table1_frame(table), hide_index=True)
+    _ui.small_table(V.table1_frame(table))
     _ui.chart(A.fig_table1(table, space=space), key="ctrl_table1_live", name=f"controller-{space}-table1-computed")
     st.caption(f"Paper values are for ENAS RNN cells on PTB (Adam & Lorraine, Table 1); ours are {space.upper()} "
                "cells, the reward column above, similarity measures as defined in nasviz.analysis.controller.")

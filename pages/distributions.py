@@ -1,6 +1,7 @@
 """Architecture distributions: anytime weights, regret and edge dependence of stored supernet runs;
 launch a run as a background job and watch it."""
 
+import pandas as pd
 import streamlit as st
 
 from nasviz.distributions import figures as F
@@ -156,7 +157,7 @@ try:
                 f"{dataset} test %": round(float(r.test_acc[dataset][-1]), 2),
                 "regret": round(float(r.regret(dataset)[-1]), 2),
                 "final mean max p": round(float(r.probs[-1].max(axis=1).mean()), 3)} for n, r in zip(chosen, rs)]
-    st.dataframe(summary, hide_index=True)
+    _ui.small_table(pd.DataFrame(summary))
     mi = F.run_mutual_information(rs)
     if mi:
         _ui.chart(F.mutual_information_figure(mi), key="dist_mi", name="distributions-mutual-information")

@@ -151,7 +151,7 @@ def chart_configs(at: AppTest) -> list[dict]:
 
 def html_tables(at: AppTest):
     """Every HTML table on the page (``pages/_ui.small_table`` and ``cell_list``) as a DataFrame of its text
-    (numbers parsed), with a ``diagram`` column: whether the row unfolds a cell diagram (in the row under it)."""
+    (columns drawn as numbers parsed, "–" as NaN), with a ``diagram`` column: whether the row unfolds a cell diagram (in the row under it)."""
     from html.parser import HTMLParser
 
     import pandas as pd
@@ -167,6 +167,7 @@ def html_tables(at: AppTest):
                 self.tables.append({"head": [], "rows": []})
             elif tag in ("th", "td"):
                 self.cell, self.in_cell, self.img = "", True, False
+                self.num = ("class", "num") in attrs
             elif tag == "tr":
                 self.row = []
                 self.diagram_row = ("class", "nv-diagram") in attrs
@@ -182,12 +183,12 @@ def html_tables(at: AppTest):
                 self.tables[-1]["head"].append(self.cell)
                 self.in_cell = False
             elif tag == "td":
-                self.row.append((self.cell, self.img))
+                self.row.append((self.cell, self.img, self.num))
                 self.in_cell = False
             elif tag == "tr" and self.row:
                 if self.diagram_row:  # the diagram unfolded under the row before
                     rows = self.tables[-1]["rows"]
-                    rows[-1][0] = (rows[-1][0][0], self.row[0][1])
+                    rows[-1][0] = (rows[-1][0][0], self.row[0][1], rows[-1][0][2])
                 else:
                     self.tables[-1]["rows"].append(self.row)
                 self.row = None
@@ -197,11 +198,10 @@ def html_tables(at: AppTest):
         p = _Parser()
         p.feed(el.proto.body)
         for t in p.tables:
-            frame = pd.DataFrame([[v for v, _ in r] for r in t["rows"]], columns=t["head"])
-            for c in frame.columns:
-                nums = pd.to_numeric(frame[c], errors="coerce")
-                if nums.notna().all():
-                    frame[c] = nums
+            frame = pd.DataFrame([[v for v, _, _ in r] for r in t["rows"]], columns=t["head"])
+            for j, c in enumerate(frame.columns):  # a column of numbers (drawn as such; "–" is a missing one)
+                if t["rows"] and all(r[j][2] for r in t["rows"]):
+                    frame[c] = pd.to_numeric(frame[c].replace("–", None), errors="raise")
             frame["diagram"] = [r[0][1] for r in t["rows"]]
             out.append(frame)
     return out

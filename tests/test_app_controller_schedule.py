@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import figures, run_page
+from _helpers import figures, html_tables, run_page
 from streamlit.testing.v1 import AppTest
 
 from nasviz.analysis import controller as A
@@ -66,7 +66,7 @@ def test_controller_page_shows_the_schedule_curve_and_verdicts():
     assert "pairs of different architectures" in cap and cap.count("steps:") == 4
     assert "300,000 steps: " in cap
     # the verdict table is the stored one, with one verdict per measure
-    sep = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    sep = next(t for t in html_tables(at) if "verdict" in t.columns)
     assert list(sep["verdict"]) == [RESULT["separation"][m]["verdict"] for m in A.MEASURES]
     # the other pairs: other curves, other caption
     at.radio(key="ctrl_sched_pairs").set_value("all")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from _helpers import figures, run_page
+from _helpers import figures, html_tables, run_page
 from nasviz.search.store import RunState, Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def test_launch_a_background_run_and_see_it_among_the_stored_runs_when_complete(
     name = f"gumbel@run{run.id}-seed3"
     chosen = at.multiselect(key="dist_runs").value
     assert name in chosen and len(chosen) == before + 1
-    summary = at.dataframe[0].value.set_index("run")
+    summary = next(t for t in html_tables(at) if "final cell" in t.columns).set_index("run")
     assert summary.at[name, "final cell"] == run.stats["final_cell"]
     assert summary.at[name, "regret"] == pytest.approx(round(run.stats["final_regret"]["cifar10"], 2))
     weights = figures(at)[0]

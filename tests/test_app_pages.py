@@ -273,7 +273,7 @@ def test_controller_figures_and_table1_follow_the_widgets():
     figs = _figures(at)
     probs = figs[0]
     assert len([t for t in probs["data"] if t["type"] == "scatter"]) == 3 * at.slider(key="ctrl_n").value
-    live = at.dataframe[-1].value
+    live = html_tables(at)[-1]
     assert list(live["controller"]) == ["random", "unsupervised", "supervised"]
     assert (live["GED (paper)"] == ["-0.064", "-0.028", "+0.100"]).all()
     # fewer sampled architectures: fewer lines in Fig. 1/4
@@ -295,7 +295,7 @@ def test_controller_figures_and_table1_follow_the_widgets():
     # a table over more pairs gives other correlations for the same controllers
     at.select_slider(key="ctrl_t_pairs").set_value(2000)
     _run(CTRL, at)
-    assert not at.dataframe[-1].value.equals(live)
+    assert not html_tables(at)[-1].equals(live)
 
 
 def test_controller_page_shows_nb101_beside_the_paper_and_keeps_the_space_in_the_url():
@@ -306,7 +306,7 @@ def test_controller_page_shows_nb101_beside_the_paper_and_keeps_the_space_in_the
     assert at.selectbox(key="ctrl_seed_nb101_supervised").value == 1  # from the shared URL
     # the stored NB101 Table 1 (benchmarks/results/controller.json, key nb101) beside the paper's numbers
     assert any("under `nb101`" in m.value for m in at.markdown)
-    stored = at.dataframe[0].value
+    stored = html_tables(at)[0]
     from nasviz.viz.controller import stored_table1
 
     want = stored_table1(space="nb101")["table1"]["rows"]["supervised"]["measures"]["ged"]
@@ -338,7 +338,7 @@ def test_distributions_page_plots_the_stored_runs_and_follows_the_widgets():
     assert chosen and all(n.endswith("-seed0") for n in chosen)
     weights = _figures(at)[0]
     assert len(weights["data"]) == len(chosen) * 6 * 5  # runs x edges x ops
-    summary = at.dataframe[0].value
+    summary = next(t for t in html_tables(at) if "final cell" in t.columns)
     run = D.load_runs(D.list_runs(), [chosen[0]])[0]
     assert summary.iloc[0]["final cell"] == run.final_cell().to_str()
     assert summary.iloc[0]["regret"] == pytest.approx(round(float(run.regret("cifar10")[-1]), 2))
@@ -347,7 +347,7 @@ def test_distributions_page_plots_the_stored_runs_and_follows_the_widgets():
     _run(DIST, at)
     assert len(_figures(at)[0]["data"]) == len(chosen) * 2 * 5
     assert "cifar100" in _figures(at)[1]["layout"]["title"]["text"]
-    assert at.dataframe[0].value.iloc[0]["regret"] == pytest.approx(round(float(run.regret("cifar100")[-1]), 2))
+    assert next(t for t in html_tables(at) if "final cell" in t.columns).iloc[0]["regret"] == pytest.approx(round(float(run.regret("cifar100")[-1]), 2))
     at.multiselect(key="dist_runs").set_value([])
     _run(DIST, at)
     assert any("Pick at least one run" in i.value for i in at.info)

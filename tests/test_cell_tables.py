@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nasviz.errors import NasvizError
@@ -87,7 +88,8 @@ def test_a_cell_list_unfolds_each_cells_diagram_and_shows_text_verbatim():
     at.run()
     assert not at.exception
     first, second = html_tables(at)
-    assert first["index"].tolist() == [6111, 42] and first["score"].tolist() == ["91.23", "–"]
+    assert first["index"].tolist() == [6111, 42] and first["score"].tolist()[0] == 91.23
+    assert np.isnan(first["score"].tolist()[1])
     assert first["note"].tolist() == ["<b>not bold</b>", "a|b"]
     assert second["score"].tolist() == [1e-9] and not second["diagram"].any()  # a row without a cell: no diagram
     body = at.get("html")[0].proto.body
