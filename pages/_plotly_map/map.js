@@ -85,15 +85,14 @@
     try { return JSON.parse(text || "[]") || []; } catch (e) { return []; }
   }
   function applyOverlay() {
-    // the overlay's traces (after the figure's own) are replaced; the figure's own are not touched
-    var text = wantOverlay, traces = overlayTraces(text), old = [];
-    for (var i = nBase; i < gd.data.length; i++) old.push(i);
+    // the overlay's traces (after the figure's own) are replaced in one Plotly.react with the figure's own
+    // trace objects as they are: one redraw (deleteTraces then addTraces drew the whole WebGL scene twice).
+    // No config: given one, react compares it with the drawn one and, finding any difference, plots anew
+    // (which left the map without hover labels)
+    var text = wantOverlay, traces = overlayTraces(text);
     lastOverlay = text;
     drawing = true;
-    var step = old.length ? Plotly.deleteTraces(gd, old) : Promise.resolve();
-    return step.then(function () {
-      return traces.length ? Plotly.addTraces(gd, traces) : null;
-    }).then(function () {
+    return Plotly.react(gd, gd.data.slice(0, nBase).concat(traces), gd.layout).then(function () {
       drawing = false;
       return settle();
     }, function (e) { drawing = false; say("The map could not be drawn in this browser (" + e + ")."); });

@@ -45,21 +45,21 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
     expect(page).to_have_url(re.compile(r"cell=%7Cnone~0%7C|cell=\|none~0\|"))
 
     # the map: every cell, the neighbours ringed and the edited cell a star at its stored PCA point
-    chart = plot_titled(page, "the edited cell")
-    expect(chart.locator(".gtitle")).to_contain_text("arch2vec, PCA")
-    chart.scroll_into_view_if_needed()
     expect(page.get_by_text(re.compile(rf"^Cell #{new} at \("))).to_be_visible()
     want = [float(src["pca"][new, 0])]
-    traces = {}
+    traces, title = {}, ""
     for _ in range(100):  # the chart the caption belongs to may still be in plotly's hands for a moment, or its
         try:              # frame still being replaced by the one drawing the edited cell (a lean chart's frame
             chart = plot_titled(page, "the edited cell")  # is drawn anew when its figure changes)
+            chart.scroll_into_view_if_needed(timeout=5_000)
+            title = chart.locator(".gtitle").first.text_content(timeout=5_000) or ""
             traces = {t["name"]: t for t in chart.evaluate(_TRACES)}
         except PlaywrightError:
             traces = {}
         if traces.get(f"edited cell #{new}", {}).get("x") == pytest.approx(want, abs=1e-6):
             break
         page.wait_for_timeout(200)
+    assert "arch2vec, PCA" in title
     star = traces[f"edited cell #{new}"]
     assert star["x"] == pytest.approx([float(src["pca"][new, 0])], abs=1e-6)
     assert star["y"] == pytest.approx([float(src["pca"][new, 1])], abs=1e-6)
