@@ -172,6 +172,7 @@ def render(path: Path = OUT) -> str:
                          f"{r['recon_heldout']:.3%} | {p['validity']:.2%} | {p['uniqueness']:.2%} | "
                          f"{p.get('uniqueness_raw', float('nan')):.2%} | {r['duplicate_rows']} | {'yes' if ok else 'no'} |")
     diag = [json.loads(line) for line in DIAG.read_text().splitlines() if line.strip()] if DIAG.exists() else []
+    diag = list({r["checkpoint"]: r for r in diag}.values())  # the latest diagnosis of each checkpoint
     if diag:
         lines += ["", "Where the duplicates come from (`--diagnose`; the same 10,000 prior samples as above): excess "
                       "decodes (valid decodes minus distinct cells) by the decoded cell's vertex count, and for the "

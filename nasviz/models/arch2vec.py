@@ -80,7 +80,8 @@ decoded 7 x 7 graphs before pruning). What is left (``arch2vec_probe.py --diagno
 most duplicate small cells (<= 5 vertices: 188 excess decodes at KL 16, 69 at KL 40), but 7-vertex decodes
 repeat a few adjacency matrices (the 20 most frequent: 12 % of decodes against 3 % of the data's 7-vertex
 cells; op tuples match the data), and drawing the prior with the training latents' full covariance instead of
-per element lifts uniqueness only to 97.3 %: the decoder, not the sampling protocol, concentrates them.
+per element lifts uniqueness only to 96.9-97.3 % (two draws): the decoder, not the sampling protocol,
+concentrates them.
 
 Differences from the authors' code (AIoT-MLSys-Lab/arch2vec: models/model.py, models/configs.py config 4,
 utils/utils.py, models/pretraining_nasbench101.py) are listed in ``REFERENCE_DIFFERENCES``; every NB101
