@@ -107,21 +107,16 @@ def figure_format() -> str:
     return fmt if fmt in FORMATS else "png"
 
 
-def _code_span(text: str) -> str:
-    """``text`` as a Markdown code span: shown verbatim (an NB201 string's ``~...~`` is not strikethrough)."""
-    text = str(text)
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text}{fence}"
-
-
 def code_line(text: str) -> None:
     """A cell string or JSON as inline code in markdown: ``st.code`` would load Streamlit's 1.5 MB syntax
     highlighter in the browser for a one-line string (on a deep link, before the page finishes)."""
-    st.markdown(_code_span(text))
+    text = str(text)
+    fence = "``" if "`" in text else "`"
+    st.markdown(f"{fence}{text}{fence}")
 
 
-#: characters that make Markdown change a table cell's text (strikethrough, table pipes, emphasis, links, HTML)
-_MARKDOWN_ACTIVE = re.compile(r"[~|*_`\[\]<]")
+#: characters of cell strings and specs (NB201's ``|op~0|``, NB101 JSON): such table text is shown as code
+_CODE_LIKE = re.compile(r"[~|*_`\[\]<]")
 
 
 def small_table(frame) -> None:
@@ -308,15 +303,16 @@ def _list_value(value) -> tuple[str, bool]:
     if isinstance(value, numbers.Real):
         return f"{float(value):.4g}", True
     text = html.escape(str(value))
-    return (f"<code>{text}</code>" if _MARKDOWN_ACTIVE.search(str(value)) else text), False
+    return (f"<code>{text}</code>" if _CODE_LIKE.search(str(value)) else text), False
 
 
 def cell_list(frame, *, space: str) -> None:
     """A few rows of cells as a static HTML table whose first column opens the row's cell diagram in place:
     clicking the cell's number unfolds the diagram in a row under it (an HTML ``<details>`` and a CSS ``:has()``
-    rule; no rerun, no server round trip), so a cell id is never shown without its architecture (NASLib #144). Drawn with the rerun that sends it: no canvas
-    grid to load and paint as :func:`cell_table` (``st.dataframe``) has, which cost a box selection on the map
-    ~0.3 s and a deep link the grid's 1.2 MB of JavaScript. For short lists (the diagrams travel with the page,
+    rule; no rerun, no server round trip), so a cell id is never shown without its architecture (NASLib #144).
+    Drawn with the rerun that sends it: no canvas grid to load and paint as :func:`cell_table`
+    (``st.dataframe``) has, which cost a box selection on the map ~0.3 s and a deep link the grid's 1.2 MB of
+    JavaScript. For short lists (the diagrams travel with the page,
     ~7 KB each, rendered on the server by one ``dot`` run and cached); long or sortable lists use
     :func:`cell_table`. Without Graphviz the table is shown without diagrams."""
     from nasviz.viz.diagrams import cell_dot

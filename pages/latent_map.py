@@ -4,7 +4,6 @@ import json
 import time
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from nasviz.errors import NasvizError
@@ -304,12 +303,9 @@ with right:
                 else ["index", "vertices", "edges", *hover_cols])
         sel = maps.selection_frame(table, region["indices"], list(dict.fromkeys(cols)))
         st.markdown(f"**{region['n']:,} cells selected** ({region['kind']})")
-        if colour in sel.columns and pd.api.types.is_numeric_dtype(sel[colour]):
-            best = sel.sort_values(colour, ascending=False, na_position="last", kind="stable").head(BEST_ROWS)
-            st.caption(f"The {len(best)} with the highest {colour}; click a cell's number to unfold its diagram.")
-        else:
-            best = sel.head(BEST_ROWS)
-            st.caption(f"The first {len(best)} by index; click a cell's number to unfold its diagram.")
+        # the colour is a numeric column (colour_options) and heads hover_cols, so the frame has it
+        best = sel.sort_values(colour, ascending=False, na_position="last", kind="stable").head(BEST_ROWS)
+        st.caption(f"The {len(best)} with the highest {colour}; click a cell's number to unfold its diagram.")
         _ui.cell_list(best, space=space)
         # the whole selection as a sortable grid, on request: Streamlit's grid paints ~0.3 s after the rest of the
         # page (and loads 1.2 MB of JavaScript the first time), which a box or lasso would otherwise wait for
