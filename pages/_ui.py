@@ -272,7 +272,7 @@ def cell_table(frame, *, space: str, key: str, scope: str | None = None, **kwarg
 
 #: the look of :func:`cell_list` (st.html puts it in the page itself, so the rules are scoped to its class)
 _CELL_LIST_CSS = """<style>
-.nv-cells-wrap {overflow-x: auto; max-width: 100%}
+.nv-cells-wrap {overflow-x: auto; max-width: 100%; container-type: inline-size}
 .nv-cells {border-collapse: collapse; font-size: 0.9rem; margin-bottom: 0.5rem}
 .nv-cells th, .nv-cells td {border-bottom: 1px solid rgba(128, 128, 128, 0.25); padding: 0.15rem 0.6rem;
   text-align: left; vertical-align: top}
@@ -282,8 +282,8 @@ _CELL_LIST_CSS = """<style>
 .nv-cells td code {font-size: 0.8rem; white-space: nowrap}
 .nv-cells tr.nv-diagram {display: none}
 .nv-cells tr:has(details[open]) + tr.nv-diagram {display: table-row}
-.nv-cells tr.nv-diagram img {display: block; max-width: min(480px, 100%); max-height: 420px; margin: 0.2rem 0;
-  background: white}
+.nv-cells tr.nv-diagram img {display: block; max-width: min(480px, 100cqw - 1.2rem); max-height: 420px;
+  margin: 0.2rem 0; background: white; position: sticky; left: 0.6rem}
 </style>"""
 
 
