@@ -574,3 +574,29 @@ def test_arch2vec_kl_warmup_ramps_the_kl_weight_from_zero(cells):
     assert not torch.equal(one_step(kl_weight=1e4), free)
     with pytest.raises(NasvizError, match="kl_warmup"):
         tiny_a2v(kl_warmup=-3, progress=False).fit(cells[:32])
+
+
+def test_arch2vec_mmd_compares_whole_codes_with_the_prior(cells):
+    """The MMD term (an option that did not raise NB101 prior uniqueness, BENCHMARKS training probes): ~0 for
+    codes drawn from the prior, clearly positive for shrunk, shifted or node-correlated codes; in training it
+    changes the weights, and a bad weight is refused before anything trains."""
+    from nasviz.models.arch2vec import mmd
+
+    g = torch.Generator().manual_seed(0)
+    prior = torch.randn(256, 112, generator=g)
+    same = mmd(torch.randn(64, 112, generator=g), prior)
+    assert abs(float(same)) < 0.02
+    assert float(mmd(0.5 * torch.randn(64, 112, generator=g), prior)) > 10 * abs(float(same))
+    assert float(mmd(torch.randn(64, 112, generator=g) + 1.0, prior)) > 10 * abs(float(same))
+    # every node the same latent: each entry is N(0, 1) on its own (a per-entry KL sees nothing), the code is not
+    tied = torch.randn(64, 1, 16, generator=g).expand(64, 7, 16).reshape(64, 112)
+    assert float(mmd(tied, prior)) > 10 * abs(float(same))
+
+    def weights(**kw):
+        m = tiny_a2v(epochs=1, batch_size=32, progress=False, **kw).fit(cells[:64])
+        return torch.cat([p.detach().flatten() for p in m.model_.parameters()])
+
+    assert not torch.equal(weights(mmd_weight=10.0), weights())
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(NasvizError, match="mmd_weight"):
+            tiny_a2v(mmd_weight=bad, progress=False).fit(cells[:32])
