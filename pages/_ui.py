@@ -162,6 +162,24 @@ def chart(fig, *, key: str, name: str | None = None, lean: bool = True, **kwargs
     return st.plotly_chart(fig, key=key, config=chart_config(name or key), **kwargs)
 
 
+def charts(items: list[tuple]) -> None:
+    """Consecutive charts, each ``(fig, name)``, drawn as :func:`chart` draws them but in one frame when all are
+    lean: a frame per chart loads and evaluates the lean plotly.js once each (~0.3 s apiece in headless Chromium
+    on the benchmark machine), which made a page of four charts the slowest deep link (BENCHMARKS)."""
+    import plotly.io as pio
+
+    from pages import _plotly_map
+
+    if len(items) < 2 or not all(all((t.type or "scatter") in LEAN_TRACES for t in f.data) for f, _ in items):
+        for fig, name in items:
+            chart(fig, key=name, name=name)
+        return
+    for fig, _ in items:
+        if fig.layout.template == pio.templates["plotly"]:  # as chart(): Streamlit's look, not plotly's default
+            fig.update_layout(template="plotly_white")
+    _plotly_map.plotly_charts([f for f, _ in items], [chart_config(n) for _, n in items])
+
+
 #: SVGs of the diagrams drawn so far, by DOT source (the same cell drawn again is not rendered again)
 _SVGS: OrderedDict[str, str] = OrderedDict()
 _SVG_LOCK = threading.Lock()

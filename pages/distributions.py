@@ -146,24 +146,25 @@ dataset = c3.selectbox("Regret on", list(rs[0].test_acc), key="dist_dataset")
 _ui.to_url(dataset=dataset)
 
 try:
-    if edges:
-        _ui.chart(F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), key="dist_weights",
-                  name="distributions-anytime-weights")
-    else:
-        st.info("Pick at least one edge to see its anytime weights.")
-    _ui.chart(F.regret_figure(rs, dataset, per_epoch=per_epoch), key="dist_regret",
-              name=f"distributions-regret-{dataset}")
+    # the summary first, then the charts in one frame (_ui.charts: plotly.js loads once for all four)
     summary = [{"run": n, "final cell": r.final_cell().to_str(),
                 f"{dataset} test %": round(float(r.test_acc[dataset][-1]), 2),
                 "regret": round(float(r.regret(dataset)[-1]), 2),
                 "final mean max p": round(float(r.probs[-1].max(axis=1).mean()), 3)} for n, r in zip(chosen, rs)]
     _ui.small_table(pd.DataFrame(summary))
+    figs = []
+    if edges:
+        figs.append((F.anytime_weights_figure(rs, per_epoch=per_epoch, edges=edges), "distributions-anytime-weights"))
+    else:
+        st.info("Pick at least one edge to see its anytime weights.")
+    figs.append((F.regret_figure(rs, dataset, per_epoch=per_epoch), f"distributions-regret-{dataset}"))
     mi = F.run_mutual_information(rs)
     if mi:
-        _ui.chart(F.mutual_information_figure(mi), key="dist_mi", name="distributions-mutual-information")
+        figs.append((F.mutual_information_figure(mi), "distributions-mutual-information"))
     else:
         st.info("These runs stored no mutual-information matrices.")
     if any(r.estimator_variance for r in rs):
-        _ui.chart(F.estimator_variance_figure(rs), key="dist_variance", name="distributions-estimator-variance")
+        figs.append((F.estimator_variance_figure(rs), "distributions-estimator-variance"))
+    _ui.charts(figs)
 except NasvizError as e:
     st.error(escape_markdown(e))

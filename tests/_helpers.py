@@ -120,7 +120,12 @@ def chart_args(at: AppTest) -> list[tuple[str, dict]]:
         if el.type == "plotly_chart":
             out.append(("plotly_chart", {"spec": el.proto.spec, "config": el.proto.config, "id": el.proto.id}))
         elif el.type == "component_instance" and el.proto.component_name.endswith("plotly_map"):
-            out.append(("component", json.loads(el.proto.json_args)))
+            args = json.loads(el.proto.json_args)
+            if "spec_urls" in args:  # several figures in one frame (pages/_ui.charts): one entry per figure
+                out += [("component", {"spec_url": u, "config": json.dumps(c), "overlay": "[]", "group": True})
+                        for u, c in zip(json.loads(args["spec_urls"]), json.loads(args["configs"]))]
+            else:
+                out.append(("component", args))
     return out
 
 

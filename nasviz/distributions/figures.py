@@ -115,8 +115,9 @@ def mutual_information_figure(matrices: Mapping[str, np.ndarray], *, zmax: float
                                  colorbar={"title": "MI (nats)"},
                                  hovertemplate="edges %{y} & %{x}: %{z:.4f} nats<extra></extra>"), row=1, col=j)
         fig.update_yaxes(autorange="reversed", row=1, col=j)
-    fig.update_layout(title="Mutual information between sampled edge ops (0 = independent edges)",
-                      height=380, width=max(420, 380 * len(names)))
+    # no fixed width: the chart takes its container's (a width of 380 px per panel ran past the page's edge,
+    # cutting off the title and the last panels)
+    fig.update_layout(title="Mutual information between sampled edge ops (0 = independent edges)", height=380)
     return fig
 
 

@@ -114,7 +114,55 @@
     }
     return texts[url];
   }
+  function renderMany(args) {
+    // several figures that only show (pages/_ui.charts), stacked in this one frame: a page's consecutive charts
+    // then load and evaluate plotly.js once instead of once per frame (~0.3 s each on the benchmark machine)
+    var key = args.spec_urls + "\u0000" + args.configs;
+    if (key === last) return;
+    last = key;
+    var token = ++renders, urls, configs;
+    try {
+      urls = JSON.parse(args.spec_urls);
+      configs = JSON.parse(args.configs);
+    } catch (e) {
+      say("These figures could not be read (" + e + ").");
+      setHeight(Math.max(height, 60));
+      return;
+    }
+    Promise.all(urls.map(fetchFigure)).then(function (texts) {
+      if (token !== renders) return;
+      var old = document.querySelectorAll(".nv-chart"), total = 0, draws = [];
+      for (var i = 0; i < old.length; i++) {
+        if (i >= texts.length) { Plotly.purge(old[i]); old[i].remove(); }
+      }
+      texts.forEach(function (text, i) {
+        var fig = JSON.parse(text), config = configs[i] || {};
+        var div = document.querySelectorAll(".nv-chart")[i];
+        if (!div) {
+          div = document.createElement("div");
+          div.className = "nv-chart";
+          document.body.appendChild(div);
+        }
+        fig.layout = fig.layout || {};
+        var h = fig.layout.height || 450;
+        div.style.height = h + "px";
+        div.style.marginBottom = GAP + "px";
+        total += h + GAP;
+        config.responsive = true;
+        draws.push(Plotly.react(div, fig.data || [], fig.layout, config));
+      });
+      setHeight(total);
+      return Promise.all(draws).then(function () { say(""); });
+    }).catch(function (e) {
+      if (token !== renders) return;
+      last = null;  // the next rerun tries again
+      say("These figures could not be drawn (" + e + "); reload the page to draw them.");
+      setHeight(Math.max(height, 60));
+    });
+  }
+  var GAP = 16;
   function render(args) {
+    if (args.spec_urls) return renderMany(args);
     var key = args.spec_url + "\u0000" + args.config;
     wantFocus = args.focus || "null";
     wantOverlay = args.overlay || "[]";

@@ -167,7 +167,8 @@ def first_plot(page, timeout: float = 90):
     end = time.monotonic() + timeout
     while True:
         for frame in _chart_frames(page):
-            found = frame.locator("[data-testid='stMain'] .js-plotly-plot, body > #map.js-plotly-plot")
+            found = frame.locator("[data-testid='stMain'] .js-plotly-plot, body > #map.js-plotly-plot, "
+                                   "body > .nv-chart.js-plotly-plot")
             if found.count() and found.first.locator(".main-svg").count():
                 return found.first
         if time.monotonic() > end:

@@ -179,3 +179,30 @@ def test_beta_vae_traversal_starts_at_the_anchor_and_shows_several_cells(page, a
     expect(page.locator(DIAGRAMS).nth(8)).to_be_visible(timeout=60_000)
     page.screenshot(path=str(artifacts / "22-traversal-bvae.png"), full_page=True)
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+
+def test_distributions_draws_its_charts_in_one_frame(page, app_url, artifacts):
+    """The Distributions page's four charts share one chart frame (pages/_ui.charts): the lean plotly.js is loaded
+    and evaluated once for them, not once per chart. Each is drawn, with its title and its own download name."""
+    from _browser import MAP_IFRAME, plot_titled
+
+    page.goto(f"{app_url}/distributions")
+    expect(page.locator("h1").first).to_be_visible(timeout=90_000)
+    titles = ("Anytime architectural weights", "Anytime test regret on NB201 cifar10",
+              "Mutual information between sampled edge ops", "UNAS gradient-estimator variance")
+    plots = [plot_titled(page, t) for t in titles]
+    for plot in plots:
+        expect(plot.locator(".main-svg").first).to_be_attached(timeout=60_000)
+    assert page.locator(MAP_IFRAME).count() == 1, "the page's charts are drawn in more than one frame"
+    frame = page.frame_locator(MAP_IFRAME).first
+    expect(frame.locator("body > .nv-chart.js-plotly-plot")).to_have_count(4, timeout=30_000)
+    # the frame is as tall as its charts: none is cut off (Streamlit sizes the frame from what the chart sends)
+    box = page.locator(MAP_IFRAME).first.bounding_box()
+    last = frame.locator("body > .nv-chart").last.bounding_box()
+    assert last["y"] + last["height"] <= box["y"] + box["height"] + 1, (last, box)  # both in page coordinates
+    # each chart keeps its own download name (the toolbar's camera button)
+    names = frame.locator("body > .nv-chart").evaluate_all("els => els.map(e => e._context.toImageButtonOptions.filename)")
+    assert names == ["nasviz-distributions-anytime-weights", "nasviz-distributions-regret-cifar10",
+                     "nasviz-distributions-mutual-information", "nasviz-distributions-estimator-variance"], names
+    page.locator(MAP_IFRAME).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "distributions-charts.png"), full_page=True)
