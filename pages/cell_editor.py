@@ -263,7 +263,9 @@ fig, mode = E.editor_figure(
     axis_labels=(f"{label} 1", f"{label} 2"), uirevision=f"{space}/{name}/{proj}")
 _ui.chart(fig, key="ed_map", name=f"editor-{space}-{name}-{proj}-{index}")
 st.caption(f"Cell #{index} at ({placed.xy[0]:.3f}, {placed.xy[1]:.3f}): its embedding is the {how}; placed by "
-           f"{placed.how}. {'Density shading' if mode == 'density' else 'Points'} of {len(shown_idx):,} cells.")
+           f"{placed.how}. " + (f"Density shading of {len(shown_idx):,} cells." if mode == "density" else
+                                 f"A picture of all {len(shown_idx):,} cells, one dot each; hover and pick them on "
+                                 "the Latent map page."))
 if srcs[name].note(proj):
     st.caption(f"{label}: {srcs[name].note(proj)}.")
 

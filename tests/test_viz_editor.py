@@ -268,6 +268,19 @@ def test_neighbourhood_region_is_the_maps_points_region_and_the_search_reads_it(
     assert mask.sum() == 9 and mask[r["indices"]].all()
 
 
+def _picture(uri: str):
+    import base64
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGBA")
+
+
+def _pixel(p, xr, yr, size) -> tuple[int, int]:
+    return (int((p[0] - xr[0]) / (xr[1] - xr[0]) * size[0]), int((yr[1] - p[1]) / (yr[1] - yr[0]) * size[1]))
+
+
 def test_editor_figure_marks_the_cell_with_a_star_over_every_cell(nb201):
     sp, src, _ = nb201
     frame = maps.space_frame("nb201", get_benchmark("nb201"))
@@ -281,18 +294,42 @@ def test_editor_figure_marks_the_cell_with_a_star_over_every_cell(nb201):
     assert star.name == "edited cell #7" and star.marker.symbol == "star" and list(star.x) == [1.5]
     assert fig.data[-2].name == "nearest in latent space" and list(fig.data[-2].customdata) == nb.tolist()
     assert np.allclose(fig.data[-2].x, src["pca"][nb, 0])
-    (bg,) = fig.data[:-2]
-    assert len(bg.x) == 15_625 and np.array_equal(bg.customdata, shown)
-    assert np.allclose(bg.x, src["pca"][:, 0]) and np.allclose(bg.marker.color, acc)
-    # NB101: cells without results grey, and above MAX_POINTS density shading instead of points
+    # no WebGL: every cell is one picture behind SVG star and rings, with the colour bar of its dots
+    assert {t.type for t in fig.data} == {"scatter"}
+    (bar,) = fig.data[:-2]
+    assert bar.name == "cifar10 test % (15,625 cells)" and bar.marker.showscale
+    assert (bar.marker.cmin, bar.marker.cmax) == (float(acc.min()), float(acc.max()))
+    (img,) = fig.layout.images
+    assert img.source.startswith("data:image/png;base64,") and img.layer == "below" and img.sizing == "stretch"
+    xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert (img.x, img.y, img.sizex, img.sizey) == pytest.approx((xr[0], yr[1], xr[1] - xr[0], yr[1] - yr[0]))
+    pca = src["pca"]
+    assert xr[0] < pca[:, 0].min() and xr[1] > pca[:, 0].max() and yr[0] < pca[:, 1].min() and yr[1] > pca[:, 1].max()
+    pic = _picture(img.source)
+    assert pic.size == E.RASTER_SIZE
+    # a dot at the best cell's place, in the top of the colour scale (Viridis yellow at 80 % over white)
+    best = int(np.nanargmax(acc))
+    x, y = _pixel(pca[best], xr, yr, pic.size)
+    r, g, b, a = pic.getpixel((x, y))
+    assert a == 255 and r > 200 and g > 200 and b < 120, (r, g, b, a)
+    # the same inputs draw the same picture, from the cache
+    again, _ = E.editor_figure(src["pca"], acc, shown, (1.5, -2.0), color_label="cifar10 test %")
+    assert again.layout.images[0].source is img.source
+    # NB101: cells without results grey (a legend entry says how many), and above MAX_POINTS density shading
     f101 = maps.space_frame("nb101", get_benchmark("nb101"))
     v = f101["valid % (108 ep)"].to_numpy()
     xy = np.random.default_rng(0).normal(size=(len(f101), 2)).astype(np.float32)
     few = np.arange(0, len(f101), 40)
     fig, mode = E.editor_figure(xy, v, few, (0.0, 0.0), color_label="valid % (108 ep)")
     names = [t.name for t in fig.data]
-    assert mode == "points" and names[0] == "no result" and names[-1] == "edited cell"
-    assert len(fig.data[0].x) == int(np.isnan(v[few]).sum()) and len(fig.data[1].x) == int(np.isfinite(v[few]).sum())
+    assert mode == "points" and names[-1] == "edited cell"
+    assert names[:2] == [f"no result ({int(np.isnan(v[few]).sum()):,})",
+                         f"valid % (108 ep) ({int(np.isfinite(v[few]).sum()):,} cells)"]
+    pic = _picture(fig.layout.images[0].source)
+    nan_cell = few[np.isnan(v[few])][0]
+    x, y = _pixel(xy[nan_cell], fig.layout.xaxis.range, fig.layout.yaxis.range, pic.size)
+    hit = [pic.getpixel((x + dx, y + dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    assert any(a == 255 and abs(r - g) < 8 and abs(g - b) < 8 for r, g, b, a in hit), hit  # grey (not covered here)
     fig, mode = E.editor_figure(xy, v, f101["index"].to_numpy(), (0.0, 0.0), color_label="valid % (108 ep)")
     assert mode == "density" and fig.data[-1].name == "edited cell"
     heat = [t for t in fig.data if t.type == "heatmap"]

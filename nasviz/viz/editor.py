@@ -391,6 +391,69 @@ def neighbourhood_region(space: str, embedding: str, projection: str, index: int
 
 
 # -- the map ---------------------------------------------------------------------------------
+#: the editor map's picture of every cell: its size in pixels, about twice the plot area of a 620 px tall figure in
+#: the page's 1,140 px main column (so the dots stay sharp on a high-density screen), and the dots' diameter there
+RASTER_SIZE = (2020, 1060)
+RASTER_DOT = 10
+_RASTERS: dict = {}
+
+
+def _viridis_lut():
+    from plotly.colors import sample_colorscale, unlabel_rgb
+
+    return np.array([unlabel_rgb(c) for c in sample_colorscale("Viridis", list(np.linspace(0, 1, 256)))],
+                    dtype=np.float64)
+
+
+def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, float], y_range: tuple[float, float],
+                   *, cmin: float, cmax: float, size: tuple[int, int] = RASTER_SIZE, dot: int = RASTER_DOT) -> str:
+    """Every point as a dot coloured by its value (Viridis from ``cmin`` to ``cmax``; grey where the value is NaN),
+    drawn at 80 % opacity over white as the latent map draws its points, in a transparent PNG whose edges are the
+    two ranges; returned as a ``data:`` URI for a Plotly layout image. Kept per input (the same map is not drawn
+    twice)."""
+    import base64
+    import hashlib
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from nasviz.viz.maps import MISSING_COLOR
+
+    pts = np.asarray(pts, dtype=np.float64)
+    vals = np.asarray(vals, dtype=np.float64)
+    key = hashlib.sha256(b"".join([pts.tobytes(), vals.tobytes(), np.array([*x_range, *y_range, cmin, cmax,
+                                                                            *size, dot]).tobytes()])).hexdigest()
+    if key in _RASTERS:
+        return _RASTERS[key]
+    w, h = size
+    px = (pts[:, 0] - x_range[0]) / (x_range[1] - x_range[0]) * w
+    py = (y_range[1] - pts[:, 1]) / (y_range[1] - y_range[0]) * h
+    span = cmax - cmin if cmax > cmin else 1.0
+    lut = _viridis_lut()
+    grey = np.array([int(MISSING_COLOR[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    rgb = np.where(np.isnan(vals)[:, None], grey,
+                   lut[np.clip(np.nan_to_num((vals - cmin) / span * 255), 0, 255).astype(int)])
+    rgb = np.rint(0.8 * rgb + 0.2 * 255).astype(int)  # opacity 0.8 over the white plot area
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    r = dot / 2
+    order = np.argsort(~np.isnan(vals), kind="stable")  # cells without a value first, under the coloured ones
+    for i in order:
+        draw.ellipse((px[i] - r, py[i] - r, px[i] + r, py[i] + r), fill=(*rgb[i], 255))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    if len(_RASTERS) > 32:
+        _RASTERS.pop(next(iter(_RASTERS)))
+    _RASTERS[key] = uri
+    return uri
+
+
+def _padded(lo: float, hi: float, pad: float = 0.04) -> tuple[float, float]:
+    span = hi - lo if hi > lo else 1.0
+    return lo - pad * span, hi + pad * span
+
+
 def editor_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, point: tuple[float, float], *,
                   color_label: str, neighbours=None, cell_label: str = "edited cell", title: str = "",
                   axis_labels: tuple[str, str] = ("1", "2"), uirevision: str = "editor",
@@ -398,11 +461,14 @@ def editor_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, point: 
     """The map of the ``shown`` cells (official indices) with the edited cell as a large star at ``point`` and
     its ``neighbours`` (official indices) ringed. Returns ``(figure, mode)``.
 
-    Up to ``max_points`` cells (:data:`nasviz.viz.maps.MAX_POINTS`) are drawn as one WebGL point each, coloured
-    by ``values`` (grey where there is none), hovering as ``#index`` and the value: a lighter figure than the
-    latent map's (no per-point label text: 0.37 MB instead of 0.89 MB for NB201), since it is sent again on
-    every edit. More cells are density-shaded by :func:`nasviz.viz.maps.map_figure`, without its per-bin count
-    text (NB201-sized bins of all 423,624 NB101 cells: 1.35 MB with it)."""
+    Up to ``max_points`` cells (:data:`nasviz.viz.maps.MAX_POINTS`; mode ``"points"``) are one picture
+    (:func:`points_picture`): a dot per cell, coloured by ``values`` (grey where there is none), as the latent map
+    draws them, behind the star and the rings. A picture, not a WebGL point each: drawing 15,625 WebGL points took
+    ~0.7 s of the page's deep link in headless Chromium (its slowest part, BENCHMARKS), and again after every edit;
+    a cell of the background is not hovered or clicked here (the latent map page does that). Axes are fixed to the
+    picture's ranges. More cells are density-shaded by :func:`nasviz.viz.maps.map_figure`, without its per-bin
+    count text (NB201-sized bins of all 423,624 NB101 cells: 1.35 MB with it). The star and the rings are SVG
+    points (no WebGL context at all)."""
     import plotly.graph_objects as go
 
     from nasviz.viz import maps
@@ -422,33 +488,38 @@ def editor_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, point: 
     else:
         mode = "points"
         fig = go.Figure()
-        pts = np.asarray(xy[shown], dtype=np.float32)
+        pts = np.asarray(xy[shown], dtype=np.float64)
         vals = np.asarray(values, dtype=np.float64)[shown]
-        missing = np.isnan(vals)
-        if missing.any():
-            fig.add_trace(go.Scattergl(x=pts[missing, 0], y=pts[missing, 1], mode="markers", name="no result",
-                                       marker=dict(color=maps.MISSING_COLOR, size=4, opacity=0.5),
-                                       customdata=shown[missing].astype(np.int32),
-                                       hovertemplate="#%{customdata}: no result<extra></extra>"))
-        ok = ~missing
-        if ok.any():
-            v = vals[ok].astype(np.float32)
-            fig.add_trace(go.Scattergl(
-                x=pts[ok, 0], y=pts[ok, 1], mode="markers", name=color_label, customdata=shown[ok].astype(np.int32),
-                marker=dict(color=v, colorscale="Viridis", cmin=float(v.min()), cmax=float(v.max()),
-                            size=5 if len(shown) > 3000 else 7, opacity=0.8,
-                            colorbar=dict(title=dict(text=color_label, side="right"), thickness=14)),
-                hovertemplate=f"#%{{customdata}}<br>{color_label}: %{{marker.color:.2f}}<extra></extra>"))
+        ok = ~np.isnan(vals)
+        cmin, cmax = (float(vals[ok].min()), float(vals[ok].max())) if ok.any() else (0.0, 1.0)
+        every = np.vstack([pts, np.asarray(point, dtype=np.float64)[None]]) if len(pts) else \
+            np.asarray(point, dtype=np.float64)[None]
+        xr, yr = _padded(every[:, 0].min(), every[:, 0].max()), _padded(every[:, 1].min(), every[:, 1].max())
+        fig.add_layout_image(source=points_picture(pts, vals, xr, yr, cmin=cmin, cmax=cmax), xref="x", yref="y",
+                             x=xr[0], y=yr[1], sizex=xr[1] - xr[0], sizey=yr[1] - yr[0], sizing="stretch",
+                             layer="below", name="every cell")
+        if (~ok).any():  # the legend says what the grey dots are
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"no result ({int((~ok).sum()):,})",
+                                     marker=dict(color=maps.MISSING_COLOR, size=6), hoverinfo="skip"))
+        # the colour scale of the dots (a trace without points: it draws the colour bar only)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{color_label} ({int(ok.sum()):,} cells)",
+                                 showlegend=False, hoverinfo="skip",
+                                 marker=dict(color=[cmin, cmax], colorscale="Viridis", cmin=cmin, cmax=cmax,
+                                             showscale=bool(ok.any()),
+                                             colorbar=dict(title=dict(text=color_label, side="right"),
+                                                           thickness=14))))
         fig.update_layout(title=title, template="plotly_white", height=620, uirevision=uirevision,
                           legend=dict(orientation="h", y=-0.08), margin=dict(l=40, r=20, t=50, b=40),
                           xaxis_title=axis_labels[0], yaxis_title=axis_labels[1])
+        fig.update_xaxes(range=list(xr), showgrid=False, zeroline=False)
+        fig.update_yaxes(range=list(yr), showgrid=False, zeroline=False)
     if neighbours is not None and len(neighbours):
         nb = np.asarray(neighbours, dtype=np.int64)
         p = xy[nb]
-        fig.add_trace(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", name="nearest in latent space",
-                                   marker=dict(symbol="circle-open", size=13, color="#ff7f0e", line=dict(width=2)),
-                                   customdata=nb, hovertemplate="#%{customdata}<extra></extra>"))
-    fig.add_trace(go.Scattergl(x=[point[0]], y=[point[1]], mode="markers", name=cell_label,
-                               marker=dict(symbol="star", size=24, color=STAR, line=dict(width=1.5, color="white")),
-                               hovertemplate=f"{cell_label}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers", name="nearest in latent space",
+                                 marker=dict(symbol="circle-open", size=13, color="#ff7f0e", line=dict(width=2)),
+                                 customdata=nb, hovertemplate="#%{customdata}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=cell_label,
+                             marker=dict(symbol="star", size=24, color=STAR, line=dict(width=1.5, color="white")),
+                             hovertemplate=f"{cell_label}<extra></extra>"))
     return fig, mode

@@ -103,6 +103,14 @@
     if (wantFocus !== lastFocus) return applyFocus();
   }
   var texts = {}, renders = 0;
+  var early = window.nvEarly || null;  // index.html's head start: the first arguments and the fetches they began
+  if (early) {
+    early.done = true;
+    Object.keys(early.texts).forEach(function (u) {
+      texts[u] = early.texts[u];
+      texts[u].catch(function () { delete texts[u]; });
+    });
+  }
   function fetchFigure(url) {
     // the figure's JSON, fetched once per page and kept as text (plotly changes the objects it draws)
     if (!texts[url]) {
@@ -225,5 +233,6 @@
   window.addEventListener("message", function (ev) {
     if (ev.data && ev.data.type === "streamlit:render") render(ev.data.args);
   });
-  send("streamlit:componentReady", {apiVersion: 1});
+  if (early && early.args) render(early.args);  // the arguments that came while plotly.js loaded
+  else if (!early) send("streamlit:componentReady", {apiVersion: 1});
 })();

@@ -64,7 +64,12 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
     assert star["x"] == pytest.approx([float(src["pca"][new, 0])], abs=1e-6)
     assert star["y"] == pytest.approx([float(src["pca"][new, 1])], abs=1e-6)
     assert traces["nearest in latent space"]["x"] == pytest.approx(src["pca"][nb, 0].astype(float).tolist(), abs=1e-6)
-    assert sum(len(t["x"]) for n, t in traces.items() if n not in (star["name"], "nearest in latent space")) == 15_625
+    # every cell is in the picture behind them (one image, no WebGL point per cell), with its colour bar
+    assert "cifar10 test % (15,625 cells)" in traces
+    drawn = chart.evaluate("el => [el._fullLayout.images.map(i => i.source.slice(0, 22)), "
+                           "el._fullData.map(t => t.type), el.querySelectorAll('.main-svg image').length, "
+                           "el.querySelectorAll('canvas').length, el.querySelectorAll('.colorbar').length]")
+    assert drawn == [["data:image/png;base64,"], ["scatter"] * 3, 1, 0, 1], drawn
     page.screenshot(path=str(artifacts / "40-editor.png"))
 
     # its neighbourhood as the search region, then the Dense sampling page shows that region
