@@ -77,10 +77,9 @@ for name in chosen:
     with st.spinner(f"Ranking the dimensions of {srcs[name].label}..."):
         r = ranking(name, acc_col)
     st.subheader(srcs[name].label)
-    _ui.chart(C.fig_dim_ranking(r, top), key=f"corr_rank_{name}", name=f"dim-ranking-{name}")
-    _ui.chart(C.fig_dim_scatter(means(name), r["dim"].head(4), table[acc_col].to_numpy(),
-                                table["FLOPs (M)"].to_numpy(), acc_label=acc_col), key=f"corr_scatter_{name}",
-              name=f"dims-vs-accuracy-{name}")
+    _ui.charts([(C.fig_dim_ranking(r, top), f"dim-ranking-{name}"),  # one frame for both (plotly.js loads once)
+                (C.fig_dim_scatter(means(name), r["dim"].head(4), table[acc_col].to_numpy(),
+                                   table["FLOPs (M)"].to_numpy(), acc_label=acc_col), f"dims-vs-accuracy-{name}")])
     with st.expander("All dimensions as a table"):
         _ui.small_table(r)
 

@@ -51,7 +51,8 @@ def anytime_weights_figure(runs: RunResult | Iterable[RunResult], *, per_epoch: 
     for e in cols:
         if not 0 <= e < len(EDGES):
             raise NasvizError(f"edge {e} out of range; accepted 0..{len(EDGES) - 1}")
-    titles = [f"{r.method} s{r.seed} · edge {EDGE_LABELS[e]}" for r in rs for e in cols]
+    # short panel titles (run, then edge): "<run> · edge <i>→<j>" ran into its neighbours at six panels a row
+    titles = [f"{r.method} s{r.seed} · {EDGE_LABELS[e]}" for r in rs for e in cols]
     fig = make_subplots(rows=len(rs), cols=len(cols), shared_xaxes=True, shared_yaxes=True,
                         subplot_titles=titles, vertical_spacing=0.08 / max(1, len(rs)) + 0.02,
                         horizontal_spacing=0.02)
@@ -65,7 +66,8 @@ def anytime_weights_figure(runs: RunResult | Iterable[RunResult], *, per_epoch: 
                               row=i, col=j)
     fig.update_yaxes(range=[0, 1])
     fig.update_xaxes(title_text="epoch" if per_epoch else "step", row=len(rs))
-    fig.update_layout(title="Anytime architectural weights (per-edge op probabilities)",
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title="Anytime architectural weights (per-edge op probabilities; panels: run · edge)",
                       height=220 * len(rs) + 80, legend={"orientation": "h", "y": -0.08})
     return fig
 

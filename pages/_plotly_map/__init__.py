@@ -20,8 +20,10 @@ grey), its outline and the shown cell's star and neighbours (``overlay``) are th
 change (see :func:`plotly_map`). The page's Pareto view uses the same component (scattergl only), so the
 map page never loads Streamlit's full plotly.js.
 
-Other pages keep ``st.plotly_chart``: they draw other trace types, and only the map is on the
-cold-start path.
+The other pages' charts of these trace types use the same component (:func:`pages._ui.chart`); a page's
+consecutive charts can share one frame (:func:`plotly_charts`, :func:`pages._ui.charts`), since each frame loads
+and evaluates plotly.js on its own. ``index.html`` tells Streamlit the frame is ready before plotly.js loads and
+starts downloading the figure its arguments name, so the download overlaps plotly.js's evaluation.
 """
 
 from __future__ import annotations
