@@ -147,9 +147,11 @@ def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
         if chosen and s in chosen:
             lo, hi = chosen[s]
             fig.add_vrect(x0=lo, x1=hi, fillcolor="rgba(0,0,0,0)", line=dict(color="#d62728", width=2), row=r, col=c)
-    fig.update_layout(template="plotly_white", height=300 * rows, margin=dict(l=40, r=20, t=50, b=40),
-                      title=f"{t.embedding}: latent dimension vs {t.signal}; green = Eq. 4 top-k bands, "
-                            + ("red = your interval" if chosen else "(region search uses the map selection)"))
+    # two title lines: on one, the legend of the colours ran past the chart's right edge at laptop widths
+    fig.update_layout(template="plotly_white", height=300 * rows + 40, margin=dict(l=40, r=20, t=95, b=40),
+                      title=dict(text=f"{t.embedding}: latent dimension vs {t.signal}",
+                                 subtitle=dict(text="green = Eq. 4 top-k bands, " + (
+                                     "red = your interval" if chosen else "(region search uses the map selection)"))))
     return fig
 
 
