@@ -166,18 +166,31 @@ def charts(items: list[tuple]) -> None:
     """Consecutive charts, each ``(fig, name)``, drawn as :func:`chart` draws them but in one frame when all are
     lean: a frame per chart loads and evaluates the lean plotly.js once each (~0.3 s apiece in headless Chromium
     on the benchmark machine), which made a page of four charts the slowest deep link (BENCHMARKS)."""
+    from pages import _plotly_map
+
+    # a figure may come as lean_spec()'s JSON already (a page caching a costly figure)
+    figs = [f for f, _ in items if not isinstance(f, str)]
+    if len(items) < 2 or not all(all((t.type or "scatter") in LEAN_TRACES for t in f.data) for f in figs):
+        for fig, name in items:
+            if isinstance(fig, str):
+                _plotly_map.plotly_map(fig, key=None, config=chart_config(name), events=False)
+            else:
+                chart(fig, key=name, name=name)
+        return
+    _plotly_map.plotly_charts([f if isinstance(f, str) else lean_spec(f) for f, _ in items],
+                              [chart_config(n) for _, n in items])
+
+
+def lean_spec(fig) -> str:
+    """A figure of :data:`LEAN_TRACES` as the JSON the lean chart component draws (Streamlit's look instead of
+    plotly's default template, as :func:`chart` gives it): what a page can cache for :func:`charts`."""
     import plotly.io as pio
 
     from pages import _plotly_map
 
-    if len(items) < 2 or not all(all((t.type or "scatter") in LEAN_TRACES for t in f.data) for f, _ in items):
-        for fig, name in items:
-            chart(fig, key=name, name=name)
-        return
-    for fig, _ in items:
-        if fig.layout.template == pio.templates["plotly"]:  # as chart(): Streamlit's look, not plotly's default
-            fig.update_layout(template="plotly_white")
-    _plotly_map.plotly_charts([f for f, _ in items], [chart_config(n) for _, n in items])
+    if fig.layout.template == pio.templates["plotly"]:
+        fig.update_layout(template="plotly_white")
+    return _plotly_map.figure_json(fig)
 
 
 #: SVGs of the diagrams drawn so far, by DOT source (the same cell drawn again is not rendered again)

@@ -102,3 +102,50 @@ def test_a_cell_list_unfolds_each_cells_diagram_and_shows_text_verbatim():
         shown = [base64.b64decode(s).decode() for s in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', body)]
         want = [render_svgs([cell_dot("nb201", get_space("nb201").cell(i))])[0] for i in (6111, 42)]
         assert [drawing(s) for s in shown] == [drawing(s) for s in want]
+
+
+def _charts_app():
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from pages import _ui
+
+    bar = go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
+    line = go.Figure(go.Scatter(x=[1, 2], y=[2, 1]))
+    pie = go.Figure(go.Pie(values=[1, 2]))  # not in the lean plotly.js build
+    which = st.radio("case", ["lean", "cached", "alone", "mixed"], key="case")
+    if which == "lean":
+        _ui.charts([(bar, "a-bar"), (line, "a-line")])
+    elif which == "cached":
+        _ui.charts([(_ui.lean_spec(bar), "b-bar"), (line, "b-line")])
+    elif which == "alone":
+        _ui.charts([(_ui.lean_spec(line), "c-line")])
+    else:
+        _ui.charts([(bar, "d-bar"), (pie, "d-pie")])
+
+
+@pytest.mark.parametrize("case, frames, kinds", [
+    ("lean", 1, ["component", "component"]), ("cached", 1, ["component", "component"]),
+    ("alone", 1, ["component"]), ("mixed", 1, ["component", "plotly_chart"])])
+def test_consecutive_charts_share_one_frame_when_all_are_lean(case, frames, kinds):
+    """_ui.charts: lean figures (or their cached JSON) in one component frame, each with its own download name;
+    a single one in a frame of its own; with a trace the lean build lacks, each chart is drawn as chart() draws it
+    (the bar in a frame of its own, the pie by st.plotly_chart)."""
+    from streamlit.testing.v1 import AppTest
+
+    from _helpers import chart_args, chart_configs, figures
+
+    at = AppTest.from_function(_charts_app, default_timeout=60)
+    at.run()
+    at.radio(key="case").set_value(case)
+    at.run()
+    assert not at.exception
+    groups = [el for el in at.get("component_instance")]
+    assert len(groups) == frames
+    assert [k for k, _ in chart_args(at)] == kinds
+    names = [c["toImageButtonOptions"]["filename"] for c in chart_configs(at)]
+    prefix = {"lean": "a", "cached": "b", "alone": "c", "mixed": "d"}[case]
+    assert all(n.startswith(f"nasviz-{prefix}-") for n in names) and len(names) == len(kinds)
+    types = [[t.get("type") for t in f["data"]] for f in figures(at)]
+    assert types == {"lean": [["bar"], ["scatter"]], "cached": [["bar"], ["scatter"]], "alone": [["scatter"]],
+                     "mixed": [["bar"], ["pie"]]}[case]
