@@ -77,7 +77,7 @@ def _check_target(page, n: int, res) -> None:
         plot = first_plot(page)
         for name in p["runs"]:
             method, seed = name.split("-seed")
-            expect(plot.get_by_text(f"{method} s{seed} · edge 0→1")).to_have_count(1)
+            expect(plot.get_by_text(f"{method} s{seed} · 0→1")).to_have_count(1)  # panel titles: run · edge
         expect(plot.get_by_text(re.compile(r"^gumbel s0"))).to_have_count(0)  # a default run the lesson leaves out
         _url_has(page, runs=",".join(p["runs"]))
 
