@@ -119,12 +119,25 @@ def band_hull(bands: list[tuple[float, float]]) -> tuple[float, float]:
     return min(b[0] for b in bands), max(b[1] for b in bands)
 
 
+#: each panel's picture of the cells (pixels): about twice the plot area of one of three panels in the page's main
+#: column, and the dots' diameter there (the marker size 3 of a WebGL scatter, doubled)
+BANDS_PICTURE = (660, 460)
+BANDS_DOT = 6
+
+
 def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
               chosen: dict[int, tuple[float, float]] | None = None, max_points: int = 4000, seed: int = 0):
     """One panel per dimension: every cell (a fixed random sample of ``max_points`` plus the top 200)
-    at (z_s, accuracy), Eq. 4's top-k bands (green) and the chosen interval (outlined)."""
+    at (z_s, accuracy), Eq. 4's top-k bands (green) and the chosen interval (outlined).
+
+    The cells are a picture per panel (:func:`nasviz.viz.pictures.translucent_dots`: blue dots at opacity 0.35,
+    darker where they overlap, as a WebGL scatter draws them) behind the bands: three WebGL panels of 4,200 points
+    were the page's slowest draw in the browser. The axes are fixed to the pictures' ranges (x: the dimension's
+    range over every cell, so any interval the sliders allow is inside; y: the signal's range)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
+
+    from nasviz.viz import pictures as P
 
     dims = list(bands)
     if not dims:
@@ -136,12 +149,17 @@ def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
     cols = min(3, len(dims))
     rows = (len(dims) + cols - 1) // cols
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"dim {s}" for s in dims])
+    yr = P.padded(float(t.acc[pick].min()), float(t.acc[pick].max())) if len(pick) else (0.0, 1.0)
     for n, s in enumerate(dims):
         r, c = n // cols + 1, n % cols + 1
-        fig.add_trace(go.Scattergl(x=t.z[pick, s], y=t.acc[pick], mode="markers", name=f"dim {s}",
-                                   marker=dict(size=3, color="#1f77b4", opacity=0.35), showlegend=False,
-                                   customdata=pick, hovertemplate="cell %{customdata}<br>z=%{x:.3f}<br>acc=%{y:.2f}"),
-                      row=r, col=c)
+        z = t.z[:, s]
+        xr = P.padded(float(np.nanmin(z)), float(np.nanmax(z)))
+        img = P.translucent_dots(z[pick], t.acc[pick], xr, yr, color=(31, 119, 180), opacity=0.35,
+                                 size=BANDS_PICTURE, dot=BANDS_DOT)
+        suffix = "" if n == 0 else str(n + 1)
+        fig.add_layout_image(P.axis_image(P.png_data_uri(img), xr, yr, xref=f"x{suffix}", yref=f"y{suffix}"))
+        fig.update_xaxes(range=list(xr), row=r, col=c)
+        fig.update_yaxes(range=list(yr), row=r, col=c)
         for lo, hi in bands[s]:
             fig.add_vrect(x0=lo, x1=hi, fillcolor="#2ca02c", opacity=0.2, line_width=0, row=r, col=c)
         if chosen and s in chosen:
@@ -149,7 +167,7 @@ def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
             fig.add_vrect(x0=lo, x1=hi, fillcolor="rgba(0,0,0,0)", line=dict(color="#d62728", width=2), row=r, col=c)
     # two title lines: on one, the legend of the colours ran past the chart's right edge at laptop widths
     fig.update_layout(template="plotly_white", height=300 * rows + 40, margin=dict(l=40, r=20, t=95, b=40),
-                      title=dict(text=f"{t.embedding}: latent dimension vs {t.signal}",
+                      title=dict(text=f"{t.embedding}: latent dimension vs {t.signal} ({len(pick):,} cells)",
                                  subtitle=dict(text="green = Eq. 4 top-k bands, " + (
                                      "red = your interval" if chosen else "(region search uses the map selection)"))))
     return fig

@@ -411,13 +411,12 @@ def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, floa
     drawn at 80 % opacity over white as the latent map draws its points, in a transparent PNG whose edges are the
     two ranges; returned as a ``data:`` URI for a Plotly layout image. Kept per input (the same map is not drawn
     twice)."""
-    import base64
     import hashlib
-    import io
 
     from PIL import Image, ImageDraw
 
     from nasviz.viz.maps import MISSING_COLOR
+    from nasviz.viz.pictures import png_data_uri, pixels
 
     pts = np.asarray(pts, dtype=np.float64)
     vals = np.asarray(vals, dtype=np.float64)
@@ -426,8 +425,7 @@ def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, floa
     if key in _RASTERS:
         return _RASTERS[key]
     w, h = size
-    px = (pts[:, 0] - x_range[0]) / (x_range[1] - x_range[0]) * w
-    py = (y_range[1] - pts[:, 1]) / (y_range[1] - y_range[0]) * h
+    px, py = pixels(pts[:, 0], pts[:, 1], x_range, y_range, size)
     span = cmax - cmin if cmax > cmin else 1.0
     lut = _viridis_lut()
     grey = np.array([int(MISSING_COLOR[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
@@ -440,18 +438,11 @@ def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, floa
     order = np.argsort(~np.isnan(vals), kind="stable")  # cells without a value first, under the coloured ones
     for i in order:
         draw.ellipse((px[i] - r, py[i] - r, px[i] + r, py[i] + r), fill=(*rgb[i], 255))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    uri = png_data_uri(img)
     if len(_RASTERS) > 32:
         _RASTERS.pop(next(iter(_RASTERS)))
     _RASTERS[key] = uri
     return uri
-
-
-def _padded(lo: float, hi: float, pad: float = 0.04) -> tuple[float, float]:
-    span = hi - lo if hi > lo else 1.0
-    return lo - pad * span, hi + pad * span
 
 
 def editor_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, point: tuple[float, float], *,
@@ -472,6 +463,7 @@ def editor_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, point: 
     import plotly.graph_objects as go
 
     from nasviz.viz import maps
+    from nasviz.viz.pictures import axis_image, padded
 
     shown = np.asarray(shown, dtype=np.int64)
     cap = maps.MAX_POINTS if max_points is None else int(max_points)
@@ -494,10 +486,9 @@ def editor_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, point: 
         cmin, cmax = (float(vals[ok].min()), float(vals[ok].max())) if ok.any() else (0.0, 1.0)
         every = np.vstack([pts, np.asarray(point, dtype=np.float64)[None]]) if len(pts) else \
             np.asarray(point, dtype=np.float64)[None]
-        xr, yr = _padded(every[:, 0].min(), every[:, 0].max()), _padded(every[:, 1].min(), every[:, 1].max())
-        fig.add_layout_image(source=points_picture(pts, vals, xr, yr, cmin=cmin, cmax=cmax), xref="x", yref="y",
-                             x=xr[0], y=yr[1], sizex=xr[1] - xr[0], sizey=yr[1] - yr[0], sizing="stretch",
-                             layer="below", name="every cell")
+        xr, yr = padded(every[:, 0].min(), every[:, 0].max()), padded(every[:, 1].min(), every[:, 1].max())
+        fig.add_layout_image(axis_image(points_picture(pts, vals, xr, yr, cmin=cmin, cmax=cmax), xr, yr),
+                             name="every cell")
         if (~ok).any():  # the legend says what the grey dots are
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"no result ({int((~ok).sum()):,})",
                                      marker=dict(color=maps.MISSING_COLOR, size=6), hoverinfo="skip"))
