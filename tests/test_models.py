@@ -596,7 +596,17 @@ def test_arch2vec_mmd_compares_whole_codes_with_the_prior(cells):
         m = tiny_a2v(epochs=1, batch_size=32, progress=False, **kw).fit(cells[:64])
         return torch.cat([p.detach().flatten() for p in m.model_.parameters()])
 
-    assert not torch.equal(weights(mmd_weight=10.0), weights())
+    # the term sends gradients to the codes ...
+    z = torch.randn(16, 112, generator=g, requires_grad=True)
+    mmd(0.5 * z, prior).backward()
+    assert z.grad is not None and float(z.grad.abs().sum()) > 0
+    # ... and through them to the encoder: a tiny weight draws the same random numbers (the prior sample shifts the
+    # generator) and trains almost as without the term; a real weight trains otherwise
+    tiny, real = weights(mmd_weight=1e-12), weights(mmd_weight=10.0)
+    assert torch.allclose(tiny, weights(mmd_weight=2e-12), atol=1e-6)
+    assert not torch.allclose(real, tiny, atol=1e-4)
     for bad in (-1.0, float("nan"), float("inf")):
         with pytest.raises(NasvizError, match="mmd_weight"):
             tiny_a2v(mmd_weight=bad, progress=False).fit(cells[:32])
+    with pytest.raises(NasvizError, match="unsupervised arch2vec only"):
+        tiny_a2v(mmd_weight=1.0, supervised=True, progress=False).fit(cells[:32], np.linspace(50, 90, 32))

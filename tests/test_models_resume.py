@@ -102,3 +102,27 @@ def test_resume_refuses_another_run_and_a_corrupt_state(tmp_path):
         _fit(again)
     with pytest.raises(DataFileError, match="no training state"):
         read_train_state(tmp_path / "missing.pt")
+
+
+def test_a_state_written_before_a_config_field_existed_resumes_with_its_default(tmp_path):
+    """A state saved before arch2vec had ``mmd_weight`` (its config lacks the field) resumes a run that leaves it at
+    its default, bit-identically; a run that sets it is another run."""
+    whole = _fit(_a2v())
+    state = tmp_path / "train_state.pt"
+    first = _a2v()
+    first.state_path = state
+    _interrupt_at(first, 17)
+    with pytest.raises(Interrupted):
+        _fit(first)
+    st = torch.load(state, weights_only=False)
+    del st["config"]["mmd_weight"]  # as written before the field existed
+    torch.save(st, state)
+    second = _a2v()
+    second.state_path, second.resume = state, True
+    _fit(second)
+    assert second.history_ == whole.history_
+    other = _a2v()
+    other.config.mmd_weight = 1.0
+    other.state_path, other.resume = state, True
+    with pytest.raises(NasvizError, match="another training run"):
+        _fit(other)

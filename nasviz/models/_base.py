@@ -145,7 +145,12 @@ class TorchEncoder:
         state_path = getattr(self, "state_path", None)
         if state_path is not None and getattr(self, "resume", False):
             st = read_train_state(state_path, self.kind)
-            if st["config"] != _jsonable(dataclasses.asdict(self.config)) or st["n"] != n:
+            now = _jsonable(dataclasses.asdict(self.config))
+            # a state written before a config field existed holds that field's default (e.g. arch2vec's mmd_weight)
+            added = {f.name: f.default for f in dataclasses.fields(self.config)
+                     if f.name not in st["config"] and f.default is not dataclasses.MISSING}
+            then = {**_jsonable(added), **st["config"]}
+            if then != now or st["n"] != n:
                 raise NasvizError(f"{state_path} was written by another training run (its config or training set "
                                   "differs); resume with the same options, or train afresh without --resume")
             model.load_state_dict(st["model"])

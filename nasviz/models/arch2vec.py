@@ -349,6 +349,8 @@ class Arch2Vec(TorchEncoder):
             raise NasvizError(f"kl_warmup must be a whole number of steps >= 0; got {cfg.kl_warmup}")
         if not np.isfinite(cfg.mmd_weight) or cfg.mmd_weight < 0:
             raise NasvizError(f"mmd_weight must be a finite number >= 0; got {cfg.mmd_weight}")
+        if cfg.supervised and cfg.mmd_weight > 0:
+            raise NasvizError("mmd_weight applies to the unsupervised arch2vec only (the supervised one has no prior)")
         if not 0 <= cfg.dropout < 1:
             raise NasvizError(f"dropout must be in [0, 1); got {cfg.dropout}")
         recon_fn = reconstruction_loss_bce_mean if cfg.recon == "bce_mean" else reconstruction_loss

@@ -133,7 +133,8 @@ def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
     The cells are a picture per panel (:func:`nasviz.viz.pictures.translucent_dots`: blue dots at opacity 0.35,
     darker where they overlap, as a WebGL scatter draws them) behind the bands: three WebGL panels of 4,200 points
     were the page's slowest draw in the browser. The axes are fixed to the pictures' ranges (x: the dimension's
-    range over every cell, so any interval the sliders allow is inside; y: the signal's range)."""
+    range over every cell, its bands and the chosen interval, so any interval the sliders allow is inside; y: the
+    drawn cells' signal range)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -153,7 +154,10 @@ def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
     for n, s in enumerate(dims):
         r, c = n // cols + 1, n % cols + 1
         z = t.z[:, s]
-        xr = P.padded(float(np.nanmin(z)), float(np.nanmax(z)))
+        # every cell, its bands and the chosen interval (a band around a cell at the edge reaches past it)
+        ends = [float(np.nanmin(z)), float(np.nanmax(z)), *(v for b in bands[s] for v in b),
+                *((chosen or {}).get(s, ()))]
+        xr = P.padded(min(ends), max(ends))
         img = P.translucent_dots(z[pick], t.acc[pick], xr, yr, color=(31, 119, 180), opacity=0.35,
                                  size=BANDS_PICTURE, dot=BANDS_DOT)
         suffix = "" if n == 0 else str(n + 1)

@@ -37,6 +37,7 @@ Around the cell:
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -396,6 +397,7 @@ def neighbourhood_region(space: str, embedding: str, projection: str, index: int
 RASTER_SIZE = (2020, 1060)
 RASTER_DOT = 10
 _RASTERS: dict = {}
+_RASTERS_LOCK = threading.Lock()  # the app's sessions run in threads
 
 
 def _viridis_lut():
@@ -422,8 +424,9 @@ def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, floa
     vals = np.asarray(vals, dtype=np.float64)
     key = hashlib.sha256(b"".join([pts.tobytes(), vals.tobytes(), np.array([*x_range, *y_range, cmin, cmax,
                                                                             *size, dot]).tobytes()])).hexdigest()
-    if key in _RASTERS:
-        return _RASTERS[key]
+    with _RASTERS_LOCK:
+        if key in _RASTERS:
+            return _RASTERS[key]
     w, h = size
     px, py = pixels(pts[:, 0], pts[:, 1], x_range, y_range, size)
     span = cmax - cmin if cmax > cmin else 1.0
@@ -439,9 +442,10 @@ def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, floa
     for i in order:
         draw.ellipse((px[i] - r, py[i] - r, px[i] + r, py[i] + r), fill=(*rgb[i], 255))
     uri = png_data_uri(img)
-    if len(_RASTERS) > 32:
-        _RASTERS.pop(next(iter(_RASTERS)))
-    _RASTERS[key] = uri
+    with _RASTERS_LOCK:
+        while len(_RASTERS) >= 32:
+            _RASTERS.pop(next(iter(_RASTERS)))
+        _RASTERS[key] = uri
     return uri
 
 

@@ -389,8 +389,8 @@ def dense(t, *, top_k: int = 3, sigma: float = 0.25, n_dims: int = 2, search: di
     dims = sorted(int(d) for d in np.argsort(-np.nan_to_num(np.abs(rho), nan=-1))[:n_dims])
     bands = D.eq4_bands(t, dims, top_k, sigma)
     fig = D.fig_bands(t, bands, None)
-    fig.update_layout(title=f"{t.embedding}: the 2 dimensions most correlated with accuracy; green = bands "
-                            f"around the top {top_k} cells")
+    fig.update_layout(title_text=f"{t.embedding}: the 2 dimensions most correlated with accuracy",
+                      title_subtitle_text=f"green = bands around the top {top_k} cells")
     inside = np.ones(len(acc), dtype=bool)
     for s in dims:
         inside &= np.any([(t.z[:, s] >= lo) & (t.z[:, s] <= hi) for lo, hi in bands[s]], axis=0)

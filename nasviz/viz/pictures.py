@@ -36,7 +36,7 @@ def translucent_dots(x, y, x_range, y_range, *, color: tuple[int, int, int], opa
                      size: tuple[int, int], dot: int):
     """Dots of one colour and opacity (diameter ``dot`` pixels) as an RGBA PIL image: where ``n`` dots overlap a
     pixel its opacity is ``1 - (1 - opacity) ** n``, as blending them one over another gives (a WebGL scatter's
-    look: dense regions darker). Points outside the ranges are left out."""
+    look: dense regions darker). A dot is clipped at the picture's edges (one centred outside is left out)."""
     from PIL import Image
 
     w, h = size
