@@ -148,17 +148,14 @@ def chart(fig, *, key: str, name: str | None = None, lean: bool = True, **kwargs
     load in the browser before a page's first chart (deep links into the chart-heavy pages went from 5.6-6.7 s to
     2.7-3.3 s, BENCHMARKS). Its frame is drawn anew whenever the figure changes, so a chart that updates while a
     run goes passes ``lean=False`` for ``st.plotly_chart``, as does a figure with other trace types or with
-    ``st.plotly_chart`` arguments (``kwargs``)."""
-    if lean and not kwargs and all((t.type or "scatter") in LEAN_TRACES for t in fig.data):
-        import plotly.io as pio
-
+    ``st.plotly_chart`` arguments (``kwargs``). ``fig`` may also be :func:`lean_spec`'s JSON (a cached figure)."""
+    if isinstance(fig, str) or (lean and not kwargs and all((t.type or "scatter") in LEAN_TRACES for t in fig.data)):
         from pages import _plotly_map
 
-        if fig.layout.template == pio.templates["plotly"]:  # Streamlit's chart restyles plotly's default look
-            fig.update_layout(template="plotly_white")
         # no widget key: a chart that reports nothing needs no state, and a keyed component frame that moves
         # on the page (a rerun adding elements above it) is mounted again without being sent its arguments
-        return _plotly_map.plotly_map(fig, key=None, config=chart_config(name or key), events=False)
+        return _plotly_map.plotly_map(fig if isinstance(fig, str) else lean_spec(fig), key=None,
+                                      config=chart_config(name or key), events=False)
     return st.plotly_chart(fig, key=key, config=chart_config(name or key), **kwargs)
 
 
@@ -172,10 +169,7 @@ def charts(items: list[tuple]) -> None:
     figs = [f for f, _ in items if not isinstance(f, str)]
     if len(items) < 2 or not all(all((t.type or "scatter") in LEAN_TRACES for t in f.data) for f in figs):
         for fig, name in items:
-            if isinstance(fig, str):
-                _plotly_map.plotly_map(fig, key=None, config=chart_config(name), events=False)
-            else:
-                chart(fig, key=name, name=name)
+            chart(fig, key=name, name=name)
         return
     _plotly_map.plotly_charts([f if isinstance(f, str) else lean_spec(f) for f, _ in items],
                               [chart_config(n) for _, n in items])
@@ -188,7 +182,7 @@ def lean_spec(fig) -> str:
 
     from pages import _plotly_map
 
-    if fig.layout.template == pio.templates["plotly"]:
+    if fig.layout.template == pio.templates["plotly"]:  # Streamlit's chart restyles plotly's default look
         fig.update_layout(template="plotly_white")
     return _plotly_map.figure_json(fig)
 

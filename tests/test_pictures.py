@@ -69,3 +69,35 @@ def test_bands_chart_draws_its_cells_as_one_picture_per_panel():
 
     drawn = int(re.search(r"\(([\d,]+) cells\)$", fig.layout.title.text).group(1).replace(",", ""))
     assert 4000 <= drawn <= 4200  # 4,000 drawn at random plus the best 200, some of them already among those
+
+
+def test_a_picture_is_drawn_once_per_input():
+    """memo_uri: the same inputs give the kept picture without drawing it again; any other input draws anew
+    (arrays of the same bytes in another shape included)."""
+    calls = []
+
+    def build(tag):
+        def make():
+            calls.append(tag)
+            return f"data:image/png;base64,{tag}"
+        return make
+
+    a = np.arange(6, dtype=np.float64)
+    first = P.memo_uri([a, (0, 1), 3], build("a"))
+    assert P.memo_uri([a.copy(), (0.0, 1.0), 3.0], build("b")) is first and calls == ["a"]
+    assert P.memo_uri([a.reshape(2, 3), (0, 1), 3], build("c")) == "data:image/png;base64,c"
+    assert P.memo_uri([a, (0, 1), 4], build("d")) == "data:image/png;base64,d" and calls == ["a", "c", "d"]
+
+
+def test_the_bands_chart_redraws_around_its_kept_pictures():
+    from nasviz.viz import dense as D
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(3000, 2))
+    t = D.LatentTable(embedding="demo", z=z, mean=z.mean(0), sd=z.std(0), acc=rng.uniform(10, 90, 3000),
+                      flops=np.ones(3000), signal="acc")
+    bands = D.eq4_bands(t, [0, 1], 3, 0.25)
+    one = D.fig_bands(t, bands, {0: (-0.5, 0.5)})
+    two = D.fig_bands(t, bands, {0: (-0.2, 0.2)})  # another interval inside the same ranges: the same pictures
+    assert [i.source for i in two.layout.images] == [i.source for i in one.layout.images]
+    assert all(a.source is b.source for a, b in zip(one.layout.images, two.layout.images))

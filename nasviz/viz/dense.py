@@ -158,10 +158,12 @@ def fig_bands(t: LatentTable, bands: dict[int, list[tuple[float, float]]],
         ends = [float(np.nanmin(z)), float(np.nanmax(z)), *(v for b in bands[s] for v in b),
                 *((chosen or {}).get(s, ()))]
         xr = P.padded(min(ends), max(ends))
-        img = P.translucent_dots(z[pick], t.acc[pick], xr, yr, color=(31, 119, 180), opacity=0.35,
-                                 size=BANDS_PICTURE, dot=BANDS_DOT)
+        x, y = z[pick], t.acc[pick]
+        # kept per input: a slider move redraws the figure around the same pictures (~50 ms each to draw)
+        uri = P.memo_uri([x, y, xr, yr, BANDS_PICTURE, BANDS_DOT], lambda: P.png_data_uri(P.translucent_dots(
+            x, y, xr, yr, color=(31, 119, 180), opacity=0.35, size=BANDS_PICTURE, dot=BANDS_DOT)))
         suffix = "" if n == 0 else str(n + 1)
-        fig.add_layout_image(P.axis_image(P.png_data_uri(img), xr, yr, xref=f"x{suffix}", yref=f"y{suffix}"))
+        fig.add_layout_image(P.axis_image(uri, xr, yr, xref=f"x{suffix}", yref=f"y{suffix}"))
         fig.update_xaxes(range=list(xr), row=r, col=c)
         fig.update_yaxes(range=list(yr), row=r, col=c)
         for lo, hi in bands[s]:

@@ -37,7 +37,6 @@ Around the cell:
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -396,8 +395,6 @@ def neighbourhood_region(space: str, embedding: str, projection: str, index: int
 #: the page's 1,140 px main column (so the dots stay sharp on a high-density screen), and the dots' diameter there
 RASTER_SIZE = (2020, 1060)
 RASTER_DOT = 10
-_RASTERS: dict = {}
-_RASTERS_LOCK = threading.Lock()  # the app's sessions run in threads
 
 
 def _viridis_lut():
@@ -411,22 +408,22 @@ def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, floa
                    *, cmin: float, cmax: float, size: tuple[int, int] = RASTER_SIZE, dot: int = RASTER_DOT) -> str:
     """Every point as a dot coloured by its value (Viridis from ``cmin`` to ``cmax``; grey where the value is NaN),
     drawn at 80 % opacity over white as the latent map draws its points, in a transparent PNG whose edges are the
-    two ranges; returned as a ``data:`` URI for a Plotly layout image. Kept per input (the same map is not drawn
-    twice)."""
-    import hashlib
-
-    from PIL import Image, ImageDraw
-
-    from nasviz.viz.maps import MISSING_COLOR
-    from nasviz.viz.pictures import png_data_uri, pixels
+    two ranges; returned as a ``data:`` URI for a Plotly layout image. Kept per input
+    (:func:`nasviz.viz.pictures.memo_uri`: the same map is not drawn twice)."""
+    from nasviz.viz.pictures import memo_uri
 
     pts = np.asarray(pts, dtype=np.float64)
     vals = np.asarray(vals, dtype=np.float64)
-    key = hashlib.sha256(b"".join([pts.tobytes(), vals.tobytes(), np.array([*x_range, *y_range, cmin, cmax,
-                                                                            *size, dot]).tobytes()])).hexdigest()
-    with _RASTERS_LOCK:
-        if key in _RASTERS:
-            return _RASTERS[key]
+    return memo_uri([pts, vals, x_range, y_range, cmin, cmax, size, dot],
+                    lambda: _draw_points(pts, vals, x_range, y_range, cmin=cmin, cmax=cmax, size=size, dot=dot))
+
+
+def _draw_points(pts, vals, x_range, y_range, *, cmin: float, cmax: float, size: tuple[int, int], dot: int) -> str:
+    from PIL import Image, ImageDraw
+
+    from nasviz.viz.maps import MISSING_COLOR
+    from nasviz.viz.pictures import pixels, png_data_uri
+
     w, h = size
     px, py = pixels(pts[:, 0], pts[:, 1], x_range, y_range, size)
     span = cmax - cmin if cmax > cmin else 1.0
@@ -441,12 +438,7 @@ def points_picture(pts: np.ndarray, vals: np.ndarray, x_range: tuple[float, floa
     order = np.argsort(~np.isnan(vals), kind="stable")  # cells without a value first, under the coloured ones
     for i in order:
         draw.ellipse((px[i] - r, py[i] - r, px[i] + r, py[i] + r), fill=(*rgb[i], 255))
-    uri = png_data_uri(img)
-    with _RASTERS_LOCK:
-        while len(_RASTERS) >= 32:
-            _RASTERS.pop(next(iter(_RASTERS)))
-        _RASTERS[key] = uri
-    return uri
+    return png_data_uri(img)
 
 
 def editor_figure(xy: np.ndarray, values: np.ndarray, shown: np.ndarray, point: tuple[float, float], *,

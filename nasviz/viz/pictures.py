@@ -10,7 +10,39 @@ WebGL does (overlapping dots darken), :func:`png_data_uri` makes the picture a P
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
 import numpy as np
+
+#: pictures drawn so far (data URIs by their inputs' digest), the oldest dropped beyond MEMO_SIZE
+MEMO_SIZE = 32
+_MEMO: OrderedDict[str, str] = OrderedDict()
+_MEMO_LOCK = threading.Lock()  # the app's sessions run in threads
+
+
+def memo_uri(parts: list, build: Callable[[], str]) -> str:
+    """The picture ``build()`` returns (a data URI), kept per input: ``parts`` (arrays and numbers) are everything
+    the picture depends on, so the same picture is never drawn twice (an edit in the cell editor, a slider on the
+    Dense sampling page redraw the figure around an unchanged picture)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in parts:
+        a = np.ascontiguousarray(np.asarray(part, dtype=np.float64))
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    key = h.hexdigest()
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            return _MEMO[key]
+    uri = build()
+    with _MEMO_LOCK:
+        _MEMO[key] = uri
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return uri
 
 
 def png_data_uri(img) -> str:
