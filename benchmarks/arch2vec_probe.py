@@ -15,7 +15,9 @@ seconds and the load average), so the model card can cite the runs behind its de
 ``--eval CHECKPOINT`` measures a fully trained checkpoint the same way on all held-out cells
 (``arch2vec_full_runs.jsonl``); ``--diagnose CHECKPOINT`` says where its prior duplicates come from
 (``arch2vec_duplicates.jsonl``: excess decodes by vertex count, and how concentrated the adjacency matrices and
-op tuples of its 7-vertex decodes are beside as many 7-vertex training cells).
+op tuples of its 7-vertex decodes are beside as many 7-vertex training cells); ``--spread CHECKPOINT ...`` repeats
+the prior count with sampling seeds 0-4 (``arch2vec_sampling_seeds.jsonl``), so a figure within a draw's noise of
+the target is not read as meeting it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ OUT = Path(__file__).resolve().parent / "results" / "arch2vec_probe.jsonl"
 MD = OUT.with_suffix(".md")
 FULL = OUT.parent / "arch2vec_full_runs.jsonl"
 DIAG = OUT.parent / "arch2vec_duplicates.jsonl"
+SPREAD = OUT.parent / "arch2vec_sampling_seeds.jsonl"
 TARGETS = {"recon": 0.999, "validity": 0.4497, "uniqueness": 0.98}  # issue 14 (arch2vec paper Table 1, NB101)
 #: the shipped NB101 options (nasviz.models.train.NB101_OVERRIDES)
 BASE = {"space": "nb101", "node_position": True, "dropout": 0.1}
@@ -131,6 +134,27 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
           f"(data {t['distinct_adjacency']})", flush=True)
 
 
+def spread(folders: list[Path], seeds: range = range(5), n: int = 10_000) -> None:
+    """Validity and both uniqueness counts of each checkpoint's prior samples under sampling seeds ``seeds``
+    (seed 0 is ``--eval``'s draw): one line per checkpoint in SPREAD."""
+    from nasviz.models import load_model
+
+    cells = list(get_space("nb101").enumerate())
+    for folder in folders:
+        model = load_model(folder, space="nb101")
+        tr, _ = split_indices(len(cells), model.config.seed, 0.1)
+        trc = [cells[i] for i in tr]
+        runs = [L.validity_uniqueness(model, trc, n=n, seed=s) for s in seeds]
+        row = {"checkpoint": str(folder), "seed": model.config.seed, "sampling_seeds": list(seeds), "n_samples": n,
+               **{k: [r[k] for r in runs] for k in ("validity", "uniqueness", "uniqueness_raw")},
+               "load": [round(x, 2) for x in os.getloadavg()], "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        with SPREAD.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(f"{folder}: " + "; ".join(f"{k} {np.mean(row[k]):.4f} +- {np.std(row[k], ddof=1):.4f}"
+                                        for k in ("validity", "uniqueness", "uniqueness_raw")), flush=True)
+    MD.write_text(render())
+
+
 def render(path: Path = OUT) -> str:
     """The probes so far as a BENCHMARKS.md section (``arch2vec_probe.md``)."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
@@ -190,6 +214,17 @@ def render(path: Path = OUT) -> str:
                          f"({t['top_adjacency_share']:.1%}) | {d['distinct_adjacency']:,} ({t['distinct_adjacency']:,}) | "
                          f"{d['top_ops_share']:.1%} ({t['top_ops_share']:.1%}) | "
                          + (f"{r['full_covariance']['uniqueness']:.2%} |" if "full_covariance" in r else "– |"))
+    spread_rows = [json.loads(line) for line in SPREAD.read_text().splitlines() if line.strip()] if SPREAD.exists() else []
+    spread_rows = list({r["checkpoint"]: r for r in spread_rows}.values())
+    if spread_rows:
+        lines += ["", "The same prior count under five sampling seeds (`--spread`; 10,000 codes each, seed 0 is the "
+                      "draw above): mean +- standard deviation, and the lowest draw:", "",
+                  "| checkpoint | training seed | validity | uniqueness (distinct cells) | lowest | raw (the authors' "
+                  "count) | lowest |", "|---|---|---|---|---|---|---|"]
+        for r in spread_rows:
+            v, u, w = (np.array(r[k]) for k in ("validity", "uniqueness", "uniqueness_raw"))
+            lines.append(f"| `{r['checkpoint']}` | {r['seed']} | {v.mean():.2%} | {u.mean():.2%} +- {u.std(ddof=1):.2%} | "
+                         f"{u.min():.2%} | {w.mean():.2%} +- {w.std(ddof=1):.2%} | {w.min():.2%} |")
     return "\n".join(lines) + "\n"
 
 
@@ -206,6 +241,8 @@ def main() -> None:
                     "(all 42,362 held-out cells, priors from all training latents, duplicate embedding rows)")
     ap.add_argument("--diagnose", metavar="CHECKPOINT", help="where a checkpoint's prior duplicates come from: "
                     "excess decodes by vertex count, adjacency and op concentration of its 7-vertex decodes")
+    ap.add_argument("--spread", metavar="CHECKPOINT", nargs="+", help="validity and uniqueness of these checkpoints "
+                    "under sampling seeds 0-4 (mean, spread, lowest)")
     ap.add_argument("--save", metavar="DIR", help="also save the probe's model there (for a closer look)")
     ap.add_argument("--render", action="store_true", help="only write arch2vec_probe.md from the probes so far")
     args = ap.parse_args()
@@ -217,6 +254,9 @@ def main() -> None:
         return
     if args.diagnose:
         diagnose(Path(args.diagnose))
+        return
+    if args.spread:
+        spread([Path(f) for f in args.spread])
         return
     torch.set_num_threads(args.threads)
     opts = dict(BASE, epochs=args.epochs, seed=args.seed)
