@@ -57,14 +57,15 @@ def test_shipped_manifests_match_the_shipped_files():
 
 def test_every_committed_checkpoint_and_table_is_in_its_manifest():
     """A checkpoint committed without `tools/update_manifest.py` loads unverified (two sweep checkpoints did)."""
-    if not (REPO_ROOT / ".git").exists() or shutil.which("git") is None:
-        pytest.fail("this check reads the committed files with git; run the suite from a git checkout")
+    git = (REPO_ROOT / ".git").exists() and shutil.which("git") is not None
     for name in ("data", "models"):
         root = REPO_ROOT / name
-        committed = subprocess.run(["git", "ls-files", "-z", name], cwd=REPO_ROOT, capture_output=True, check=True,
-                                   timeout=60).stdout.decode().split("\0")
         covered = {p.relative_to(root).as_posix() for p in integrity.shipped_files(root)}
-        want = {Path(f).relative_to(name).as_posix() for f in committed if f} & covered
+        want = covered  # a copy of the repository without git holds committed files only
+        if git:  # in a working tree, files trained or imported here but not committed are not checked
+            committed = subprocess.run(["git", "ls-files", "-z", name], cwd=REPO_ROOT, capture_output=True,
+                                       check=True, timeout=60).stdout.decode().split("\0")
+            want = {Path(f).relative_to(name).as_posix() for f in committed if f} & covered
         missing = sorted(want - set(integrity.read_manifest(root)))
         assert not missing, f"{root / integrity.MANIFEST} lacks {missing}; run `{integrity.UPDATE_COMMAND}`"
 
