@@ -173,8 +173,15 @@ total = T.n_dims(m)
 try:
     anchor = T.resolve_anchor(sp, bench(space), st.session_state["trav_anchor"])
 except NasvizError as e:
-    st.error(escape_markdown(e))
-    st.stop()
+    # the page goes on with the last anchor that resolved (or 'best'): stopping here would drop what was shown
+    # and, since the sliders below would not be drawn, reset them to their defaults on the next rerun
+    last = st.session_state.get("trav_anchor_ok")
+    fallback = last[1] if last and last[0] == space else T.BEST
+    anchor = T.resolve_anchor(sp, bench(space), fallback)
+    st.error(f"{escape_markdown(e)} — showing #{int(sp.index(anchor))} "
+             f"({'the last anchor that was valid' if fallback != T.BEST else 'the best cell'}) until the anchor is fixed.")
+else:
+    st.session_state["trav_anchor_ok"] = (space, st.session_state["trav_anchor"])
 anchor_index = int(sp.index(anchor))
 _ui.from_url("trav_span", "span", 4.0, parse=float, valid=lambda v: 0.5 <= v <= 6.0 and (v * 2).is_integer())
 _ui.from_url("trav_steps", "steps", 9, parse=int, valid=lambda v: 3 <= v <= 15 and v % 2 == 1)

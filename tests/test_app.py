@@ -141,6 +141,24 @@ def test_bad_arch_shows_library_error_and_page_recovers(bad, fragment):
     assert not at.exception
     assert len(at.error) == 1 and fragment in at.error[0].value
     assert len(_table(at)) == 15_625  # the table above still works
+    # the cell shown before (the best cell, the default) stays shown
+    assert "showing #6111 (the last cell that was valid)" in at.error[0].value
+    assert any("#6111" in s.value for s in at.subheader)
     at.text_input(key="nb201_arch").set_value("857").run()
     assert not at.error
     assert _metrics(at)["ImageNet16-120 test %"] == "47.31"
+    at.text_input(key="nb201_arch").set_value(bad).run()
+    assert "showing #857 (the last cell that was valid)" in at.error[0].value
+    assert _metrics(at)["ImageNet16-120 test %"] == "47.31"
+
+
+@pytest.mark.parametrize("bad", ["zzz", "15625", "-5"])
+def test_a_bad_compare_with_keeps_the_selected_cell(bad):
+    at = _run()
+    at.text_input(key="nb201_arch").set_value("857").run()
+    at.text_input(key="nb201_compare").set_value(bad).run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("Compare with: ")
+    assert "no comparison drawn" in at.error[0].value
+    assert _metrics(at)["ImageNet16-120 test %"] == "47.31" and any("#857" in s.value for s in at.subheader)
+    assert "(was " not in _dot(at)

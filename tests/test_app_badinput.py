@@ -36,3 +36,4 @@ def test_traversal_anchor_from_the_url(value):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "NB201 index" in errors[0], errors
     assert len(errors[0]) < 300
+    assert "showing #6111 (the best cell)" in errors[0]  # no valid anchor yet: the page shows the best cell

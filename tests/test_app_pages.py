@@ -225,9 +225,22 @@ def test_traversal_decodes_a_sequence_and_widgets_change_it():
 
 def test_traversal_bad_anchor_shows_the_message():
     at = _run(TRAV)
+    at.text_input(key="trav_anchor").set_value("42")
+    at.slider(key="trav_span").set_value(2.0)
+    at.slider(key="trav_steps").set_value(5)
+    _run(TRAV, at)
     at.text_input(key="trav_anchor").set_value("|nor_conv_3x3~0|+|bogus")
     _run(TRAV, at)
     assert "malformed NB201 string" in at.error[0].value
+    # the last valid anchor stays shown, and the sliders keep their values through the next reruns (the page
+    # used to stop before drawing them, and Streamlit then dropped their state)
+    assert "showing #42 (the last anchor that was valid)" in at.error[0].value
+    assert any("Anchor **#42**" in m.value for m in at.markdown)
+    at.selectbox(key="trav_other").set_value("nb201-bvae-beta1")
+    _run(TRAV, at)
+    assert (at.slider(key="trav_span").value, at.slider(key="trav_steps").value) == (2.0, 5)
+    assert any("Anchor **#42**" in m.value for m in at.markdown)
+    at.selectbox(key="trav_other").set_value("(none)")
     at.text_input(key="trav_anchor").set_value("6111")
     _run(TRAV, at)
     assert not at.error and any("Anchor **#6111**" in m.value for m in at.markdown)
