@@ -110,12 +110,16 @@ def _on_mutate() -> None:
 # -- first run: the URL's space and cell -----------------------------------------------------
 if STORE not in st.session_state:
     specs = {sp: json.loads(json.dumps(default_spec(sp))) for sp in SPACES}  # a copy: the cached one is shared
-    url_space = st.query_params.get("space")
-    if url_space in SPACES and st.query_params.get("cell"):
-        try:
-            specs[url_space] = E.spec_from_text(_map_data.bench(url_space).space, st.query_params["cell"])
-        except NasvizError as e:  # a hand-edited URL never breaks the page: the default cell, and why
-            st.session_state["ed_load_error"] = f"The URL's cell was not loaded: {_ui.one_line(e)}"
+    url_space = st.query_params.get("space") or SPACES[0]  # a cell without a space is in the default space
+    if st.query_params.get("cell"):
+        if url_space not in SPACES:
+            st.session_state["ed_load_error"] = (f"The URL's cell was not loaded: its space {url_space[:40]!r} is "
+                                                 f"not one of {', '.join(SPACES)}")
+        else:
+            try:
+                specs[url_space] = E.spec_from_text(_map_data.bench(url_space).space, st.query_params["cell"])
+            except NasvizError as e:  # a hand-edited URL never breaks the page: the default cell, and why
+                st.session_state["ed_load_error"] = f"The URL's cell was not loaded: {_ui.one_line(e)}"
     st.session_state[STORE] = specs
 
 st.title("Cell editor")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from nasviz.analysis import controller as A
 from nasviz.bench import get_benchmark
+from nasviz.controllers.train import RewardSpec
 from nasviz.errors import NasvizError
 from nasviz.viz import controller as V
 from nasviz.viz.markdown import escape_markdown
@@ -77,13 +78,12 @@ with st.spinner("Sampling architectures from each controller..."):
 reward = ctr[kinds[0]][0][1].get("reward") or ctr[kinds[0]][0][1].get("train", {}).get("reward")
 _ui.chart(A.fig_max_action_probs(data["probs"]), key="ctrl_probs", name=f"controller-{space}-max-action-probs")
 st.caption(V.determinism_caption(data["probs"]))
-_ui.chart(A.fig_accuracy_distribution(data["acc"], label=f"reward column (%): {reward}"), key="ctrl_acc",
+_ui.chart(A.fig_accuracy_distribution(data["acc"], label=RewardSpec.parse(reward, space).title), key="ctrl_acc",
           name=f"controller-{space}-accuracy")
 med = ", ".join(f"{k} {float(sorted(v)[len(v) // 2]):.2f}" for k, v in data["acc"].items())
 st.caption(f"Paper Fig. 2: trained controllers sample better architectures than random ones. Median here: {med}.")
 _ui.chart(A.fig_hidden_heatmap(data["hidden"]), key="ctrl_hidden", name=f"controller-{space}-hidden-states")
-st.caption("Paper Fig. 3: the trained controllers' final hidden states barely vary across the architectures they "
-           "sample (small per-neuron variance).")
+st.caption(V.hidden_caption(data["hidden"]))
 
 st.header("Table 1: Spearman correlation of ||h(A1) - h(A2)|| with architecture similarity")
 stored = V.stored_table1(space=space)

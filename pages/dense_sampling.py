@@ -146,7 +146,12 @@ if strategy == "region":
     try:
         if source == "map selection":
             region = D.map_region(map_region)
-            what = f"the map selection ({map_region.get('n', '?')} cells selected, {region['kind']})"
+            n_sel = map_region.get("n")
+            n_sel = f"{n_sel:,}" if isinstance(n_sel, int) else "?"
+            if map_region.get("origin") == "editor":  # the Cell editor's "Use its neighbourhood", not a map selection
+                what = f"the Cell editor's neighbourhood of #{map_region.get('anchor', '?')} ({n_sel} cells)"
+            else:
+                what = f"the map selection ({n_sel} cells selected, {region['kind']})"
         else:
             region = D.intervals_region(embedding, chosen)
             what = "your intervals on dims " + ", ".join(map(str, chosen))

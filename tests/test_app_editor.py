@@ -210,3 +210,21 @@ def test_a_cell_the_model_decodes_elsewhere_shows_the_decoded_cell():
     warn = [w.value for w in at.warning if w.value.startswith("nb201-bvae-beta1 decodes this cell to another cell")]
     assert len(warn) == 1 and f", #{other}" in warn[0], [w.value for w in at.warning]
     assert len(diagrams(at)) == 2  # the cell, and what the model makes of it
+
+
+@pytest.mark.parametrize("params, cell, error", [
+    ({"cell": "12724"}, "12724", None),  # no space: the default space's cell, not silently the default cell
+    ({"cell": "abc"}, None, "The URL's cell was not loaded: "),
+    ({"space": "nb999", "cell": "12724"}, None, "its space 'nb999' is not one of nb201, nb101"),
+])
+def test_a_url_cell_without_a_valid_space_loads_or_says_why(params, cell, error):
+    at = _open(**params)
+    assert not at.exception
+    if error is None:
+        from nasviz.bench import get_benchmark
+
+        assert not at.error
+        assert at.query_params["cell"] == get_benchmark("nb201").space.cell(int(cell)).to_str()
+    else:
+        assert len(at.error) == 1 and error in at.error[0].value, [e.value for e in at.error]
+        assert at.query_params["cell"] == ARCH_6111  # the default cell is shown

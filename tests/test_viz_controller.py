@@ -42,3 +42,28 @@ def test_stored_table1_reads_null_as_undefined(tmp_path):
     p.write_text("{not json")
     with pytest.raises(DataFileError, match="not readable JSON"):
         V.stored_table1(p)
+
+
+def test_hidden_caption_states_the_papers_claim_and_what_the_states_show():
+    rng = np.random.default_rng(0)
+    same = np.tile(rng.normal(size=(1, 8)), (20, 1)) + 1e-3 * rng.normal(size=(20, 8))  # one vector: collapse
+    varied = rng.normal(size=(20, 8))
+    cap = V.hidden_caption({"random": 1e-3 * varied, "unsupervised": same, "supervised": varied})
+    assert cap.startswith("Paper Fig. 3: the unsupervised ENAS controller's final hidden state converges")
+    assert "Here too: the supervised controller's state varies" in cap
+    var_sup = float(np.var(varied, axis=0).mean())
+    assert f"supervised {var_sup:.2e}" in cap
+    # the opposite finding is said as such, not dressed as the paper's
+    cap = V.hidden_caption({"unsupervised": varied, "supervised": same})
+    assert "Not here: the supervised controller's state varies less" in cap and "Here too" not in cap
+
+
+@pytest.mark.parametrize("text, title", [
+    ("cifar10-valid:valid_acc:12", "cifar10-valid validation accuracy after 12 epochs (%)"),
+    ("cifar10:valid_acc:108", "cifar10 validation accuracy after 108 epochs (%)"),
+    ("cifar100:test_acc:none", "cifar100 test accuracy (%)"),
+])
+def test_reward_titles_read_as_words(text, title):
+    from nasviz.controllers.train import RewardSpec
+
+    assert RewardSpec.parse(text).title == title

@@ -260,7 +260,8 @@ def test_neighbourhood_region_is_the_maps_points_region_and_the_search_reads_it(
     sp, src, _ = nb201
     nb, _ = maps.source_neighbours(src, 6111, 8)
     r = E.neighbourhood_region("nb201", "nb201-arch2vec", "pca", 6111, nb)
-    assert set(r) == {"space", "embedding", "projection", "kind", "indices", "n"}
+    assert set(r) == {"space", "embedding", "projection", "kind", "indices", "n", "origin", "anchor"}
+    assert (r["origin"], r["anchor"]) == ("editor", 6111)  # the Dense sampling page names where it came from
     assert r["kind"] == "points" and r["n"] == 9 and r["indices"] == sorted([6111, *nb.tolist()])
     json.dumps(r)  # plain JSON types: it goes into session state and the URL-free search launch
     search = map_region(r)

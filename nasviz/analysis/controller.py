@@ -233,10 +233,11 @@ def fig_hidden_heatmap(data: dict[str, np.ndarray], title: str | None = None):
     from plotly.subplots import make_subplots
 
     kinds = list(data)
-    fig = make_subplots(rows=2, cols=len(kinds), row_heights=[0.72, 0.28], vertical_spacing=0.08,
-                        subplot_titles=[f"{k}: h(A) of sampled architectures" for k in kinds]
-                        + [f"{k}: per-neuron variance (mean {np.var(np.asarray(data[k]), axis=0).mean():.2e})"
-                           for k in kinds])
+    # short titles: three panels a row leave ~330 px each, and longer ones ran into their neighbours
+    fig = make_subplots(rows=2, cols=len(kinds), row_heights=[0.7, 0.3], vertical_spacing=0.16,
+                        horizontal_spacing=0.06, subplot_titles=[f"{k}: h(A)" for k in kinds]
+                        + [f"{k}: variance, mean {np.var(np.asarray(data[k]), axis=0).mean():.1e}" for k in kinds])
+    fig.update_annotations(font_size=13)
     vmax = max(float(np.abs(np.asarray(h)).max()) for h in data.values()) or 1.0
     for c, kind in enumerate(kinds, start=1):
         h = np.asarray(data[kind])

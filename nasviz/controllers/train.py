@@ -106,6 +106,16 @@ class RewardSpec:
             return self.column
         return f"{self.dataset}:{self.metric}:{self.epochs}"
 
+    @property
+    def title(self) -> str:
+        """The label in words, for axis titles: ``cifar10-valid validation accuracy after 12 epochs (%)``."""
+        if self.column is not None:
+            return f"{self.column} (%)"
+        what = {"valid_acc": "validation accuracy", "test_acc": "test accuracy",
+                "train_acc": "training accuracy"}.get(self.metric, self.metric)
+        when = f" after {self.epochs} epochs" if self.epochs is not None else ""
+        return f"{self.dataset} {what}{when} (%)"
+
 
 #: Default reward column per space (RewardSpec fields).
 DEFAULT_REWARDS: dict[str, dict] = {

@@ -71,7 +71,8 @@ ARCH2VEC_OPS: tuple[str, ...] = (INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, OUTPUT)
 SHORT: dict[str, str] = {INPUT: "in", OUTPUT: "out", CONV3X3: "3x3", CONV1X1: "1x1", MAXPOOL3X3: "mp"}
 
 _ACCEPTED = f"accepted interior ops: {', '.join(OPS)}"
-_FORMAT = 'a spec is JSON {"matrix": [[0,1,...],...], "ops": ["input", ..., "output"]}'
+_SPEC = 'a JSON spec {"matrix": [[0,1,...],...], "ops": ["input", ..., "output"]}'
+_FORMAT = f"expected {_SPEC}"
 _HEX = set("0123456789abcdef")
 
 Matrix = tuple[tuple[int, ...], ...]
@@ -473,7 +474,7 @@ class NB101Space:
             return self.cell(int(s))
         raise NasvizError(
             f"cannot read {s[:80]!r} as an NB101 architecture: give a module hash (32 hex digits), "
-            f"an index 0..{len(self) - 1}, or {_FORMAT}"
+            f"an index 0..{len(self) - 1}, or {_SPEC}"
         )
 
     def enumerate(self) -> Iterator[NB101Cell]:

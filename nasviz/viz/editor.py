@@ -387,7 +387,7 @@ def neighbourhood_region(space: str, embedding: str, projection: str, index: int
     (``st.session_state["search_region"]``; what the dense-sampling page reads)."""
     idx = np.unique(np.asarray([int(index), *[int(i) for i in neighbours]], dtype=np.int64))
     return {"space": _space_name(space), "embedding": str(embedding), "projection": str(projection),
-            "kind": "points", "indices": idx.tolist(), "n": int(len(idx))}
+            "kind": "points", "indices": idx.tolist(), "n": int(len(idx)), "origin": "editor", "anchor": int(index)}
 
 
 # -- the map ---------------------------------------------------------------------------------

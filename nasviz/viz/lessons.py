@@ -446,7 +446,7 @@ def controller(chosen: dict, *, n: int = 50, seed: int = 0, stored: dict | None 
               + ", ".join(f"{k} {v:.2e}" for k, v in var.items())
               + f"; without the buffer it is {ratio:.2f} times that with the buffer. How sure each is of its choices "
               "(mean probability of its top op per decision; 0.20 = a blind pick among 5 ops): "
-              + ", ".join(f"{k} {v:.2f}" for k, v in sure.items()) + "), and sample "
+              + ", ".join(f"{k} {v:.2f}" for k, v in sure.items()) + "; and they sample "
               + ", ".join(f"{k} {v}" for k, v in distinct.items()) + f" distinct architectures out of {n}.")
     facts = {"var": var, "ratio": ratio, "distinct": distinct, "sure": sure}
     verdict = (stored or {}).get("verdict")

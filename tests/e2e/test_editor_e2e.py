@@ -78,6 +78,6 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
                             "(9 cells).", exact=True)).to_be_visible()
     page.get_by_role("link", name="Search this region on the Dense sampling page").click()
     expect(page.get_by_role("heading", name="Dense sampling")).to_be_visible(timeout=90_000)
-    expect(page.get_by_text("Region: the map selection (9 cells selected, points); 9 cells inside.",
+    expect(page.get_by_text(f"Region: the Cell editor's neighbourhood of #{new} (9 cells); 9 cells inside.",
                             exact=True)).to_be_visible()
     page.screenshot(path=str(artifacts / "41-editor-region-on-dense.png"))

@@ -71,7 +71,7 @@ def _check_target(page, n: int, res) -> None:
         # the page samples the same architectures: its Fig. 3 panel titles carry the lesson's variances
         plot = plot_titled(page, "Final controller hidden state")
         for kind, v in f["var"].items():
-            expect(plot.get_by_text(f"{kind}: per-neuron variance (mean {v:.2e})")).to_have_count(1)
+            expect(plot.get_by_text(f"{kind}: variance, mean {v:.1e}")).to_have_count(1)
         _url_has(page, n=str(p["n"]))
     else:
         plot = first_plot(page)
