@@ -320,12 +320,18 @@ def traversal(space, table, model, std: np.ndarray, *, baseline=None, baseline_s
                    f"{bmean:.2f} edges per change along its own most active coordinate "
                    f"{dim_label(baseline, bdim)}.")
     if sweep:
-        scores = {b: s["score"]["mean"] for b, s in sweep.get("summary", {}).items() if s.get("ships")}
+        shipped = {b: s for b, s in sweep.get("summary", {}).items() if s.get("ships")}
+        scores = {b: s["score"]["mean"] for b, s in shipped.items()}
         if scores:
             facts["sweep_scores"] = scores
+            seeds = {b: len(s.get("seeds") or [0]) for b, s in shipped.items()}
             answer += (" Over all anchors, the stored beta sweep (benchmarks/results/bvae_sweep.json) scores "
-                       "disentanglement " + ", ".join(f"{v:.3f} at beta {b}" for b, v in scores.items())
-                       + " (1 = every coordinate controls a single edge).")
+                       "disentanglement " + ", ".join(f"{v:.3f} at beta {b}"
+                                                     + (f" (mean of {seeds[b]} training seeds)" if seeds[b] > 1 else "")
+                                                     for b, v in scores.items())
+                       + " (1 = every coordinate controls a single edge)."
+                       + (" The Correlations page scores the shipped models, trained with seed 0, so where a beta "
+                          "has several seeds its number there is that one seed's." if max(seeds.values()) > 1 else ""))
     return LessonResult(fig, correct, answer, facts, {"space": "nb201", "model": model_name, "anchor": best,
                                                       "dim": dim, "span": float(span), "steps": int(steps)})
 
