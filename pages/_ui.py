@@ -386,8 +386,8 @@ def from_url(key: str, param: str, default: Any, *, parse: Callable[[str], Any] 
     """Start widget ``key`` from query parameter ``param`` the first time this session shows it.
 
     ``many``: a comma-separated list (multiselects), each item parsed and validated. A value
-    that does not parse or is not ``valid`` falls back to ``default``: a hand-edited URL never
-    breaks the page. Widgets started this way must not also pass a default of their own.
+    that does not parse or is not ``valid`` falls back to ``default`` with a toast saying so: a hand-edited URL
+    never breaks the page. Widgets started this way must not also pass a default of their own.
     """
     if key in st.session_state:
         return
@@ -405,6 +405,10 @@ def from_url(key: str, param: str, default: Any, *, parse: Callable[[str], Any] 
             ok = False
         if ok:
             value = got
+        else:  # said, not silent: a mistyped link otherwise looks as if it had worked
+            shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+            st.toast(f"This link's {param}={raw[:40]!r}{'...' if len(raw) > 40 else ''} cannot be used here; the page "
+                     f"starts from its default ({shown[:60]}) instead.", icon="⚠️", duration=12)
     st.session_state[key] = value
 
 

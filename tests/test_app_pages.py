@@ -575,6 +575,11 @@ def test_map_ignores_a_hand_edited_url_it_cannot_use():
     assert at.selectbox(key="map_colour_nb201").value == "cifar10 test %"
     assert "map_region" not in at.session_state or at.session_state["map_region"] is None
     assert at.query_params["space"] == "nb201" and "box" not in at.query_params
+    # each value the page could not use is named in a toast, with the default the page used instead
+    toasts = [t.value for t in at.toast]
+    assert any("space='nb999'" in t and "(nb201)" in t for t in toasts), toasts
+    assert any("colour='nope'" in t and "(cifar10 test %)" in t for t in toasts), toasts
+    assert any("embedding='nope'" in t for t in toasts), toasts
 
 
 def test_traversal_and_correlations_open_from_a_shared_url():
