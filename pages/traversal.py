@@ -138,11 +138,17 @@ if not names:
     st.info(f"No decodable latent model for {SPACE_LABELS[space]} under models/ yet: train one with "
             f"`nasviz train arch2vec --space {space}` or `nasviz train beta-vae --space {space}`.")
     st.stop()
-if st.session_state.get("trav_shown_space", space) != space:  # switching space: that space's defaults
+shown_space = st.session_state.get("trav_shown_space", space)
+if shown_space != space:  # switching space: this space's last anchor (as the editor and the map keep theirs)
+    kept = st.session_state.setdefault("trav_anchor_of", {})
+    if "trav_anchor" in st.session_state:
+        kept[shown_space] = st.session_state["trav_anchor"]
     for k in ("trav_anchor", "trav_model", "trav_other", "trav_dim"):
         st.session_state.pop(k, None)
     for q in ("anchor", "model", "with", "dim"):  # the URL still holds the other space's choices
         st.query_params.pop(q, None)
+    if space in kept:
+        st.session_state["trav_anchor"] = kept[space]
 st.session_state["trav_shown_space"] = space
 
 sp, tab = bench(space).space, table(space)

@@ -266,6 +266,15 @@ def test_traversal_on_nb101_decodes_spec_cells_and_walks_the_precomputed_embeddi
     at.radio(key="trav_space").set_value("nb201")
     _run(TRAV, at)
     assert any("Anchor **#6111**" in m.value for m in at.markdown) and not at.error
+    # each space keeps its own anchor: NB201 42, then NB101 is back at its hash, then NB201 at 42
+    at.text_input(key="trav_anchor").set_value("42")
+    _run(TRAV, at)
+    at.radio(key="trav_space").set_value("nb101")
+    _run(TRAV, at)
+    assert at.text_input(key="trav_anchor").value == h and any("Anchor **#1234**" in m.value for m in at.markdown)
+    at.radio(key="trav_space").set_value("nb201")
+    _run(TRAV, at)
+    assert at.text_input(key="trav_anchor").value == "42" and any("Anchor **#42**" in m.value for m in at.markdown)
 
 
 # -- controller --------------------------------------------------------------------------
