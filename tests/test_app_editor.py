@@ -100,7 +100,7 @@ def test_nb201_edit_updates_cell_canonical_results_map_round_trip_and_neighbours
     region = at.session_state["search_region"]
     nb, _ = maps.source_neighbours(src201, new, 8)
     assert region == {"space": "nb201", "embedding": "nb201-arch2vec", "projection": "pca", "kind": "points",
-                      "indices": sorted([new, *nb.tolist()]), "n": 9}
+                      "indices": sorted([new, *nb.tolist()]), "n": 9, "origin": "editor", "anchor": new}
     assert region == E.neighbourhood_region("nb201", "nb201-arch2vec", "pca", new, nb)
     assert _success(at, "Search region set").startswith(f"Search region set: cell #{new} and its 8 nearest")
     assert any(json.loads(c.value) == region for c in at.code if c.value.startswith("{"))

@@ -84,11 +84,15 @@ def test_table_diagram_selection_and_bad_input(page, app_url, artifacts):
     expect(alert).to_contain_text("|op~0|+|op~0|op~1|+|op~0|op~1|op~2|")  # verbatim, not read as Markdown
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
     expect(page.get_by_text("3,125 of 15,625 cells match")).to_be_visible()
+    # ... and the last valid cell stays shown beside the message
+    expect(alert).to_contain_text("showing #6111 (the last cell that was valid)")
+    expect(_heading(page)).to_have_text("Cell #6111")
     page.screenshot(path=str(artifacts / "04-bad-input.png"))
 
     _enter(page, "Official arch string or index", "9930")
     expect(_heading(page)).to_have_text("Cell #9930")
     expect(alert).to_have_count(0)
     expect(_metric(page, "cifar100 test %")).to_have_text("73.51")  # the best CIFAR-100 test accuracy
+    expect(svg).to_have_count(1)  # the diagram drawn during the error is replaced, not added to
     expect(svg).to_be_visible()
     page.screenshot(path=str(artifacts / "05-recovered.png"))
