@@ -610,3 +610,47 @@ def test_arch2vec_mmd_compares_whole_codes_with_the_prior(cells):
             tiny_a2v(mmd_weight=bad, progress=False).fit(cells[:32])
     with pytest.raises(NasvizError, match="unsupervised arch2vec only"):
         tiny_a2v(mmd_weight=1.0, supervised=True, progress=False).fit(cells[:32], np.linspace(50, 90, 32))
+
+
+def test_arch2vec_dangling_penalty_counts_op_vertices_off_every_path(cells):
+    """The penalty on prior decodes (dangling_weight): ~0 when every op vertex has an edge in and out, ~1 per
+    op vertex without an incoming (or outgoing) edge, nothing for a pad row; its gradient raises the missing
+    edge; in training it changes the weights, and a bad weight is refused."""
+    from nasviz.models.arch2vec import dangling_penalty, edge_excess
+
+    n, big = 7, 20.0
+    ops = torch.full((1, n, 6), -big)
+    ops[0, 0, 0] = ops[0, 6, 4] = big  # input, output
+    ops[0, 1:6, 2] = big  # five conv3x3 rows
+    chain = torch.full((1, n, n), -big)
+    for i in range(n - 1):
+        chain[0, i, i + 1] = big  # 0 -> 1 -> ... -> 6: every op vertex has an edge in and out
+    rows = [1, 2, 3]
+    assert float(dangling_penalty(ops, chain, rows)) < 1e-6
+    cut = chain.clone()
+    cut[0, 2, 3] = -big  # vertex 2 has no way out, vertex 3 no way in
+    assert abs(float(dangling_penalty(ops, cut, rows)) - 2.0) < 1e-4
+    padded = ops.clone()
+    padded[0, 3] = -big
+    padded[0, 3, 5] = big  # row 3 is pad: its missing edges do not count, vertex 2's still does
+    assert abs(float(dangling_penalty(padded, cut, rows)) - 1.0) < 1e-4
+    edge = cut.clone().requires_grad_(True)
+    dangling_penalty(ops, edge, rows).backward()
+    assert float(edge.grad[0, 2, 3]) < 0  # descending it raises the missing edge
+    # the edge budget: a 6-edge chain is within 9; all 21 pairs connected are 12 expected edges over
+    full = torch.triu(torch.full((1, n, n), big), 1) + torch.tril(torch.full((1, n, n), -big))
+    assert float(edge_excess(chain, 9)) < 1e-6 and abs(float(edge_excess(full, 9)) - 12.0) < 1e-3
+    over = (torch.triu(torch.ones(1, n, n), 1) * 2.0).requires_grad_(True)  # 21 edges at P = 0.88: over 9
+    edge_excess(over, 9).backward()
+    assert float(over.grad[0, 0, 1]) > 0  # descending it lowers the edges' logits
+
+    def weights(**kw):
+        m = tiny_a2v(epochs=1, batch_size=32, progress=False, **kw).fit(cells[:64])
+        return torch.cat([p.detach().flatten() for p in m.model_.parameters()])
+
+    assert not torch.allclose(weights(dangling_weight=1e-12), weights(dangling_weight=5.0), atol=1e-4)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(NasvizError, match="dangling_weight"):
+            tiny_a2v(dangling_weight=bad, progress=False).fit(cells[:32])
+    with pytest.raises(NasvizError, match="unsupervised arch2vec only"):
+        tiny_a2v(dangling_weight=1.0, supervised=True, progress=False).fit(cells[:32], np.linspace(50, 90, 32))

@@ -81,6 +81,13 @@ def train_arch2vec(
     lr_final: Optional[float] = typer.Option(None, "--lr-final",
                                              help="Cosine-anneal the learning rate (1e-3) to this, a number in "
                                                   "[0, 1e-3] (default: constant, the paper's)."),
+    dangling_weight: Optional[float] = typer.Option(None, "--dangling-weight",
+                                                    help="Weight of the penalty on op vertices without an incoming "
+                                                         "or outgoing edge in the decodes of prior samples, a finite "
+                                                         "number >= 0 (default 0; see the model card)."),
+    edge_budget: Optional[int] = typer.Option(None, "--edge-budget", min=1, max=10_000,
+                                              help="With --dangling-weight: also penalise decodes of prior samples "
+                                                   "expected to have more edges than this (NB101 allows 9)."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
     epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, resume: bool = _RESUME,
     nice: int = _NICE, as_json: bool = _JSON,
@@ -110,6 +117,14 @@ def train_arch2vec(
         if not math.isfinite(lr_final) or not 0 <= lr_final <= 1e-3:
             raise NasvizError(f"--lr-final must be a number in [0, 1e-3] (the learning rate); got {lr_final}")
         options["lr_final"] = float(lr_final)
+    if dangling_weight is not None:
+        if not math.isfinite(dangling_weight) or dangling_weight < 0:
+            raise NasvizError(f"--dangling-weight must be a finite number >= 0; got {dangling_weight}")
+        options["dangling_weight"] = float(dangling_weight)
+    if edge_budget is not None:
+        if not dangling_weight:
+            raise NasvizError("--edge-budget is part of the --dangling-weight penalty; give that too")
+        options["edge_budget"] = int(edge_budget)
     from nasviz.models.train import train_model
 
     _threads()

@@ -141,6 +141,13 @@ REFERENCE_DIFFERENCES = {
     "KL weight": "authors: a KL divided by batch x nodes twice (see loss normalisation); nasviz NB101: the KL "
                  "averaged over nodes x dims, weighted 40 after a linear warm-up over the first 2 epochs (weight 1 "
                  "kept prior samples on the per-node means' chains; 32 without a warm-up collapsed).",
+    "prior-decode penalty": "not in the authors' code. Option dangling_weight (off in the shipped model): on codes "
+                            "drawn as the prior samples are, penalise op vertices without an incoming or outgoing "
+                            "edge (every <= 5-vertex decode of the shipped model's prior samples, and 722 of its "
+                            "1,256 6-vertex ones, were such 7-row decodes pruned), optionally with expected edges "
+                            "over edge_budget (Ma et al. 2018 regularise prior decodes towards validity). See "
+                            "BENCHMARKS.md, training probes, for what it does to uniqueness, validity and "
+                            "reconstruction.",
     "validity check": "the same sampling (z ~ N(mean, std) of the training latents, per node and dimension); the "
                       "authors test validity with nasbench's ModelSpec, nasviz with NB101Cell.from_onehot.",
     "reconstruction accuracy": "authors: per-entry op and adjacency accuracies; nasviz: the share of cells decoded "
@@ -160,6 +167,8 @@ class Arch2VecConfig:
     kl_weight: float = 1.0  # multiplies the KL term after its reduction
     kl_warmup: int = 0  # optimizer steps over which the KL weight ramps linearly from 0 to kl_weight (0: none)
     mmd_weight: float = 0.0  # weight of an MMD between the batch's whole codes and N(0, I) draws (0: none; see mmd)
+    dangling_weight: float = 0.0  # weight of dangling_penalty on codes drawn as the prior samples are (0: none)
+    edge_budget: int | None = None  # with dangling_weight: also penalise expected edges above this (NB101's 9)
     supervised: bool = False  # True: encoder trained via the accuracy predictor only
     dropout: float = 0.0  # dropout on the node latents before the decoder (authors' NB101 script: 0.3)
     recon: str = "sum"  # "sum": op CE + edge BCE summed per graph; "bce_mean": the authors' code (see docstring)
@@ -281,6 +290,28 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, reduction: str = "mean
     return kl / (mu.shape[1] * mu.shape[2]) if reduction == "mean" else kl
 
 
+def dangling_penalty(ops_logits: torch.Tensor, adj_logits: torch.Tensor, op_rows: Sequence[int]) -> torch.Tensor:
+    """Expected number of op vertices (node types ``op_rows``) with no incoming or no outgoing edge, per graph:
+    sum_j q_j (prod_{i<j} (1 - P_ij) + prod_{k>j} (1 - P_jk)), q_j the probability that row j is an op and P the
+    edge probabilities. Such a vertex is off every input -> output path, so the cell it decodes to is pruned to
+    fewer vertices (Ma et al. 2018 regularise a VAE's decodes of prior samples towards such constraints)."""
+    n = adj_logits.shape[-1]
+    q = F.softmax(ops_logits, -1)[..., list(op_rows)].sum(-1)  # (B, N)
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj_logits.device), 1)
+    log_absent = F.logsigmoid(-adj_logits).masked_fill(~upper, 0.0)  # log(1 - P_ij) for i < j, else 0
+    no_in, no_out = log_absent.sum(-2).exp(), log_absent.sum(-1).exp()  # (B, N): column j, row j
+    return (q * (no_in + no_out)).sum(-1).mean()
+
+
+def edge_excess(adj_logits: torch.Tensor, budget: int) -> torch.Tensor:
+    """Expected number of edges above ``budget``, per graph (batch mean): relu(sum_{i<j} P_ij - budget). NB101 cells
+    have at most 9 edges; adding edges to dangling vertices alone pushes decodes past that (invalid)."""
+    n = adj_logits.shape[-1]
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj_logits.device), 1)
+    expected = (torch.sigmoid(adj_logits) * upper).sum((-2, -1))  # (B,)
+    return F.relu(expected - budget).mean()
+
+
 def mmd(z: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
     """Maximum mean discrepancy between codes ``z`` (B, M) and prior draws (P, M), inverse multiquadratic kernels
     k(x, y) = C / (C + |x - y|^2) at scales C = 2 M s for s in 0.1 .. 10 (Tolstikhin et al. 2018, WAE; Zhao et al.
@@ -351,6 +382,11 @@ class Arch2Vec(TorchEncoder):
             raise NasvizError(f"mmd_weight must be a finite number >= 0; got {cfg.mmd_weight}")
         if cfg.supervised and cfg.mmd_weight > 0:
             raise NasvizError("mmd_weight applies to the unsupervised arch2vec only (the supervised one has no prior)")
+        if not np.isfinite(cfg.dangling_weight) or cfg.dangling_weight < 0:
+            raise NasvizError(f"dangling_weight must be a finite number >= 0; got {cfg.dangling_weight}")
+        if cfg.supervised and cfg.dangling_weight > 0:
+            raise NasvizError("dangling_weight applies to the unsupervised arch2vec only (the supervised one has no "
+                              "prior to sample)")
         if not 0 <= cfg.dropout < 1:
             raise NasvizError(f"dropout must be in [0, 1); got {cfg.dropout}")
         recon_fn = reconstruction_loss_bce_mean if cfg.recon == "bce_mean" else reconstruction_loss
@@ -372,6 +408,16 @@ class Arch2Vec(TorchEncoder):
             rec = recon_fn(ops_logits, adj_logits, adj, ops)
             ramp = min(1.0, (self.step_ - 1) / cfg.kl_warmup) if cfg.kl_warmup > 0 else 1.0  # 0 at the first step
             loss = rec + cfg.kl_weight * ramp * kl_divergence(mu, logvar, cfg.kl_reduction)
+            if cfg.dangling_weight > 0:  # codes drawn as the prior samples are: N(mean, std) of the batch's means
+                m_det = mu.detach()
+                zp = torch.randn((2 * mu.shape[0], *mu.shape[1:]), generator=gen, device=mu.device)
+                zp = zp * m_det.std(0) + m_det.mean(0)
+                p_ops, p_adj = model.decode(zp)
+                op_rows = [i for i, o in enumerate(self.encoding.node_ops) if o not in ("input", "output", "pad")]
+                pen = dangling_penalty(p_ops, p_adj, op_rows)
+                if cfg.edge_budget is not None:
+                    pen = pen + edge_excess(p_adj, int(cfg.edge_budget))
+                loss = loss + cfg.dangling_weight * ramp * pen
             if cfg.mmd_weight > 0:
                 flat = z.reshape(z.shape[0], -1)  # (B, N * D)
                 prior = torch.randn((4 * flat.shape[0], flat.shape[1]), generator=gen, device=flat.device)
