@@ -84,7 +84,8 @@ def evaluate(folder: Path) -> None:
 def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
     """Where a checkpoint's prior duplicates come from (a line in DIAG): the valid decodes of ``n`` prior samples
     (the same samples as ``--eval``'s uniqueness) by vertex count, with the excess decodes (decodes minus distinct
-    cells) of each count; for the 7-vertex decodes, how concentrated their adjacency matrices and their op tuples
+    cells) of each count and how many of them were pruned (decoded with more non-pad rows than the cell has
+    vertices); for the 7-vertex decodes, how concentrated their adjacency matrices and their op tuples
     are (share of the ``top`` most frequent) against as many 7-vertex training cells drawn uniformly; and
     validity / uniqueness when the codes are drawn from the training latents' full covariance (all nodes and
     dimensions jointly) instead of per element."""
@@ -99,7 +100,17 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
     trc = [cells[i] for i in tr]
     lat = model.latent(trc)
     z = L.prior_samples(lat, n, np.random.default_rng(0))
-    valid = [d for d in model.decode(z) if is_valid(d)]
+    decoded = model.decode(z)
+    valid = [d for d in decoded if is_valid(d)]
+    # how many rows each code decodes to before pruning (7 minus its pad rows): a valid decode with more rows
+    # than its cell has vertices had vertices off every input -> output path, which pruning removed
+    with torch.no_grad():
+        ops_logits, _ = model.model_.decode(model._tensor(z))
+    rows = (ops_logits.argmax(-1) != model.encoding.node_ops.index("pad")).sum(-1).cpu().numpy()
+    pruned: dict[str, int] = {}
+    for d, r in zip(decoded, rows):
+        if is_valid(d) and int(r) > len(d.ops):
+            pruned[str(len(d.ops))] = pruned.get(str(len(d.ops)), 0) + 1
     # the same count with the codes drawn from the training latents' full covariance (nodes and dimensions jointly)
     flat = lat.reshape(len(lat), -1).astype(np.float64)
     zc = np.random.default_rng(0).multivariate_normal(flat.mean(0), np.cov(flat, rowvar=False), n)
@@ -122,7 +133,7 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
 
     row = {"checkpoint": str(folder), "n_samples": n, "n_valid": len(valid), "n_unique": len(counts),
            "full_covariance": {"validity": len(joint) / n, "uniqueness": len(set(joint)) / max(len(joint), 1)},
-           "by_vertices": {str(k): v for k, v in sorted(by_nv.items())}, "top": top,
+           "by_vertices": {str(k): v for k, v in sorted(by_nv.items())}, "pruned_by_vertices": pruned, "top": top,
            "seven_decodes": shares(seven), "seven_data": shares(data),
            "load": [round(x, 2) for x in os.getloadavg()], "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with DIAG.open("a") as f:
@@ -203,14 +214,19 @@ def render(path: Path = OUT) -> str:
                       "7-vertex decodes the share of the 20 most frequent adjacency matrices / op tuples, beside as "
                       "many 7-vertex training cells drawn uniformly; and uniqueness when the 10,000 codes are drawn "
                       "from the training latents' full covariance instead of per element:", "",
-                  "| checkpoint | valid | excess (7 / 6 / 5 / <=4 vertices) | 7-vertex adjacency: top-20 share "
-                  "(data) | distinct (data) | 7-vertex ops: top-20 share (data) | uniqueness, full-covariance prior |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| checkpoint | valid | excess (7 / 6 / 5 / <=4 vertices) | pruned decodes (6 / <=5 vertices; "
+                  "decodes) | 7-vertex adjacency: top-20 share (data) | distinct (data) | 7-vertex ops: top-20 share "
+                  "(data) | uniqueness, full-covariance prior |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in diag:
             b = {int(k): v["excess"] for k, v in r["by_vertices"].items()}
             d, t = r["seven_decodes"], r["seven_data"]
+            nv = {int(k): v["decodes"] for k, v in r["by_vertices"].items()}
+            pr = {int(k): v for k, v in r.get("pruned_by_vertices", {}).items()}
+            pruned = (f"{pr.get(6, 0)} of {nv.get(6, 0)} / {sum(v for k, v in pr.items() if k <= 5)} of "
+                      f"{sum(v for k, v in nv.items() if k <= 5)}" if "pruned_by_vertices" in r else "–")
             lines.append(f"| `{r['checkpoint']}` | {r['n_valid']:,} | {b.get(7, 0)} / {b.get(6, 0)} / {b.get(5, 0)} / "
-                         f"{sum(v for k, v in b.items() if k <= 4)} | {d['top_adjacency_share']:.1%} "
+                         f"{sum(v for k, v in b.items() if k <= 4)} | {pruned} | {d['top_adjacency_share']:.1%} "
                          f"({t['top_adjacency_share']:.1%}) | {d['distinct_adjacency']:,} ({t['distinct_adjacency']:,}) | "
                          f"{d['top_ops_share']:.1%} ({t['top_ops_share']:.1%}) | "
                          + (f"{r['full_covariance']['uniqueness']:.2%} |" if "full_covariance" in r else "– |"))
