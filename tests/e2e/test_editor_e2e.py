@@ -39,9 +39,18 @@ def test_edit_an_op_see_it_on_the_map_and_search_its_neighbourhood(page, app_url
     expect(page).to_have_url(re.compile(r"cell=%7Cnor_conv_3x3~0%7C|cell=\|nor_conv_3x3~0\|"))
 
     # the op of edge 0 -> 1: nor_conv_3x3 -> none
-    page.get_by_label("Edge 0 → 1").click()
-    page.get_by_role("option", name="none", exact=True).click()
-    expect(page.get_by_text(f"Valid NAS-Bench-201 cell #{new}.", exact=True)).to_be_visible()
+    # (again if a rerun still under way from the load redrew the select box and closed its list: seen once with
+    # the machine loaded by a training run)
+    valid_new = page.get_by_text(f"Valid NAS-Bench-201 cell #{new}.", exact=True)
+    for _ in range(2):
+        page.get_by_label("Edge 0 → 1").click()
+        page.get_by_role("option", name="none", exact=True).click()
+        try:
+            expect(valid_new).to_be_visible(timeout=20_000)
+            break
+        except AssertionError:
+            continue
+    expect(valid_new).to_be_visible()
     expect(page).to_have_url(re.compile(r"cell=%7Cnone~0%7C|cell=\|none~0\|"))
 
     # the map: every cell, the neighbours ringed and the edited cell a star at its stored PCA point
