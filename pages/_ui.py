@@ -405,21 +405,29 @@ def from_url(key: str, param: str, default: Any, *, parse: Callable[[str], Any] 
             ok = False
         if ok:
             value = got
-        else:  # said, not silent: a mistyped link otherwise looks as if it had worked
+        elif raw != st.session_state.get(_URL_WRITTEN, {}).get(param):
+            # said, not silent: a mistyped link otherwise looks as if it had worked (a value this session's own
+            # to_url left for another space's widget, e.g. after a space switch, is not the user's link)
             shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
             st.toast(f"This link's {param}={raw[:40]!r}{'...' if len(raw) > 40 else ''} cannot be used here; the page "
                      f"starts from its default ({shown[:60]}) instead.", icon="⚠️", duration=12)
     st.session_state[key] = value
 
 
+#: session state: the URL values this session's pages wrote (from_url raises no toast for its own leftovers)
+_URL_WRITTEN = "_nv_url_written"
+
+
 def to_url(**params: Any) -> None:
     """Write the page's current choices into the URL (lists comma-joined; ``None`` removes a parameter)."""
+    written = st.session_state.setdefault(_URL_WRITTEN, {})
     for k, v in params.items():
         if v is None:
             if k in st.query_params:
                 del st.query_params[k]
             continue
         text = ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+        written[k] = text
         if st.query_params.get(k) != text:
             st.query_params[k] = text
 

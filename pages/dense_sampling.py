@@ -87,8 +87,10 @@ source = "Eq. 4 bands (sliders below)"
 map_region = st.session_state.get("search_region")
 if uses_region:
     if map_region and map_region.get("space", "nb201") != space:
-        st.caption(f"The map selection was drawn on the {map_region.get('space')} map; it can only be searched in "
-                   f"that space. Select cells on the {space} map to search them here.")
+        what = ("The Cell editor's neighbourhood is" if map_region.get("origin") == "editor" else
+                "The map selection was drawn")
+        st.caption(f"{what} on the {map_region.get('space')} map; it can only be searched in that space. Select "
+                   f"cells on the {space} map to search them here.")
         map_region = None
     elif not map_region:
         st.caption("No map selection yet: box- or lasso-select cells on the Latent map and press \"Use as search "

@@ -141,8 +141,9 @@ if not names:
 shown_space = st.session_state.get("trav_shown_space", space)
 if shown_space != space:  # switching space: this space's last anchor (as the editor and the map keep theirs)
     kept = st.session_state.setdefault("trav_anchor_of", {})
-    if "trav_anchor" in st.session_state:
-        kept[shown_space] = st.session_state["trav_anchor"]
+    last = st.session_state.get("trav_anchor_ok")
+    if last and last[0] == shown_space:  # the last anchor that resolved there, not a bad text left in the box
+        kept[shown_space] = last[1]
     for k in ("trav_anchor", "trav_model", "trav_other", "trav_dim"):
         st.session_state.pop(k, None)
     for q in ("anchor", "model", "with", "dim"):  # the URL still holds the other space's choices

@@ -591,6 +591,17 @@ def test_map_ignores_a_hand_edited_url_it_cannot_use():
     assert any("embedding='nope'" in t for t in toasts), toasts
 
 
+def test_switching_space_raises_no_link_toast():
+    """The URL still holds the other space's embedding and colour after a switch: the page's own values, not a
+    mistyped link, so no toast (the first version of the toast said they could not be used)."""
+    at = AppTest.from_file(str(REPO / MAP), default_timeout=300)
+    _run(MAP, at)
+    assert not at.toast
+    at.radio(key="map_space").set_value("nb101")
+    _run(MAP, at)
+    assert not [t.value for t in at.toast], [t.value for t in at.toast]
+
+
 def test_traversal_and_correlations_open_from_a_shared_url():
     at = AppTest.from_file(str(REPO / TRAV), default_timeout=300)
     at.query_params.update({"anchor": "42", "dim": "3", "span": "2.0", "steps": "5", "model": "nb201-arch2vec"})

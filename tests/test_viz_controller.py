@@ -56,6 +56,9 @@ def test_hidden_caption_states_the_papers_claim_and_what_the_states_show():
     # the opposite finding is said as such, not dressed as the paper's
     cap = V.hidden_caption({"unsupervised": varied, "supervised": same})
     assert "Not here: the supervised controller's state varies less" in cap and "Here too" not in cap
+    # a difference under 2x is not read as the paper's separation
+    cap = V.hidden_caption({"unsupervised": varied, "supervised": 1.2 * varied})
+    assert "Not clearly here" in cap and "Here too" not in cap
 
 
 @pytest.mark.parametrize("text, title", [

@@ -123,7 +123,7 @@ def train_arch2vec(
         options["dangling_weight"] = float(dangling_weight)
     if edge_budget is not None:
         if not dangling_weight:
-            raise NasvizError("--edge-budget is part of the --dangling-weight penalty; give that too")
+            raise NasvizError("--edge-budget is part of the --dangling-weight penalty; it needs --dangling-weight > 0")
         options["edge_budget"] = int(edge_budget)
     from nasviz.models.train import train_model
 

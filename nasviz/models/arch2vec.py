@@ -291,9 +291,10 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, reduction: str = "mean
 
 
 def dangling_penalty(ops_logits: torch.Tensor, adj_logits: torch.Tensor, op_rows: Sequence[int]) -> torch.Tensor:
-    """Expected number of op vertices (node types ``op_rows``) with no incoming or no outgoing edge, per graph:
-    sum_j q_j (prod_{i<j} (1 - P_ij) + prod_{k>j} (1 - P_jk)), q_j the probability that row j is an op and P the
-    edge probabilities. Such a vertex is off every input -> output path, so the cell it decodes to is pruned to
+    """Expected number of missing sides of op vertices (node types ``op_rows``), per graph: each op vertex without
+    an incoming edge counts 1 and without an outgoing edge 1 more, sum_j q_j (prod_{i<j} (1 - P_ij) + prod_{k>j}
+    (1 - P_jk)), q_j the probability that row j is an op and P the edge probabilities. Edges to pad rows count as
+    edges here (such a decode is invalid rather than pruned). Such a vertex is off every input -> output path, so the cell it decodes to is pruned to
     fewer vertices (Ma et al. 2018 regularise a VAE's decodes of prior samples towards such constraints)."""
     n = adj_logits.shape[-1]
     q = F.softmax(ops_logits, -1)[..., list(op_rows)].sum(-1)  # (B, N)

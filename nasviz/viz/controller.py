@@ -132,12 +132,15 @@ def hidden_caption(hidden: dict[str, np.ndarray]) -> str:
     verdict = ""
     if "supervised" in var and "unsupervised" in var:
         sup, uns = var["supervised"], var["unsupervised"]
-        if sup > uns:
-            verdict = (f"Here too: the supervised controller's state varies {sup / max(uns, 1e-300):.0f}x more than "
-                       "the unsupervised one's.")
+        ratio = sup / max(uns, 1e-300)
+        if ratio >= 2:  # the Learn lesson's threshold: a collapse is a difference of at least 2x
+            verdict = f"Here too: the supervised controller's state varies {ratio:.1f}x more than the unsupervised one's."
+        elif ratio > 0.5:
+            verdict = (f"Not clearly here: the two controllers' states vary within 2x of each other "
+                       f"(supervised / unsupervised {ratio:.2f}).")
         else:
             verdict = (f"Not here: the supervised controller's state varies less than the unsupervised one's "
-                       f"({sup / max(uns, 1e-300):.2f}x).")
+                       f"({ratio:.2f}x).")
     return ("Paper Fig. 3: the unsupervised ENAS controller's final hidden state converges to the same vector "
             "whatever it samples; the supervised one (memory buffer) varies per neuron, so it tells architectures "
             f"apart. Mean per-neuron variance here: {parts}. {verdict}").strip()
