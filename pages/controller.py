@@ -78,7 +78,11 @@ with st.spinner("Sampling architectures from each controller..."):
 reward = ctr[kinds[0]][0][1].get("reward") or ctr[kinds[0]][0][1].get("train", {}).get("reward")
 _ui.chart(A.fig_max_action_probs(data["probs"]), key="ctrl_probs", name=f"controller-{space}-max-action-probs")
 st.caption(V.determinism_caption(data["probs"]))
-_ui.chart(A.fig_accuracy_distribution(data["acc"], label=RewardSpec.parse(reward, space).title), key="ctrl_acc",
+try:
+    reward_title = RewardSpec.parse(reward, space).title
+except NasvizError:  # a checkpoint whose stored reward does not parse: its text, verbatim
+    reward_title = f"reward column (%): {reward}"
+_ui.chart(A.fig_accuracy_distribution(data["acc"], label=reward_title), key="ctrl_acc",
           name=f"controller-{space}-accuracy")
 med = ", ".join(f"{k} {float(sorted(v)[len(v) // 2]):.2f}" for k, v in data["acc"].items())
 st.caption(f"Paper Fig. 2: trained controllers sample better architectures than random ones. Median here: {med}.")
