@@ -227,6 +227,12 @@ def sampled_hidden(ctrl, n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.nd
     return roll.hidden.detach().cpu().numpy(), roll.decisions.cpu().numpy()
 
 
+def mean_neuron_variance(hidden: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per controller kind: the variance of each hidden neuron across the sampled architectures, averaged over
+    neurons (paper 001 Fig. 3's measure; the heat map's panel titles, its caption and Learn lesson 6 use it)."""
+    return {k: float(np.var(np.asarray(h, dtype=np.float64), axis=0).mean()) for k, h in hidden.items()}
+
+
 def fig_hidden_heatmap(data: dict[str, np.ndarray], title: str | None = None):
     """Heatmap of final hidden states (rows = architectures, columns = neurons) and per-neuron variance."""
     import plotly.graph_objects as go
@@ -236,7 +242,7 @@ def fig_hidden_heatmap(data: dict[str, np.ndarray], title: str | None = None):
     # short titles: three panels a row leave ~330 px each, and longer ones ran into their neighbours
     fig = make_subplots(rows=2, cols=len(kinds), row_heights=[0.7, 0.3], vertical_spacing=0.16,
                         horizontal_spacing=0.06, subplot_titles=[f"{k}: h(A)" for k in kinds]
-                        + [f"{k}: variance, mean {np.var(np.asarray(data[k]), axis=0).mean():.1e}" for k in kinds])
+                        + [f"{k}: variance, mean {v:.1e}" for k, v in mean_neuron_variance(data).items()])
     fig.update_annotations(font_size=13)
     vmax = max(float(np.abs(np.asarray(h)).max()) for h in data.values()) or 1.0
     for c, kind in enumerate(kinds, start=1):

@@ -127,7 +127,9 @@ def hidden_caption(hidden: dict[str, np.ndarray]) -> str:
     compares with the unsupervised one's (the paper: the unsupervised state collapses to one vector, the
     supervised one varies). The untrained (random) controller's state is small for every architecture, so its
     variance is the floor, not the paper's collapse."""
-    var = {k: float(np.var(np.asarray(h, dtype=np.float64), axis=0).mean()) for k, h in hidden.items()}
+    from nasviz.analysis.controller import mean_neuron_variance
+
+    var = mean_neuron_variance(hidden)
     parts = ", ".join(f"{k} {v:.2e}" for k, v in var.items())
     verdict = ""
     if "supervised" in var and "unsupervised" in var:

@@ -443,7 +443,7 @@ def controller(chosen: dict, *, n: int = 50, seed: int = 0, stored: dict | None 
             probs[kind] = A.max_action_probs(ctrl, n, seed)
     fig = A.fig_hidden_heatmap(hidden, title=f"Final controller hidden state of {n} sampled architectures")
     fig.update_layout(height=560)
-    var = {k: float(np.var(np.asarray(h, dtype=np.float64), axis=0).mean()) for k, h in hidden.items()}
+    var = A.mean_neuron_variance(hidden)
     distinct = {k: int(len(np.unique(np.asarray(d), axis=0))) for k, d in decisions.items()}
     sure = {k: float(np.asarray(p, dtype=np.float64).mean()) for k, p in probs.items()}
     ratio = var["unsupervised"] / var["supervised"]
