@@ -616,7 +616,7 @@ def test_arch2vec_dangling_penalty_counts_op_vertices_off_every_path(cells):
     """The penalty on prior decodes (dangling_weight): ~0 when every op vertex has an edge in and out, ~1 per
     op vertex without an incoming (or outgoing) edge, nothing for a pad row; its gradient raises the missing
     edge; in training it changes the weights, and a bad weight is refused."""
-    from nasviz.models.arch2vec import dangling_penalty, edge_excess
+    from nasviz.models.arch2vec import dangling_penalty, decoded_edge_excess, edge_excess
 
     n, big = 7, 20.0
     ops = torch.full((1, n, 6), -big)
@@ -643,12 +643,56 @@ def test_arch2vec_dangling_penalty_counts_op_vertices_off_every_path(cells):
     over = (torch.triu(torch.ones(1, n, n), 1) * 2.0).requires_grad_(True)  # 21 edges at P = 0.88: over 9
     edge_excess(over, 9).backward()
     assert float(over.grad[0, 0, 1]) > 0  # descending it lowers the edges' logits
+    # the decoded count: a 6-edge chain with 15 uncertain pairs (P = 0.27) pays nothing, unlike the expected count
+    unsure = chain.clone()
+    unsure[unsure < 0] = -1.0
+    unsure = torch.triu(unsure, 1) + torch.tril(torch.full((1, n, n), -big))
+    assert float(edge_excess(unsure, 6)) > 3 and float(decoded_edge_excess(unsure, 6)) == 0.0
+    eleven = torch.tril(torch.full((1, n, n), -big)) + torch.triu(torch.full((1, n, n), -3.0), 1)
+    for k, (i, j) in enumerate([(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (0, 2), (0, 3), (1, 3), (2, 4), (3, 5)]):
+        eleven[0, i, j] = 10.0 - 0.5 * k  # 11 decoded edges, the last two (5.5, 5.0) the weakest
+    eleven.requires_grad_(True)
+    ex = decoded_edge_excess(eleven, 9)
+    assert abs(float(ex.detach()) - 10.5) < 1e-5
+    ex.backward()
+    g = eleven.grad[0]
+    assert float(g[2, 4]) == 1.0 and float(g[3, 5]) == 1.0 and float(g[0, 1]) == 0.0 and float(g[1, 4]) == 0.0
+    # pad masking: an op vertex whose only way out is an edge to a pad row counts as dangling
+    to_pad = chain.clone()
+    to_pad[0, 2, 3] = -big
+    to_pad[0, 2, 4] = big  # 2 -> 4, and row 4 is pad; 3 has no way in
+    pad4 = ops.clone()
+    pad4[0, 4] = -big
+    pad4[0, 4, 5] = big
+    plain, masked = dangling_penalty(pad4, to_pad, rows), dangling_penalty(pad4, to_pad, rows, pad_row=5)
+    # plain: vertex 3 has no way in. Masked, row 4's edges no longer count: also vertex 2 and 3 out, vertex 5 in
+    assert abs(float(plain) - 1.0) < 1e-4 and abs(float(masked) - 4.0) < 1e-4
+    assert abs(float(dangling_penalty(ops, chain, rows, pad_row=5))) < 1e-4  # clamped at P = 1 - 1e-6
 
     def weights(**kw):
         m = tiny_a2v(epochs=1, batch_size=32, progress=False, **kw).fit(cells[:64])
         return torch.cat([p.detach().flatten() for p in m.model_.parameters()])
 
     assert not torch.allclose(weights(dangling_weight=1e-12), weights(dangling_weight=5.0), atol=1e-4)
+    # the edge terms and pad masking act through the decoder's mixing layer (NB101's defaults; the inner-product
+    # adjacency has no weights of its own) and need pad rows, so they are trained on NB101 cells
+    from nasviz.spaces import get_space
+
+    sp = get_space("nb101")
+    rng = np.random.default_rng(0)
+    nb101 = [sp.sample(rng) for _ in range(64)]
+
+    def weights101(**kw):
+        m = tiny_a2v(space="nb101", epochs=1, batch_size=32, dec_mix="mlp", progress=False, **kw).fit(nb101)
+        return torch.cat([p.detach().flatten() for p in m.model_.parameters()])
+
+    base = weights101(dangling_weight=5.0)
+    budget = weights101(dangling_weight=5.0, edge_budget=2)
+    assert not torch.allclose(base, budget, atol=1e-6)
+    assert not torch.allclose(budget, weights101(dangling_weight=5.0, edge_budget=2, edge_count="decoded"), atol=1e-6)
+    assert not torch.allclose(base, weights101(dangling_weight=5.0, mask_pad=True), atol=1e-6)
+    with pytest.raises(NasvizError, match="expected or decoded"):
+        tiny_a2v(dangling_weight=1.0, edge_budget=9, edge_count="all", progress=False).fit(cells[:32])
     for bad in (-1.0, float("nan")):
         with pytest.raises(NasvizError, match="dangling_weight"):
             tiny_a2v(dangling_weight=bad, progress=False).fit(cells[:32])

@@ -88,6 +88,13 @@ def train_arch2vec(
     edge_budget: Optional[int] = typer.Option(None, "--edge-budget", min=1, max=10_000,
                                               help="With --dangling-weight: also penalise decodes of prior samples "
                                                    "expected to have more edges than this (NB101 allows 9)."),
+    edge_count: Optional[str] = typer.Option(None, "--edge-count",
+                                             help="How --edge-budget counts edges: expected (sum of the edge "
+                                                  "probabilities; default) or decoded (the edges a decode has, "
+                                                  "paying for the weakest ones over the budget)."),
+    mask_pad: bool = typer.Option(False, "--mask-pad",
+                                  help="With --dangling-weight: an edge to or from a likely pad row does not count as "
+                                       "one of an op vertex's edges (such a decode is invalid, not pruned)."),
     space: str = _SPACE, device: str = _DEVICE, seed: int = _SEED,
     epochs: Optional[int] = _EPOCHS, out: Optional[Path] = _OUT, force: bool = _FORCE, resume: bool = _RESUME,
     nice: int = _NICE, as_json: bool = _JSON,
@@ -125,6 +132,16 @@ def train_arch2vec(
         if not dangling_weight:
             raise NasvizError("--edge-budget is part of the --dangling-weight penalty; it needs --dangling-weight > 0")
         options["edge_budget"] = int(edge_budget)
+    if edge_count is not None:
+        if edge_count not in ("expected", "decoded"):
+            raise NasvizError(f"--edge-count must be expected or decoded; got {edge_count!r}")
+        if edge_budget is None:
+            raise NasvizError("--edge-count says how --edge-budget counts edges; it needs --edge-budget")
+        options["edge_count"] = edge_count
+    if mask_pad:
+        if not dangling_weight:
+            raise NasvizError("--mask-pad is part of the --dangling-weight penalty; it needs --dangling-weight > 0")
+        options["mask_pad"] = True
     from nasviz.models.train import train_model
 
     _threads()

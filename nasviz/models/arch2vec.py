@@ -168,7 +168,9 @@ class Arch2VecConfig:
     kl_warmup: int = 0  # optimizer steps over which the KL weight ramps linearly from 0 to kl_weight (0: none)
     mmd_weight: float = 0.0  # weight of an MMD between the batch's whole codes and N(0, I) draws (0: none; see mmd)
     dangling_weight: float = 0.0  # weight of dangling_penalty on codes drawn as the prior samples are (0: none)
-    edge_budget: int | None = None  # with dangling_weight: also penalise expected edges above this (NB101's 9)
+    edge_budget: int | None = None  # with dangling_weight: also penalise edges above this (NB101's 9; see edge_count)
+    edge_count: str = "expected"  # "expected": edge_excess (sum of P_ij); "decoded": decoded_edge_excess (logits > 0)
+    mask_pad: bool = False  # dangling_penalty: edges to or from likely pad rows do not count (see its docstring)
     supervised: bool = False  # True: encoder trained via the accuracy predictor only
     dropout: float = 0.0  # dropout on the node latents before the decoder (authors' NB101 script: 0.3)
     recon: str = "sum"  # "sum": op CE + edge BCE summed per graph; "bce_mean": the authors' code (see docstring)
@@ -290,27 +292,49 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, reduction: str = "mean
     return kl / (mu.shape[1] * mu.shape[2]) if reduction == "mean" else kl
 
 
-def dangling_penalty(ops_logits: torch.Tensor, adj_logits: torch.Tensor, op_rows: Sequence[int]) -> torch.Tensor:
+def dangling_penalty(ops_logits: torch.Tensor, adj_logits: torch.Tensor, op_rows: Sequence[int],
+                     pad_row: int | None = None) -> torch.Tensor:
     """Expected number of missing sides of op vertices (node types ``op_rows``), per graph: each op vertex without
     an incoming edge counts 1 and without an outgoing edge 1 more, sum_j q_j (prod_{i<j} (1 - P_ij) + prod_{k>j}
-    (1 - P_jk)), q_j the probability that row j is an op and P the edge probabilities. Edges to pad rows count as
-    edges here (such a decode is invalid rather than pruned). Such a vertex is off every input -> output path, so the cell it decodes to is pruned to
-    fewer vertices (Ma et al. 2018 regularise a VAE's decodes of prior samples towards such constraints)."""
+    (1 - P_jk)), q_j the probability that row j is an op and P the edge probabilities. Such a vertex is off every
+    input -> output path, so the cell it decodes to is pruned to fewer vertices (Ma et al. 2018 regularise a VAE's
+    decodes of prior samples towards such constraints). With ``pad_row`` (the pad node type's index) an edge counts
+    only as far as its other end is not pad, P_ij (1 - p_i) and P_jk (1 - p_k), p the pad probabilities: an edge
+    to a pad row makes the decode invalid, not pruned. Without it (the runs recorded before mask_pad) it counts."""
     n = adj_logits.shape[-1]
     q = F.softmax(ops_logits, -1)[..., list(op_rows)].sum(-1)  # (B, N)
     upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj_logits.device), 1)
-    log_absent = F.logsigmoid(-adj_logits).masked_fill(~upper, 0.0)  # log(1 - P_ij) for i < j, else 0
-    no_in, no_out = log_absent.sum(-2).exp(), log_absent.sum(-1).exp()  # (B, N): column j, row j
+    if pad_row is None:
+        log_absent = F.logsigmoid(-adj_logits)  # log(1 - P_ij)
+        log_absent_in = log_absent_out = log_absent
+    else:
+        real = 1.0 - F.softmax(ops_logits, -1)[..., pad_row]  # (B, N): probability that a row is not pad
+        p = torch.sigmoid(adj_logits)
+        log_absent_in = torch.log1p(-(p * real.unsqueeze(-1)).clamp(max=1 - 1e-6))  # edge i -> j, i not pad
+        log_absent_out = torch.log1p(-(p * real.unsqueeze(-2)).clamp(max=1 - 1e-6))  # edge j -> k, k not pad
+    no_in = log_absent_in.masked_fill(~upper, 0.0).sum(-2).exp()  # (B, N): column j
+    no_out = log_absent_out.masked_fill(~upper, 0.0).sum(-1).exp()  # (B, N): row j
     return (q * (no_in + no_out)).sum(-1).mean()
 
 
 def edge_excess(adj_logits: torch.Tensor, budget: int) -> torch.Tensor:
     """Expected number of edges above ``budget``, per graph (batch mean): relu(sum_{i<j} P_ij - budget). NB101 cells
-    have at most 9 edges; adding edges to dangling vertices alone pushes decodes past that (invalid)."""
+    have at most 9 edges; adding edges to dangling vertices alone pushes decodes past that (invalid). Every
+    uncertain pair adds to the sum, so it also lowers the edges of decodes that have 9 or fewer."""
     n = adj_logits.shape[-1]
     upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj_logits.device), 1)
     expected = (torch.sigmoid(adj_logits) * upper).sum((-2, -1))  # (B,)
     return F.relu(expected - budget).mean()
+
+
+def decoded_edge_excess(adj_logits: torch.Tensor, budget: int) -> torch.Tensor:
+    """The decoded edges (logit > 0, i < j) above ``budget``, per graph (batch mean), as the sum of the weakest
+    excess edges' logits: a decode with k > budget edges pays for its k - budget least confident ones, pushed
+    towards 0 (not an edge); a decode within the budget pays nothing, whatever its uncertain pairs."""
+    n = adj_logits.shape[-1]
+    iu = torch.triu_indices(n, n, 1, device=adj_logits.device)
+    ranked = adj_logits[..., iu[0], iu[1]].sort(-1, descending=True).values  # (B, n(n-1)/2)
+    return ranked[..., budget:].clamp(min=0).sum(-1).mean()
 
 
 def mmd(z: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
@@ -385,6 +409,8 @@ class Arch2Vec(TorchEncoder):
             raise NasvizError("mmd_weight applies to the unsupervised arch2vec only (the supervised one has no prior)")
         if not np.isfinite(cfg.dangling_weight) or cfg.dangling_weight < 0:
             raise NasvizError(f"dangling_weight must be a finite number >= 0; got {cfg.dangling_weight}")
+        if cfg.edge_count not in ("expected", "decoded"):
+            raise NasvizError(f"edge_count must be expected or decoded; got {cfg.edge_count!r}")
         if cfg.supervised and cfg.dangling_weight > 0:
             raise NasvizError("dangling_weight applies to the unsupervised arch2vec only (the supervised one has no "
                               "prior to sample)")
@@ -414,10 +440,13 @@ class Arch2Vec(TorchEncoder):
                 zp = torch.randn((2 * mu.shape[0], *mu.shape[1:]), generator=gen, device=mu.device)
                 zp = zp * m_det.std(0) + m_det.mean(0)
                 p_ops, p_adj = model.decode(zp)
-                op_rows = [i for i, o in enumerate(self.encoding.node_ops) if o not in ("input", "output", "pad")]
-                pen = dangling_penalty(p_ops, p_adj, op_rows)
+                node_ops = list(self.encoding.node_ops)
+                op_rows = [i for i, o in enumerate(node_ops) if o not in ("input", "output", "pad")]
+                pad_row = node_ops.index("pad") if cfg.mask_pad and "pad" in node_ops else None
+                pen = dangling_penalty(p_ops, p_adj, op_rows, pad_row)
                 if cfg.edge_budget is not None:
-                    pen = pen + edge_excess(p_adj, int(cfg.edge_budget))
+                    excess = decoded_edge_excess if cfg.edge_count == "decoded" else edge_excess
+                    pen = pen + excess(p_adj, int(cfg.edge_budget))
                 loss = loss + cfg.dangling_weight * ramp * pen
             if cfg.mmd_weight > 0:
                 flat = z.reshape(z.shape[0], -1)  # (B, N * D)
