@@ -73,8 +73,15 @@ except NasvizError as e:
     st.stop()
 d = t.z.shape[1]
 c1, c2, c3 = st.columns(3)
+# each embedding keeps its own dimensions: a dimension only a wider embedding has (e.g. 50 of a controller's 64)
+# would otherwise be dropped by the narrower one's list and be gone on the way back
+dims_by_embedding = st.session_state.setdefault("_dense_dims_by_embedding", {})
+if st.session_state.get("_dense_dims_embedding", embedding) != embedding:
+    st.session_state["dense_dims"] = dims_by_embedding.get(embedding, [0, 1, 2][: min(3, d)])
+st.session_state["_dense_dims_embedding"] = embedding
 _ui.from_url("dense_dims", "dims", [0, 1, 2][: min(3, d)], parse=int, valid=_ui.in_range(0, d - 1), many=True)
 dims = c1.multiselect("Latent dimensions", list(range(d)), key="dense_dims")
+dims_by_embedding[embedding] = list(dims)
 _ui.from_url("dense_topk", "top_k", 3, parse=int, valid=_ui.in_range(1, 10))
 top_k = c2.slider("top-k (Eq. 4)", 1, 10, key="dense_topk")
 _ui.from_url("dense_sigma", "sigma", 0.25, parse=float, valid=lambda v: 0.05 <= v <= 1.0)

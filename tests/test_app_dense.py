@@ -173,6 +173,28 @@ def test_page_opens_from_a_shared_url_and_writes_its_choices_back(db):
     assert at.multiselect(key="dense_dims").value == [0, 1, 2] and at.selectbox(key="dense_strategy").value == "dense"
 
 
+def test_each_embedding_keeps_its_own_dimensions(db):
+    """Dimension 50 of a 64-wide controller embedding survives a visit to a 16-wide embedding and back (the shared
+    list used to drop it); the narrower embedding gets its own choice back too."""
+    at = _run()
+    at.selectbox(key="dense_embedding_nb201").set_value("nb201-controller-supervised")
+    _run(at)
+    at.multiselect(key="dense_dims").set_value([3, 50])
+    _run(at)
+    at.selectbox(key="dense_embedding_nb201").set_value("nb201-arch2vec")
+    _run(at)
+    assert at.multiselect(key="dense_dims").value == [0, 1, 2]  # arch2vec's first visit: the default
+    at.multiselect(key="dense_dims").set_value([5])
+    _run(at)
+    at.selectbox(key="dense_embedding_nb201").set_value("nb201-controller-supervised")
+    _run(at)
+    assert at.multiselect(key="dense_dims").value == [3, 50]
+    assert [a["text"] for a in _bands_fig(at)["layout"]["annotations"]] == ["dim 3", "dim 50"]
+    at.selectbox(key="dense_embedding_nb201").set_value("nb201-arch2vec")
+    _run(at)
+    assert at.multiselect(key="dense_dims").value == [5] and not at.exception
+
+
 def test_no_dimension_chosen_is_a_message_and_a_region_search_is_refused(db):
     at = _run()
     at.multiselect(key="dense_dims").set_value([])
