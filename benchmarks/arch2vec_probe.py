@@ -191,7 +191,8 @@ def render(path: Path = OUT) -> str:
         lines += ["", f"Highest uniqueness among the {len(ok)} probes that keep reconstruction >= 99.9 % and validity "
                       f">= 44.97 %: **{best['prior']['uniqueness']:.2%}** ({best['tag']}; raw "
                       f"{best['prior'].get('uniqueness_raw', float('nan')):.2%}); target 98 %: "
-                      + ("met." if best["prior"]["uniqueness"] >= TARGETS["uniqueness"] else "**not met by any probe**.")]
+                      + ("met." if best["prior"]["uniqueness"] >= TARGETS["uniqueness"] else "**not met by any probe**.")
+                  + " Probes are short (60,000 cells, 3 epochs); the full runs below are what ships."]
     full = [json.loads(line) for line in FULL.read_text().splitlines() if line.strip()] if FULL.exists() else []
     if full:
         lines += ["", "Full runs of the closest settings (all 381,262 training cells, 8 epochs; measured as the shipped "
@@ -200,7 +201,10 @@ def render(path: Path = OUT) -> str:
                   "|---|---|---|---|---|---|---|---|"]
         for r in full:
             o, p = r["options"], r["prior"]
-            extra = {k: o[k] for k in ("dec_mix", "kl_weight", "kl_warmup", "lr_final", "latent_dim", "dropout") if k in o}
+            extra = {k: o[k] for k in ("dec_mix", "kl_weight", "kl_warmup", "lr_final", "latent_dim", "dropout",
+                                       "dangling_weight", "edge_budget", "edge_count", "mask_pad", "seed")
+                     if k in o and not (k in ("dangling_weight", "mask_pad") and not o[k])
+                     and not (k == "edge_count" and o.get("edge_budget") is None) and o[k] is not None}
             ok = (r["recon_heldout"] >= TARGETS["recon"] and p["validity"] >= TARGETS["validity"]
                   and p["uniqueness"] >= TARGETS["uniqueness"])
             lines.append(f"| `{r['checkpoint']}` | {', '.join(f'{k}={v}' for k, v in extra.items())} | "

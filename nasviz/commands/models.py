@@ -84,7 +84,7 @@ def train_arch2vec(
     dangling_weight: Optional[float] = typer.Option(None, "--dangling-weight",
                                                     help="Weight of the penalty on op vertices without an incoming "
                                                          "or outgoing edge in the decodes of prior samples, a finite "
-                                                         "number >= 0 (default 0; see the model card)."),
+                                                         "number >= 0 (NB101 default 0.25, NB201 0; see the model card)."),
     edge_budget: Optional[int] = typer.Option(None, "--edge-budget", min=1, max=10_000,
                                               help="With --dangling-weight: also penalise decodes of prior samples "
                                                    "expected to have more edges than this (NB101 allows 9)."),
