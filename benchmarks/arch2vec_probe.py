@@ -36,16 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nasviz.analysis import latent as L  # noqa: E402
 from nasviz.models._common import split_indices  # noqa: E402
-from nasviz.models.arch2vec import Arch2Vec  # noqa: E402
+from nasviz.models.arch2vec import NB101_TARGETS, Arch2Vec  # noqa: E402
 from nasviz.spaces import get_space  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "results" / "arch2vec_probe.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "arch2vec_probe.jsonl"
 MD = OUT.with_suffix(".md")
 FULL = OUT.parent / "arch2vec_full_runs.jsonl"
 DIAG = OUT.parent / "arch2vec_duplicates.jsonl"
 SPREAD = OUT.parent / "arch2vec_sampling_seeds.jsonl"
-TARGETS = {"recon": 0.999, "validity": 0.4497, "uniqueness": 0.98}  # issue 14 (arch2vec paper Table 1, NB101)
-#: the shipped NB101 options (nasviz.models.train.NB101_OVERRIDES)
+TARGETS = NB101_TARGETS  # issue 14 (arch2vec paper Table 1, NB101)
+#: the probes' base options: node positions and decoder dropout 0.1 (the first NB101 defaults; the mixing decoder,
+#: KL weight, warm-up, cosine lr and prior-decode penalty of nasviz.models.train.NB101_OVERRIDES came from the probes)
 BASE = {"space": "nb101", "node_position": True, "dropout": 0.1}
 
 
@@ -115,6 +117,10 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
     flat = lat.reshape(len(lat), -1).astype(np.float64)
     zc = np.random.default_rng(0).multivariate_normal(flat.mean(0), np.cov(flat, rowvar=False), n)
     joint = [d for d in model.decode(zc.reshape(n, *lat.shape[1:]).astype(np.float32)) if is_valid(d)]
+    # why the other decodes are invalid (the reason's numbers masked, so that one kind counts once)
+    import re
+
+    invalid = Counter(re.sub(r"\d+", "N", d.reason) for d in decoded if not is_valid(d))
     counts = Counter(valid)
     by_nv: dict[int, dict] = {}
     for cell, k in counts.items():
@@ -134,6 +140,7 @@ def diagnose(folder: Path, n: int = 10_000, top: int = 20) -> None:
     row = {"checkpoint": str(folder), "n_samples": n, "n_valid": len(valid), "n_unique": len(counts),
            "full_covariance": {"validity": len(joint) / n, "uniqueness": len(set(joint)) / max(len(joint), 1)},
            "by_vertices": {str(k): v for k, v in sorted(by_nv.items())}, "pruned_by_vertices": pruned, "top": top,
+           "invalid_reasons": dict(invalid.most_common()),
            "seven_decodes": shares(seven), "seven_data": shares(data),
            "load": [round(x, 2) for x in os.getloadavg()], "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with DIAG.open("a") as f:
@@ -174,7 +181,7 @@ def render(path: Path = OUT) -> str:
              "381,262, 8 epochs) and measures exact reconstruction of 5,000 held-out cells and validity / "
              "uniqueness of 10,000 samples from N(mean, std) of its training latents (the authors' protocol). "
              "Uniqueness counts distinct cells among the valid decodes; 'raw' counts distinct decoded 7 x 7 graphs "
-             "before pruning, as the authors' code does. Options other than the shipped NB101 ones "
+             "before pruning, as the authors' code does. Options other than the probes' base ones "
              "(node positions, decoder dropout 0.1) are listed; `dec_mix` mixes the node latents before the "
              "decoder (`mlp`: z_i + MLP(all z)_i; `attn`: one self-attention layer), see `nasviz.models.arch2vec`.",
              "", "| probe | options | recon | validity | uniqueness | raw | fit CPU s | load |",
@@ -182,7 +189,7 @@ def render(path: Path = OUT) -> str:
     for r in rows:
         extra = {k: v for k, v in r["options"].items() if k not in ("space", "epochs", "seed") and BASE.get(k) != v}
         p = r["prior"]
-        lines.append(f"| {r['tag']} | {', '.join(f'{k}={v}' for k, v in extra.items()) or '(shipped options)'} | "
+        lines.append(f"| {r['tag']} | {', '.join(f'{k}={v}' for k, v in extra.items()) or '(base options)'} | "
                      f"{r['recon_heldout']:.2%} | {p['validity']:.2%} | {p['uniqueness']:.2%} | "
                      f"{p.get('uniqueness_raw', float('nan')):.2%} | {r['fit_cpu_s']:.0f} | {r['load'][0]:.1f} |")
     if rows:
@@ -192,13 +199,21 @@ def render(path: Path = OUT) -> str:
                       f">= 44.97 %: **{best['prior']['uniqueness']:.2%}** ({best['tag']}; raw "
                       f"{best['prior'].get('uniqueness_raw', float('nan')):.2%}); target 98 %: "
                       + ("met." if best["prior"]["uniqueness"] >= TARGETS["uniqueness"] else "**not met by any probe**.")
-                  + " Probes are short (60,000 cells, 3 epochs); the full runs below are what ships."]
+                  + " Probes are short (60,000 cells, 3 epochs); the full runs below are measured as shipped models are, "
+                  "and `models/nb101-arch2vec` is a copy of the one marked shipped."]
     full = [json.loads(line) for line in FULL.read_text().splitlines() if line.strip()] if FULL.exists() else []
     if full:
         lines += ["", "Full runs of the closest settings (all 381,262 training cells, 8 epochs; measured as the shipped "
                       "models are: all 42,362 held-out cells, priors from all training latents; `--eval`):", "",
                   "| checkpoint | options | recon | validity | uniqueness | raw | duplicate rows | meets all three |",
                   "|---|---|---|---|---|---|---|---|"]
+        import hashlib
+
+        def digest(folder: Path) -> str | None:
+            f = folder / "model.safetensors"
+            return hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
+
+        shipped = digest(ROOT / "models" / "nb101-arch2vec")
         for r in full:
             o, p = r["options"], r["prior"]
             extra = {k: o[k] for k in ("dec_mix", "kl_weight", "kl_warmup", "lr_final", "latent_dim", "dropout",
@@ -209,7 +224,8 @@ def render(path: Path = OUT) -> str:
                   and p["uniqueness"] >= TARGETS["uniqueness"])
             lines.append(f"| `{r['checkpoint']}` | {', '.join(f'{k}={v}' for k, v in extra.items())} | "
                          f"{r['recon_heldout']:.3%} | {p['validity']:.2%} | {p['uniqueness']:.2%} | "
-                         f"{p.get('uniqueness_raw', float('nan')):.2%} | {r['duplicate_rows']} | {'yes' if ok else 'no'} |")
+                         f"{p.get('uniqueness_raw', float('nan')):.2%} | {r['duplicate_rows']} | {'yes' if ok else 'no'}"
+                         + (" (shipped)" if shipped and digest(ROOT / r["checkpoint"]) == shipped else "") + " |")
     diag = [json.loads(line) for line in DIAG.read_text().splitlines() if line.strip()] if DIAG.exists() else []
     diag = list({r["checkpoint"]: r for r in diag}.values())  # the latest diagnosis of each checkpoint
     if diag:
@@ -234,6 +250,19 @@ def render(path: Path = OUT) -> str:
                          f"({t['top_adjacency_share']:.1%}) | {d['distinct_adjacency']:,} ({t['distinct_adjacency']:,}) | "
                          f"{d['top_ops_share']:.1%} ({t['top_ops_share']:.1%}) | "
                          + (f"{r['full_covariance']['uniqueness']:.2%} |" if "full_covariance" in r else "– |"))
+    why = [r for r in diag if "invalid_reasons" in r]
+    if why:
+        lines += ["", "Why the other decodes are invalid (`--diagnose`, the same 10,000 samples; diagnoses from before "
+                      "this count have no row):", "",
+                  "| checkpoint | invalid | more than 9 edges after pruning | edges on pad rows | other |",
+                  "|---|---|---|---|---|"]
+        for r in why:
+            c = r["invalid_reasons"]
+            many = sum(v for k, v in c.items() if k.startswith("too many edges"))
+            pad = sum(v for k, v in c.items() if "padding" in k)
+            total = sum(c.values())
+            lines.append(f"| `{r['checkpoint']}` | {total:,} | {many:,} ({many / r['n_samples']:.1%} of samples) | "
+                         f"{pad:,} | {total - many - pad:,} |")
     spread_rows = [json.loads(line) for line in SPREAD.read_text().splitlines() if line.strip()] if SPREAD.exists() else []
     spread_rows = list({r["checkpoint"]: r for r in spread_rows}.values())
     if spread_rows:

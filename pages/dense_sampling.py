@@ -61,11 +61,24 @@ if len(spaces) == 1:
                "(data/embeddings/nb101-*.npz, written by `nasviz embed`); none is yet.")
 names = learned[space] + (["onehot"] if space == "nb201" else [])
 preferred = f"{space}-arch2vec" if f"{space}-arch2vec" in names else names[0]
+# Streamlit drops a widget's state on a run that does not draw it (the other space's selectboxes while this space
+# is shown, everything after a visit to another page): each space's embedding and dataset, and each embedding's
+# dimensions, are kept here and put back, so a round trip loses no choice
+kept = st.session_state.setdefault("_dense_kept", {})
+
+
+def _restore(key: str, options: list) -> None:
+    if key not in st.session_state and kept.get(key) in options:
+        st.session_state[key] = kept[key]
+
+
+_restore(f"dense_embedding_{space}", names)
 _ui.from_url(f"dense_embedding_{space}", "embedding", preferred, valid=_ui.one_of(names))
-embedding = c1.selectbox("Embedding", names, key=f"dense_embedding_{space}")
+embedding = kept[f"dense_embedding_{space}"] = c1.selectbox("Embedding", names, key=f"dense_embedding_{space}")
 datasets = list(DATASETS[space])
+_restore(f"dense_dataset_{space}", datasets)
 _ui.from_url(f"dense_dataset_{space}", "dataset", datasets[0], valid=_ui.one_of(datasets))
-dataset = c2.selectbox("Dataset", datasets, key=f"dense_dataset_{space}")
+dataset = kept[f"dense_dataset_{space}"] = c2.selectbox("Dataset", datasets, key=f"dense_dataset_{space}")
 try:
     t = table(embedding, dataset, space)
 except NasvizError as e:
@@ -75,13 +88,16 @@ d = t.z.shape[1]
 c1, c2, c3 = st.columns(3)
 # each embedding keeps its own dimensions: a dimension only a wider embedding has (e.g. 50 of a controller's 64)
 # would otherwise be dropped by the narrower one's list and be gone on the way back
-dims_by_embedding = st.session_state.setdefault("_dense_dims_by_embedding", {})
-if st.session_state.get("_dense_dims_embedding", embedding) != embedding:
-    st.session_state["dense_dims"] = dims_by_embedding.get(embedding, [0, 1, 2][: min(3, d)])
+switched = st.session_state.get("_dense_dims_embedding", embedding) != embedding
+if switched or "dense_dims" not in st.session_state:
+    if f"dims:{embedding}" in kept:
+        st.session_state["dense_dims"] = kept[f"dims:{embedding}"]
+    elif switched:
+        st.session_state["dense_dims"] = [0, 1, 2][: min(3, d)]
 st.session_state["_dense_dims_embedding"] = embedding
 _ui.from_url("dense_dims", "dims", [0, 1, 2][: min(3, d)], parse=int, valid=_ui.in_range(0, d - 1), many=True)
 dims = c1.multiselect("Latent dimensions", list(range(d)), key="dense_dims")
-dims_by_embedding[embedding] = list(dims)
+kept[f"dims:{embedding}"] = list(dims)
 _ui.from_url("dense_topk", "top_k", 3, parse=int, valid=_ui.in_range(1, 10))
 top_k = c2.slider("top-k (Eq. 4)", 1, 10, key="dense_topk")
 _ui.from_url("dense_sigma", "sigma", 0.25, parse=float, valid=lambda v: 0.05 <= v <= 1.0)

@@ -175,7 +175,8 @@ def test_page_opens_from_a_shared_url_and_writes_its_choices_back(db):
 
 def test_each_embedding_keeps_its_own_dimensions(db):
     """Dimension 50 of a 64-wide controller embedding survives a visit to a 16-wide embedding and back (the shared
-    list used to drop it); the narrower embedding gets its own choice back too."""
+    list used to drop it); the narrower embedding gets its own choice back too; and a space round trip keeps the
+    NB201 embedding, dataset and dimensions (Streamlit drops the state of widgets a run does not draw)."""
     at = _run()
     at.selectbox(key="dense_embedding_nb201").set_value("nb201-controller-supervised")
     _run(at)
@@ -193,6 +194,27 @@ def test_each_embedding_keeps_its_own_dimensions(db):
     at.selectbox(key="dense_embedding_nb201").set_value("nb201-arch2vec")
     _run(at)
     assert at.multiselect(key="dense_dims").value == [5] and not at.exception
+    # a round trip through NB101 (its selectboxes replace NB201's, whose widget state Streamlit then drops)
+    at.selectbox(key="dense_embedding_nb201").set_value("nb201-controller-supervised")
+    at.selectbox(key="dense_dataset_nb201").set_value("cifar100")
+    _run(at)
+    at.radio(key="dense_space").set_value("nb101")
+    _run(at)
+    assert at.selectbox(key="dense_embedding_nb101").value == "nb101-arch2vec"
+    at.radio(key="dense_space").set_value("nb201")
+    _run(at)
+    assert at.selectbox(key="dense_embedding_nb201").value == "nb201-controller-supervised"
+    assert at.selectbox(key="dense_dataset_nb201").value == "cifar100"
+    assert at.multiselect(key="dense_dims").value == [3, 50] and not at.exception
+    # back from another page: Streamlit has dropped this page's widget state and the URL is clear; the session's
+    # own keys remain (a fresh AppTest given them stands in for that)
+    kept = at.session_state["_dense_kept"]
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["_dense_kept"] = kept
+    _run(at)
+    assert at.selectbox(key="dense_embedding_nb201").value == "nb201-controller-supervised"
+    assert at.selectbox(key="dense_dataset_nb201").value == "cifar100"
+    assert at.multiselect(key="dense_dims").value == [3, 50] and not at.exception
 
 
 def test_no_dimension_chosen_is_a_message_and_a_region_search_is_refused(db):

@@ -612,6 +612,46 @@ def test_arch2vec_mmd_compares_whole_codes_with_the_prior(cells):
         tiny_a2v(mmd_weight=1.0, supervised=True, progress=False).fit(cells[:32], np.linspace(50, 90, 32))
 
 
+def test_nb101_defaults_give_each_arch2vec_only_options_it_takes():
+    """The NB101 defaults carry the prior-decode penalty (weight 0.25); the supervised arch2vec, which has no prior
+    and refuses the penalty, gets the other defaults without it, so `nasviz train arch2vec --space nb101
+    --supervised` trains; an explicit penalty for it is still refused."""
+    from nasviz.models.train import NB101_OVERRIDES, config_overrides
+
+    n = 381_262
+    unsup = config_overrides("arch2vec", "nb101", n_train=n)
+    assert unsup["dangling_weight"] == NB101_OVERRIDES["arch2vec"]["dangling_weight"] == 0.25
+    assert unsup["kl_warmup"] == 2 * 11_915 and "kl_warmup_epochs" not in unsup
+    Arch2Vec(**unsup).check_options()
+    sup = config_overrides("arch2vec", "nb101", supervised=True, n_train=n)
+    assert "dangling_weight" not in sup and sup["dec_mix"] == "mlp"
+    Arch2Vec(supervised=True, **sup).check_options()
+    forced = config_overrides("arch2vec", "nb101", supervised=True, n_train=n, options={"dangling_weight": 1.0})
+    with pytest.raises(NasvizError, match="unsupervised arch2vec only"):
+        Arch2Vec(supervised=True, **forced).check_options()
+    assert "dangling_weight" not in config_overrides("arch2vec", "nb201", n_train=14_062)
+
+
+@pytest.mark.parametrize("opts, message", [
+    ({"edge_budget": 9}, "needs dangling_weight > 0"),
+    ({"mask_pad": True}, "needs dangling_weight > 0"),
+    ({"edge_budget": 9, "mask_pad": True}, "edge_budget and mask_pad are part"),
+    ({"dangling_weight": 1.0, "edge_count": "decoded"}, "needs edge_budget"),
+    ({"dangling_weight": 1.0, "edge_budget": 9, "edge_count": "all"}, "expected or decoded"),
+    ({"dangling_weight": 1.0, "edge_budget": 0}, "whole number of edges >= 1"),
+    ({"dangling_weight": 1.0, "edge_budget": -3}, "whole number of edges >= 1"),
+    ({"dangling_weight": 1.0, "edge_budget": 9.7}, "whole number of edges >= 1"),
+    ({"dangling_weight": 1.0, "mask_pad": True, "space": "nb201"}, "no pad rows"),
+])
+def test_arch2vec_refuses_penalty_options_that_would_do_nothing(opts, message):
+    """An option that would be ignored (a budget without the penalty, pad masking where cells have no pad rows)
+    or misread (a negative or fractional budget) is refused by name before training."""
+    kw = {"space": "nb101", **opts}
+    with pytest.raises(NasvizError, match=message):
+        Arch2Vec(**kw).check_options()
+    Arch2Vec(space="nb101", dangling_weight=1.0, edge_budget=9, edge_count="decoded", mask_pad=True).check_options()
+
+
 def test_arch2vec_dangling_penalty_counts_op_vertices_off_every_path(cells):
     """The penalty on prior decodes (dangling_weight): ~0 when every op vertex has an edge in and out, ~1 per
     op vertex without an incoming (or outgoing) edge, nothing for a pad row; its gradient raises the missing

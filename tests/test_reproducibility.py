@@ -38,16 +38,21 @@ def test_stored_model_figures_meet_the_latent_model_targets():
     """Issue 14's targets, read from benchmarks/results/models.json, and tied to the shipped files: the NB101
     arch2vec at the arch2vec paper's Table 1 (reconstruction >= 99.9 %, validity >= 44.97 %, uniqueness as
     distinct cells >= 98 %), the NB201 beta-1 VAE at >= 99.5 %, every shipped unsupervised latent model at >= 95 %,
-    and every shipped embedding with no two distinct cells on one point. A model or embedding shipped without
-    rerunning benchmarks/bench_models.py fails on its hash; one that misses a target fails on the figure."""
+    and every shipped embedding with no two distinct cells on one point. An embedding shipped without rerunning
+    benchmarks/bench_models.py fails on its hash. models.json holds no checkpoint hashes: the checkpoints are held
+    by their reconstruction, recomputed (test_held_out_reconstruction_of_a_shipped_model_is_reproduced for NB201,
+    tests/test_models.py's NB101 reconstruction floors), and a stored figure that misses a target fails here."""
     import hashlib
 
     from nasviz.models import shipped_models
     from nasviz.paths import models_dir
 
+    from nasviz.models.arch2vec import NB101_TARGETS as T
+
     a2v = FULL["nb101-arch2vec"]
-    assert a2v["recon_test"] >= 0.999
-    assert a2v["prior"]["validity"] >= 0.4497 and a2v["prior"]["uniqueness"] >= 0.98
+    assert a2v["recon_test"] >= T["recon"]
+    assert a2v["prior"]["validity"] >= T["validity"] and a2v["prior"]["uniqueness"] >= T["uniqueness"]
+    assert T == {"recon": 0.999, "validity": 0.4497, "uniqueness": 0.98}  # the issue's bars, not lowered to fit
     assert FULL["nb201-bvae-beta1"]["recon_test"] >= 0.995
     shipped = [n for n in shipped_models() if (models_dir() / n / "config.json").is_file()]
     latent = [n for n in shipped if ("-arch2vec" in n or "-bvae-" in n) and "supervised" not in n]

@@ -128,19 +128,13 @@ def train_arch2vec(
         if not math.isfinite(dangling_weight) or dangling_weight < 0:
             raise NasvizError(f"--dangling-weight must be a finite number >= 0; got {dangling_weight}")
         options["dangling_weight"] = float(dangling_weight)
-    if edge_budget is not None:
-        if not dangling_weight:
-            raise NasvizError("--edge-budget is part of the --dangling-weight penalty; it needs --dangling-weight > 0")
+    if edge_budget is not None:  # combinations (e.g. without the penalty) are checked with the space's defaults
         options["edge_budget"] = int(edge_budget)
     if edge_count is not None:
         if edge_count not in ("expected", "decoded"):
             raise NasvizError(f"--edge-count must be expected or decoded; got {edge_count!r}")
-        if edge_budget is None:
-            raise NasvizError("--edge-count says how --edge-budget counts edges; it needs --edge-budget")
         options["edge_count"] = edge_count
     if mask_pad:
-        if not dangling_weight:
-            raise NasvizError("--mask-pad is part of the --dangling-weight penalty; it needs --dangling-weight > 0")
         options["mask_pad"] = True
     from nasviz.models.train import train_model
 

@@ -57,6 +57,8 @@ NB101_OVERRIDES = {"beta-vae": {"batch_size": 64, "hidden": 128, "dec_position":
                    # dangling op vertices at weight 0.25 (96.7 -> 98.4 % distinct cells, validity 80.3 -> 49.3 %)
                    "arch2vec": {"node_position": True, "dropout": 0.1, "dec_mix": "mlp", "kl_weight": 40.0,
                                 "kl_warmup_epochs": 2.0, "lr_final": 1e-4, "dangling_weight": 0.25}}
+#: arch2vec options that the supervised counterpart refuses (it has no prior to sample): left out of its defaults
+UNSUPERVISED_ONLY = ("dangling_weight",)
 #: NB201 beta-VAE settings: the same decoder options. With the paper's settings (LSTM width 64, z-only
 #: decoder input, constant KL weight and lr, 50 epochs) held-out reconstruction was 98.6 / 79.3 / 0.8 % at
 #: beta 0 / 1 / 4; with these, beta 1 reached 99.8 % after 100 epochs (96.6 % after 20).
@@ -112,6 +114,39 @@ def reconstruction_accuracy(model, cells) -> float:
     return float(np.mean([d == c for d, c in zip(dec, cells)])) if len(cells) else float("nan")
 
 
+def config_overrides(kind: str, space: str, *, supervised: bool = False, seed: int = 0, epochs: int | None = None,
+                     latent_dim: int | None = None, hidden: int | None = None, options: dict | None = None,
+                     n_train: int) -> dict:
+    """The config fields ``train_model`` gives a model: the space's defaults (``NB101_OVERRIDES``,
+    ``NB201_OVERRIDES``; the supervised arch2vec without the options only the unsupervised one takes), then
+    ``latent_dim``, ``hidden`` and ``options``; a warm-up given in epochs becomes optimizer steps over ``n_train``
+    training cells."""
+    overrides: dict = {"space": space, "seed": seed}
+    if epochs is None and space == "nb101" and not supervised:
+        epochs = NB101_EPOCHS[kind]  # the supervised arch2vec trains on the 27k sample cells: config default
+    if epochs is not None:
+        overrides["epochs"] = int(epochs)
+    if space == "nb101" and kind in NB101_OVERRIDES:  # the prior-decode penalty is the unsupervised model's
+        overrides.update({k: v for k, v in NB101_OVERRIDES[kind].items()
+                          if not (supervised and k in UNSUPERVISED_ONLY)})
+    if space == "nb201" and kind in NB201_OVERRIDES:
+        overrides.update({k: v for k, v in NB201_OVERRIDES[kind].items() if k != "epochs" or epochs is None})
+    if latent_dim is not None:
+        overrides["latent_dim"] = int(latent_dim)
+    if options:  # other config fields (e.g. arch2vec's dec_mix, kl_weight): applied last, checked by the config
+        overrides.update(options)
+    if "kl_warmup_epochs" in overrides:  # the CLI counts epochs; the model, optimizer steps
+        from nasviz.models.arch2vec import Arch2VecConfig
+
+        per_epoch = math.ceil(n_train / int(overrides.get("batch_size", Arch2VecConfig.batch_size)))
+        overrides["kl_warmup"] = int(round(float(overrides.pop("kl_warmup_epochs")) * per_epoch))
+    if hidden is not None:
+        if kind != "beta-vae":
+            raise NasvizError("--hidden applies to the beta-VAE's LSTMs")
+        overrides["hidden"] = int(hidden)
+    return overrides
+
+
 def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, beta: float = 1.0,
                 seed: int = 0, epochs: int | None = None, device: str = "cpu", out: str | Path | None = None,
                 label: LabelSpec | None = None, n_labelled: int = 1000, test_fraction: float = 0.1,
@@ -158,39 +193,23 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
 
         check_writable_dir(target, need_bytes=64 * 2**20)  # checkpoint + per-epoch training state
     bench = get_benchmark(space)
+    train_idx, test_idx = split_indices(len(bench.space), seed, test_fraction)
+    overrides = config_overrides(kind, space, supervised=supervised, seed=seed, epochs=epochs, latent_dim=latent_dim,
+                                 hidden=hidden, options=options, n_train=len(train_idx))
+    early = None
+    if kind == "arch2vec":  # option values and combinations refused before 423,624 NB101 cells are read
+        early = MODELS[kind](device=device, progress=progress, supervised=supervised, **overrides)
+        early.check_options()
     cells = list(bench.space.enumerate())
-    train_idx, test_idx = split_indices(len(cells), seed, test_fraction)
     train_cells = [cells[i] for i in train_idx]
     test_cells = [cells[i] for i in test_idx]
-    overrides: dict = {"space": space, "seed": seed}
-    if epochs is None and space == "nb101" and not supervised:
-        epochs = NB101_EPOCHS[kind]  # the supervised arch2vec trains on the 27k sample cells: config default
-    if epochs is not None:
-        overrides["epochs"] = int(epochs)
-    if space == "nb101" and kind in NB101_OVERRIDES:
-        overrides.update(NB101_OVERRIDES[kind])
-    if space == "nb201" and kind in NB201_OVERRIDES:
-        overrides.update({k: v for k, v in NB201_OVERRIDES[kind].items() if k != "epochs" or epochs is None})
-    if latent_dim is not None:
-        overrides["latent_dim"] = int(latent_dim)
-    if options:  # other config fields (e.g. arch2vec's dec_mix, kl_weight): applied last, checked by the config
-        overrides.update(options)
-    if "kl_warmup_epochs" in overrides:  # the CLI counts epochs; the model, optimizer steps
-        from nasviz.models.arch2vec import Arch2VecConfig
-
-        per_epoch = math.ceil(len(train_idx) / int(overrides.get("batch_size", Arch2VecConfig.batch_size)))
-        overrides["kl_warmup"] = int(round(float(overrides.pop("kl_warmup_epochs")) * per_epoch))
-    if hidden is not None:
-        if kind != "beta-vae":
-            raise NasvizError("--hidden applies to the beta-VAE's LSTMs")
-        overrides["hidden"] = int(hidden)
     order = "official index order" if space == "nb201" else "enumeration order, i.e. sorted module hashes"
     data = {"space": f"{space}: all {len(cells):,} cells ({order})",
             "split": f"seeded permutation (numpy default_rng({seed})): {len(train_idx):,} train / "
                      f"{len(test_idx):,} held-out test ({test_fraction:.0%})"}
     extra_info: dict = {}
     if kind == "arch2vec":
-        model = MODELS[kind](device=device, progress=progress, supervised=supervised, **overrides)
+        model = early
         _track_state(model, target if save else None, resume, test_cells[:CURVE_CELLS])
         if supervised:
             lab = LabelSpec("valid_acc", "cifar10-valid", 200) if space == "nb201" else NB101_LABEL
