@@ -72,6 +72,14 @@ def _restore(key: str, options: list) -> None:
         st.session_state[key] = kept[key]
 
 
+# on the run that switches space back, the browser draws this space's selectboxes anew from their defaults, while
+# the server still holds their earlier values (the page then used one embedding and showed another): writing the
+# values through the session-state API sends them to the browser with the boxes
+if st.session_state.get("_dense_last_space", space) != space:
+    for _key in (f"dense_embedding_{space}", f"dense_dataset_{space}"):
+        if _key in st.session_state:
+            st.session_state[_key] = st.session_state[_key]
+st.session_state["_dense_last_space"] = space
 _restore(f"dense_embedding_{space}", names)
 _ui.from_url(f"dense_embedding_{space}", "embedding", preferred, valid=_ui.one_of(names))
 embedding = kept[f"dense_embedding_{space}"] = c1.selectbox("Embedding", names, key=f"dense_embedding_{space}")

@@ -83,3 +83,58 @@ def test_box_select_on_map_then_dense_search_to_best_cell(browser, dense_app, ar
             assert int(idx) == max(s.trials(1), key=lambda t: t.value).cell_index
     finally:
         context.close()
+
+
+def test_space_round_trip_shows_the_embedding_the_page_uses(browser, dense_app, artifacts):
+    """After NB201 -> NB101 -> NB201 the browser drew the Embedding box anew from its default (nb201-arch2vec)
+    while the page went on using the embedding chosen before (its Eq. 4 chart said controller-supervised): the
+    box must show what the page uses, and keep it after a visit to another page."""
+    url, _ = dense_app
+    context = browser.new_context(viewport={"width": 1500, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+
+    def settle():
+        page.wait_for_timeout(800)
+        expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=120_000)
+
+    def box(label):
+        return page.locator(f"input[role='combobox'][aria-label='{label}']").first
+
+    def chart_title():
+        return " ".join(t for f in page.frames for t in f.locator(".gtitle").all_text_contents())
+
+    def shows(embedding):
+        expect(box("Embedding")).to_have_value(embedding)
+        for _ in range(50):  # the chart is redrawn in its own frame a moment after the run
+            if f"{embedding}: latent dimension" in chart_title():
+                return
+            page.wait_for_timeout(200)
+        assert f"{embedding}: latent dimension" in chart_title(), chart_title()
+
+    def to_space(name):
+        page.locator("[data-testid='stRadio']").filter(has_text="Space").first.get_by_text(name).first.click()
+        settle()
+
+    try:
+        page.goto(url + "/dense_sampling")
+        expect(page.get_by_role("heading", name="Dense sampling")).to_be_visible(timeout=90_000)
+        settle()
+        box("Embedding").click()
+        page.get_by_role("option", name="nb201-controller-supervised", exact=True).click()
+        settle()
+        shows("nb201-controller-supervised")
+        to_space("NAS-Bench-101")
+        shows("nb101-arch2vec")
+        to_space("NAS-Bench-201")
+        shows("nb201-controller-supervised")
+        page.get_by_role("link", name="Learn").first.click()
+        settle()
+        page.get_by_role("link", name="Dense sampling").first.click()
+        expect(page.get_by_role("heading", name="Dense sampling")).to_be_visible(timeout=90_000)
+        settle()
+        shows("nb201-controller-supervised")
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    finally:
+        page.screenshot(path=str(artifacts / "32-dense-space-round-trip.png"))
+        context.close()
