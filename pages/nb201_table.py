@@ -106,13 +106,16 @@ compare_text = s3.text_input("Compare with (optional)", placeholder="an arch str
 
 _ui.to_url(q=text or None, cell=arch_text.strip() or None, view=view, compare=compare_text.strip() or None)
 # bad input in either box gets its message and the page keeps showing a cell: the last one that parsed (or the
-# best), and no comparison for a bad "Compare with"
+# best), and no comparison for a bad "Compare with". The messages go into a container that every run draws, so
+# the cell below keeps its place in the page whether or not there is a message (a message inserted before it
+# shifted every element after it, and a stale copy of the previous cell's tiles could stay beside the new ones)
+notes = st.container()
 try:
     cell = bench.space.parse(arch_text)
 except NasvizError as e:
     last = st.session_state.get("nb201_cell_ok", str(best_c10))
     cell = bench.space.parse(last)
-    st.error(f"{escape_markdown(e)} — showing #{bench.space.index(cell)} "
+    notes.error(f"{escape_markdown(e)} — showing #{bench.space.index(cell)} "
              f"({'the last cell that was valid' if 'nb201_cell_ok' in st.session_state else 'the best cell'}).")
 else:
     st.session_state["nb201_cell_ok"] = arch_text
@@ -120,7 +123,7 @@ try:
     other = bench.space.parse(compare_text) if compare_text.strip() else None
 except NasvizError as e:
     other = None
-    st.error(f"Compare with: {escape_markdown(e)} — no comparison drawn.")
+    notes.error(f"Compare with: {escape_markdown(e)} — no comparison drawn.")
 
 record = bench.record(cell)
 ranks = nb201_ranks(table, record["index"])
