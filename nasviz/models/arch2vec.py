@@ -295,12 +295,17 @@ def reconstruction_loss(ops_logits, adj_logits, adj, ops) -> torch.Tensor:
     return (ce + bce) / b
 
 
+def _strict_upper(n: int, device) -> torch.Tensor:
+    """(n, n) boolean mask of the pairs i < j, the only place a DAG in topological order has edges."""
+    return torch.triu(torch.ones(n, n, dtype=torch.bool, device=device), 1)
+
+
 def reconstruction_loss_bce_mean(ops_logits, adj_logits, adj, ops) -> torch.Tensor:
     """The authors' code: sigmoid + BCE *mean* over all B x N x K op entries, plus sigmoid + BCE mean over
     all B x N x N adjacency entries, the predicted adjacency masked to its strict upper triangle (the
     masked entries and their zero targets add 0 loss but count in the mean)."""
     n = adj.shape[1]
-    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj.device), 1)
+    upper = _strict_upper(n, adj.device)
     bce_ops = F.binary_cross_entropy_with_logits(ops_logits, ops)
     per = F.binary_cross_entropy_with_logits(adj_logits, adj, reduction="none") * upper  # (B, N, N)
     return bce_ops + per.mean()
@@ -330,7 +335,7 @@ def dangling_penalty(ops_logits: torch.Tensor, adj_logits: torch.Tensor, op_rows
     to a pad row makes the decode invalid, not pruned. Without it (the runs recorded before mask_pad) it counts."""
     n = adj_logits.shape[-1]
     q = F.softmax(ops_logits, -1)[..., list(op_rows)].sum(-1)  # (B, N)
-    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj_logits.device), 1)
+    upper = _strict_upper(n, adj_logits.device)
     if pad_row is None:
         log_absent = F.logsigmoid(-adj_logits)  # log(1 - P_ij)
         log_absent_in = log_absent_out = log_absent
@@ -349,7 +354,7 @@ def edge_excess(adj_logits: torch.Tensor, budget: int) -> torch.Tensor:
     have at most 9 edges; adding edges to dangling vertices alone pushes decodes past that (invalid). Every
     uncertain pair adds to the sum, so it also lowers the edges of decodes that have 9 or fewer."""
     n = adj_logits.shape[-1]
-    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=adj_logits.device), 1)
+    upper = _strict_upper(n, adj_logits.device)
     expected = (torch.sigmoid(adj_logits) * upper).sum((-2, -1))  # (B,)
     return F.relu(expected - budget).mean()
 
@@ -467,6 +472,11 @@ class Arch2Vec(TorchEncoder):
         A_t, X_t = self._tensor(A), self._tensor(X)
         y_t = self._tensor((y - self.y_mean_) / self.y_std_, torch.float32) if cfg.supervised else None
 
+        # node types the prior-decode penalty reads: op rows, and the pad type when masked (check_options: NB101)
+        node_ops = list(self.encoding.node_ops)
+        op_rows = [i for i, o in enumerate(node_ops) if o not in ("input", "output", "pad")]
+        pad_row = node_ops.index("pad") if cfg.mask_pad else None
+
         def step(idx, gen):
             adj, ops = A_t[idx], X_t[idx]  # (B, N, N), (B, N, K)
             mu, logvar = model.encode(adj, ops)  # (B, N, D)
@@ -485,9 +495,6 @@ class Arch2Vec(TorchEncoder):
                 zp = torch.randn((2 * mu.shape[0], *mu.shape[1:]), generator=gen, device=mu.device)
                 zp = zp * m_det.std(0) + m_det.mean(0)
                 p_ops, p_adj = model.decode(zp)
-                node_ops = list(self.encoding.node_ops)
-                op_rows = [i for i, o in enumerate(node_ops) if o not in ("input", "output", "pad")]
-                pad_row = node_ops.index("pad") if cfg.mask_pad and "pad" in node_ops else None
                 pen = dangling_penalty(p_ops, p_adj, op_rows, pad_row)
                 if cfg.edge_budget is not None:
                     excess = decoded_edge_excess if cfg.edge_count == "decoded" else edge_excess

@@ -196,10 +196,9 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
     train_idx, test_idx = split_indices(len(bench.space), seed, test_fraction)
     overrides = config_overrides(kind, space, supervised=supervised, seed=seed, epochs=epochs, latent_dim=latent_dim,
                                  hidden=hidden, options=options, n_train=len(train_idx))
-    early = None
-    if kind == "arch2vec":  # option values and combinations refused before 423,624 NB101 cells are read
-        early = MODELS[kind](device=device, progress=progress, supervised=supervised, **overrides)
-        early.check_options()
+    if kind == "arch2vec":  # built now: option values and combinations refused before 423,624 NB101 cells are read
+        model = MODELS[kind](device=device, progress=progress, supervised=supervised, **overrides)
+        model.check_options()
     cells = list(bench.space.enumerate())
     train_cells = [cells[i] for i in train_idx]
     test_cells = [cells[i] for i in test_idx]
@@ -209,7 +208,6 @@ def train_model(kind: str, space: str = "nb201", *, supervised: bool = False, be
                      f"{len(test_idx):,} held-out test ({test_fraction:.0%})"}
     extra_info: dict = {}
     if kind == "arch2vec":
-        model = early
         _track_state(model, target if save else None, resume, test_cells[:CURVE_CELLS])
         if supervised:
             lab = LabelSpec("valid_acc", "cifar10-valid", 200) if space == "nb201" else NB101_LABEL
