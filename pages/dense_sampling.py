@@ -61,30 +61,25 @@ if len(spaces) == 1:
                "(data/embeddings/nb101-*.npz, written by `nasviz embed`); none is yet.")
 names = learned[space] + (["onehot"] if space == "nb201" else [])
 preferred = f"{space}-arch2vec" if f"{space}-arch2vec" in names else names[0]
-# Streamlit drops a widget's state on a run that does not draw it (the other space's selectboxes while this space
-# is shown, everything after a visit to another page): each space's embedding and dataset, and each embedding's
-# dimensions, are kept here and put back, so a round trip loses no choice
+# each space's embedding and dataset, and each embedding's dimensions, are kept here and written back through the
+# session-state API when the widget is drawn anew: on the run that switches space back (the browser redraws the
+# boxes from their defaults while the server still holds the earlier values, so the page used one embedding and
+# showed another) and after a visit to another page (Streamlit has dropped the widget's state)
 kept = st.session_state.setdefault("_dense_kept", {})
+space_switched = st.session_state.get("_dense_last_space", space) != space
+st.session_state["_dense_last_space"] = space
 
 
-def _restore(key: str, options: list) -> None:
-    if key not in st.session_state and kept.get(key) in options:
+def _put_back(key: str, options: list) -> None:
+    if (space_switched or key not in st.session_state) and kept.get(key) in options:
         st.session_state[key] = kept[key]
 
 
-# on the run that switches space back, the browser draws this space's selectboxes anew from their defaults, while
-# the server still holds their earlier values (the page then used one embedding and showed another): writing the
-# values through the session-state API sends them to the browser with the boxes
-if st.session_state.get("_dense_last_space", space) != space:
-    for _key in (f"dense_embedding_{space}", f"dense_dataset_{space}"):
-        if _key in st.session_state:
-            st.session_state[_key] = st.session_state[_key]
-st.session_state["_dense_last_space"] = space
-_restore(f"dense_embedding_{space}", names)
+_put_back(f"dense_embedding_{space}", names)
 _ui.from_url(f"dense_embedding_{space}", "embedding", preferred, valid=_ui.one_of(names))
 embedding = kept[f"dense_embedding_{space}"] = c1.selectbox("Embedding", names, key=f"dense_embedding_{space}")
 datasets = list(DATASETS[space])
-_restore(f"dense_dataset_{space}", datasets)
+_put_back(f"dense_dataset_{space}", datasets)
 _ui.from_url(f"dense_dataset_{space}", "dataset", datasets[0], valid=_ui.one_of(datasets))
 dataset = kept[f"dense_dataset_{space}"] = c2.selectbox("Dataset", datasets, key=f"dense_dataset_{space}")
 try:
